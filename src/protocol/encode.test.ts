@@ -49,10 +49,7 @@ describe('encodeEvent', () => {
 
   test('encodes Unicode data as UTF-8', () => {
     const bytes = encodeEvent({ data: 'é€😀' });
-    assert.deepEqual(
-      [...bytes.slice(6, 6 + 9)],
-      [0xc3, 0xa9, 0xe2, 0x82, 0xac, 0xf0, 0x9f, 0x98, 0x80],
-    );
+    assert.deepEqual([...bytes.slice(6, 6 + 9)], [0xc3, 0xa9, 0xe2, 0x82, 0xac, 0xf0, 0x9f, 0x98, 0x80]);
   });
 
   test('keeps NUL inside data, where the format allows it', () => {

@@ -8,7 +8,10 @@ import { ProtocolError } from './errors.js';
 
 /** One event as a publisher describes it. Every field is optional; an empty object encodes a bare blank line. */
 export interface EventFields {
-  /** The payload. Split on CR, LF and CRLF into one `data:` line each; `''` is still one `data:` line. */
+  /**
+   * The payload. Split on CR, LF and CRLF into one `data:` line each; `''` is still one `data:` line.
+   * Readers join the lines with LF, so CR and CRLF in data arrive as LF: the only change the format makes.
+   */
   data?: string;
   /** The event type (`event:`). Must not contain CR, LF or NUL. */
   event?: string;

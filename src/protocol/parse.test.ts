@@ -168,7 +168,9 @@ describe('EventStreamParser', () => {
   });
 
   test('sets the reconnection time only from a retry made of ASCII digits', () => {
-    const { retries } = parse('retry: 1000\nretry: 10x\nretry: -1\nretry: 1.5\nretry:\nretry: ３\nretry:250\n\n');
+    const { retries } = parse(
+      'retry: 1000\nretry: 10x\nretry: -1\nretry: 1.5\nretry:\nretry: ３\nretry:250\n\n',
+    );
     assert.deepEqual(retries, [1000, 250]);
   });
 
@@ -194,9 +196,13 @@ describe('EventStreamParser', () => {
     parser.push(utf8('data: 0123456789'));
     assert.throws(
       () => parser.push(utf8('0123456789')),
-      (e: unknown) => e instanceof ProtocolError && e.code === 'LINE_TOO_LONG' && /longer than 16/.test(e.message),
+      (e: unknown) =>
+        e instanceof ProtocolError && e.code === 'LINE_TOO_LONG' && /longer than 16/.test(e.message),
     );
-    assert.throws(() => parser.push(utf8('\n\n')), (e: unknown) => (e as ProtocolError).code === 'PARSER_CLOSED');
+    assert.throws(
+      () => parser.push(utf8('\n\n')),
+      (e: unknown) => (e as ProtocolError).code === 'PARSER_CLOSED',
+    );
   });
 
   test('fails with LINE_TOO_LONG for a complete line over the limit in one chunk', () => {
