@@ -1,0 +1,16 @@
+/**
+ * Engines: where updates are stored and shared. `Engine` is the seam (its doc comments are the contract);
+ * `MemoryEngine` is the default, one-process implementation. Redis and NATS engines live in
+ * `crier/engines/redis` and `crier/engines/nats`.
+ */
+export type {
+  Engine,
+  EngineFollower,
+  EngineHealth,
+  HistoryRead,
+  StoredUpdate,
+  StreamPosition,
+  Update,
+} from './engine.js';
+export { EngineError, type EngineErrorCode } from './errors.js';
+export { MemoryEngine, type MemoryEngineOptions } from './memory/index.js';

@@ -1,0 +1,1 @@
+export { MemoryEngine, type MemoryEngineOptions } from './memory-engine.js';
