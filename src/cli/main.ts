@@ -1,0 +1,44 @@
+/**
+ * The `crier` command line: `crier serve` runs the hub.
+ * Each command lives in its own module and is loaded only when used.
+ */
+import { readFileSync } from 'node:fs';
+
+const USAGE = `Usage: crier <command> [options]
+
+Commands:
+  serve     Run the Crier hub (SSE endpoint, publish API, demo page)
+  version   Print the version
+
+Run 'crier <command> --help' for a command's options.`;
+
+export async function main(argv: string[]): Promise<number | undefined> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'serve': {
+      const { serveCommand } = await import('./serve.js');
+      return serveCommand(rest);
+    }
+    case 'version':
+    case '--version':
+    case '-v':
+      console.log(version());
+      return 0;
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      console.log(USAGE);
+      return 0;
+    default:
+      console.error(`crier: unknown command '${command}'.\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  return pkg.version;
+}
