@@ -26,7 +26,7 @@ function floorLog2(v: number): number {
 /** The bucket index of a value in whole microseconds (clamped to the covered range). */
 function indexOf(value: number): number {
   const v = Math.floor(value);
-  if (v < 2 * SUB_COUNT) return v > 0 ? v : 0; // exact below 256
+  if (v < 2 * SUB_COUNT) return v; // exact below 256 (`record` passes no negatives or NaN)
   // v / 2^shift lands in [128, 256): its top 8 bits; the group is the shift.
   const shift = floorLog2(v) - SUB_BITS;
   if (shift + 1 >= BUCKETS / SUB_COUNT) return BUCKETS - 1;
@@ -60,7 +60,7 @@ export class LatencyHistogram {
 
   /** Records `count` samples of `value` microseconds (negative values, from clock skew, count as 0). */
   record(value: number, count = 1): void {
-    const v = value > 0 ? value : 0;
+    const v = Number.isNaN(value) ? 0 : Math.max(value, 0);
     this.counts[indexOf(v)]! += count;
     this.total += count;
     this.sum += v * count;

@@ -22,7 +22,8 @@ function scanAll(parts: Uint8Array[], captureIds = false) {
 function* splits(bytes: Uint8Array): Generator<Uint8Array[]> {
   for (let i = 0; i <= bytes.length; i++) yield [bytes.subarray(0, i), bytes.subarray(i)];
   for (let i = 0; i <= bytes.length; i += 3) {
-    for (let j = i; j <= bytes.length; j += 5) yield [bytes.subarray(0, i), bytes.subarray(i, j), bytes.subarray(j)];
+    for (let j = i; j <= bytes.length; j += 5)
+      yield [bytes.subarray(0, i), bytes.subarray(i, j), bytes.subarray(j)];
   }
 }
 
@@ -45,7 +46,12 @@ describe('SseScanner', () => {
   test('chunked framing and events split at every byte give the same events', () => {
     const wire = Buffer.from(
       HEAD_CHUNKED +
-        chunked(': comment\n\nid: 7\nevent: tick\ndata: {"t": 123}\n\n', 'data: {"t":4', '56}\r\n\r', '\ndata: no time\n\n') +
+        chunked(
+          ': comment\n\nid: 7\nevent: tick\ndata: {"t": 123}\n\n',
+          'data: {"t":4',
+          '56}\r\n\r',
+          '\ndata: no time\n\n',
+        ) +
         chunked('data: {"a":"\\"t\\":9","t":789}\rdata: more\r\r'),
     );
     for (const parts of splits(wire)) {
@@ -65,7 +71,9 @@ describe('SseScanner', () => {
   });
 
   test('events without data, and fields that only look like data, are not events', () => {
-    const wire = Buffer.from(HEAD_PLAIN + 'id: 1\n\ndatax: {"t":5}\n\ndat: 1\n\n: data: {"t":6}\n\nretry: 10\n\n');
+    const wire = Buffer.from(
+      HEAD_PLAIN + 'id: 1\n\ndatax: {"t":5}\n\ndat: 1\n\n: data: {"t":6}\n\nretry: 10\n\n',
+    );
     assert.deepEqual(scanAll([wire]).events, []);
   });
 

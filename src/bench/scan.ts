@@ -14,19 +14,19 @@
 const LF = 0x0a;
 const CR = 0x0d;
 
-const enum Phase {
+enum Phase {
   Head = 0,
   Body = 1,
   Ended = 2,
 }
-const enum Chunk {
+enum Chunk {
   Size = 0,
   Extension = 1,
   Data = 2,
   AfterData = 3,
   Trailer = 4,
 }
-const enum Line {
+enum Line {
   /** Still reading the field name: could be `data` or `id`. */
   Field = 0,
   Data = 1,
@@ -254,7 +254,10 @@ export class SseScanner {
       this.eventHasData = false;
       this.eventT = -1;
       this.tState = 0;
-    } else if (this.lineKind === Line.Data || (this.lineKind === Line.Field && this.column === 4 && this.fieldMayBeData)) {
+    } else if (
+      this.lineKind === Line.Data ||
+      (this.lineKind === Line.Field && this.column === 4 && this.fieldMayBeData)
+    ) {
       this.eventHasData = true;
       if (this.tState === 5) this.finishT();
       else if (this.tState < 5) this.tState = 0;

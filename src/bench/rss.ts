@@ -1,0 +1,34 @@
+/**
+ * Server memory from /proc (Linux): the resident set of a process and its descendants (nginx's master and
+ * worker, a cluster's children), in KiB. Returns undefined where /proc is not there.
+ */
+
+import { readFileSync } from 'node:fs';
+
+function readRss(pid: number): number | undefined {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'latin1');
+    const m = /\nVmRSS:\s+(\d+) kB/.exec(status);
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return undefined;
+  }
+}
+
+function children(pid: number): number[] {
+  try {
+    const tasks = readFileSync(`/proc/${pid}/task/${pid}/children`, 'latin1').trim();
+    return tasks === '' ? [] : tasks.split(/\s+/).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/** The RSS in KiB of `pid` and every process below it. */
+export function treeRssKiB(pid: number): number | undefined {
+  const own = readRss(pid);
+  if (own === undefined) return undefined;
+  let total = own;
+  for (const child of children(pid)) total += treeRssKiB(child) ?? 0;
+  return total;
+}

@@ -1,0 +1,47 @@
+/** The messages between `SubscriberPool` and its worker processes. */
+
+import type { SparseHistogram } from './histogram.js';
+import type { Target } from './target.js';
+
+export interface WorkerOpen {
+  type: 'open';
+  target: Target;
+  /** The subscriber indices this worker holds (fill `%I` in the path). */
+  indices: number[];
+  headers: Array<[string, string]>;
+  /** Local addresses to bind, round robin (empty: let the kernel choose). */
+  sourceAddresses: string[];
+  /** Connections at most in flight (connecting, waiting for the head) at once. */
+  connectConcurrency: number;
+  /** Sent as the `Last-Event-ID` header when set. */
+  lastEventId?: string;
+  /** When > 0, record the time until each connection has received this many events (reconnect storm). */
+  expectEvents: number;
+  captureIds: boolean;
+}
+
+export type ToWorker = WorkerOpen | { type: 'mark' } | { type: 'report' } | { type: 'close' };
+
+export interface WorkerCounts {
+  connected: number;
+  failed: number;
+  non200: number;
+  closed: number;
+  malformed: number;
+  caughtUp: number;
+}
+
+export type ToParent =
+  | ({ type: 'connected'; connectMs: number; errorCodes: Record<string, number> } & WorkerCounts)
+  | ({ type: 'progress'; events: number } & WorkerCounts)
+  | { type: 'marked' }
+  | { type: 'closed' }
+  | ({
+      type: 'report';
+      events: number;
+      histogram: SparseHistogram;
+      catchUp: SparseHistogram;
+      connectMs: number;
+      errorCodes: Record<string, number>;
+      lastEventId: string;
+    } & WorkerCounts);
