@@ -1,0 +1,27 @@
+/**
+ * Topic selectors (exact names, `*`, RFC 6570 URI templates, WHATWG URL patterns) and the index that
+ * finds the subscribers of a published update without scanning them all. See docs/topics.md.
+ */
+
+export { TopicError, type TopicErrorCode } from './errors.js';
+export {
+  type CompileSelectorsOptions,
+  compileSelector,
+  compileSelectors,
+  DEFAULT_MAX_SELECTORS,
+  matchesAny,
+  type SelectorKind,
+  type SelectorSyntax,
+  type TopicSelector,
+} from './selector.js';
+export { DEFAULT_TOPIC_CACHE_SIZE, TopicIndex, type TopicIndexOptions } from './topic-index.js';
+export {
+  compileTemplate,
+  expandTemplate,
+  MAX_TEMPLATE_STATES,
+  parseTemplate,
+  TemplateMatcher,
+  type TemplatePart,
+  type TemplateValue,
+} from './uri-template.js';
+export { MAX_URL_PATTERN_TOPIC_LENGTH, MAX_URL_PATTERN_WILDCARDS } from './url-pattern.js';

@@ -1,0 +1,665 @@
+/**
+ * RFC 6570 URI templates, all four levels: parsing, expansion, and matching in reverse.
+ *
+ * A topic matches a template when some variable values (undefined, a string, a list or an associative
+ * array for each variable) expand the template to exactly that topic. The set of all expansions of a
+ * template is a regular language, so the template is compiled once into a nondeterministic automaton
+ * (`TemplateNfa`) and matched by simulating it with a lazily built, size-capped DFA (`TemplateMatcher`).
+ * There is no backtracking: a match reads each character of the topic once and does at most
+ * O(automaton size) work per character, whatever the topic and the template.
+ *
+ * Deliberate approximations (documented in docs/topics.md), all in the accepting direction:
+ * - a prefix modifier `{var:N}` counts a percent-encoded character as one character of one or more
+ *   `%XX` triplets (UTF-8 validity of the octets is not checked);
+ * - hexadecimal digits in `%XX` are matched case-insensitively;
+ * - a non-ASCII literal character of the template matches itself (the IRI form) as well as its
+ *   percent-encoded UTF-8 form, which is what expansion produces.
+ */
+
+import { TopicError } from './errors.js';
+
+// ---------------------------------------------------------------------------------------------------
+// Character classes (RFC 3986 section 2, RFC 6570 section 1.5)
+// ---------------------------------------------------------------------------------------------------
+
+function asciiSet(chars: string): Uint8Array {
+  const set = new Uint8Array(128);
+  for (let i = 0; i < chars.length; i++) set[chars.charCodeAt(i)] = 1;
+  return set;
+}
+function union(...sets: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(128);
+  for (const s of sets) for (let i = 0; i < 128; i++) if (s[i]) out[i] = 1;
+  return out;
+}
+
+const ALPHA = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+const DIGIT = '0123456789';
+/** unreserved = ALPHA / DIGIT / "-" / "." / "_" / "~" */
+const UNRESERVED = asciiSet(ALPHA + DIGIT + '-._~');
+/** reserved = gen-delims / sub-delims */
+const RESERVED = asciiSet(":/?#[]@!$&'()*+,;=");
+const UNRESERVED_OR_RESERVED = union(UNRESERVED, RESERVED);
+const HEX = asciiSet(DIGIT + 'ABCDEFabcdef');
+const VARCHAR = asciiSet(ALPHA + DIGIT + '_');
+
+/** Literal characters that RFC 6570 section 2.1 excludes from templates (besides CTL and the braces). */
+const FORBIDDEN_LITERALS = new Set([' ', '"', "'", '<', '>', '\\', '^', '`', '|']);
+
+// ---------------------------------------------------------------------------------------------------
+// Parsing (RFC 6570 section 2)
+// ---------------------------------------------------------------------------------------------------
+
+export type Operator = '' | '+' | '#' | '.' | '/' | ';' | '?' | '&';
+
+export interface VarSpec {
+  /** The variable name exactly as written, pct-encoded octets and dots included. */
+  readonly name: string;
+  /** The prefix length of `{var:N}`, 1 to 9999. */
+  readonly prefix?: number;
+  /** `{var*}` */
+  readonly explode: boolean;
+}
+
+export type TemplatePart =
+  | { readonly type: 'literal'; readonly text: string }
+  | { readonly type: 'expression'; readonly operator: Operator; readonly vars: readonly VarSpec[] };
+
+/** The expansion rules of one operator, from the table of RFC 6570 Appendix A. */
+interface OperatorRules {
+  readonly first: string;
+  readonly sep: string;
+  readonly named: boolean;
+  readonly ifemp: string;
+  /** true: U+R (reserved characters and pct-encoded triplets pass through); false: U only. */
+  readonly reserved: boolean;
+}
+
+const RULES: Record<Operator, OperatorRules> = {
+  '': { first: '', sep: ',', named: false, ifemp: '', reserved: false },
+  '+': { first: '', sep: ',', named: false, ifemp: '', reserved: true },
+  '#': { first: '#', sep: ',', named: false, ifemp: '', reserved: true },
+  '.': { first: '.', sep: '.', named: false, ifemp: '', reserved: false },
+  '/': { first: '/', sep: '/', named: false, ifemp: '', reserved: false },
+  ';': { first: ';', sep: ';', named: true, ifemp: '', reserved: false },
+  '?': { first: '?', sep: '&', named: true, ifemp: '=', reserved: false },
+  '&': { first: '&', sep: '&', named: true, ifemp: '=', reserved: false },
+};
+
+function invalid(template: string, message: string): TopicError {
+  return new TopicError('INVALID_SELECTOR', `Invalid URI template ${JSON.stringify(template)}: ${message}`);
+}
+
+function isHex(s: string, i: number): boolean {
+  const c = s.charCodeAt(i);
+  return c < 128 && HEX[c] === 1;
+}
+
+/** Parses a URI template, throwing a `TopicError` with code `INVALID_SELECTOR` if it is not valid. */
+export function parseTemplate(template: string): TemplatePart[] {
+  const parts: TemplatePart[] = [];
+  let literal = '';
+  let i = 0;
+  while (i < template.length) {
+    const ch = template[i]!;
+    if (ch === '{') {
+      const close = template.indexOf('}', i + 1);
+      if (close < 0) throw invalid(template, `the "{" at offset ${i} is never closed`);
+      const body = template.slice(i + 1, close);
+      if (body.includes('{')) throw invalid(template, `expressions cannot nest (offset ${i})`);
+      if (literal) parts.push({ type: 'literal', text: literal });
+      literal = '';
+      parts.push(parseExpression(template, body, i));
+      i = close + 1;
+      continue;
+    }
+    if (ch === '}') throw invalid(template, `the "}" at offset ${i} has no matching "{"`);
+    const code = ch.charCodeAt(0);
+    if (ch === '%') {
+      if (!isHex(template, i + 1) || !isHex(template, i + 2)) {
+        throw invalid(template, `"%" at offset ${i} must start a percent-encoded octet like %2F`);
+      }
+      literal += template.slice(i, i + 3);
+      i += 3;
+      continue;
+    }
+    if (code <= 0x20 || code === 0x7f || FORBIDDEN_LITERALS.has(ch)) {
+      throw invalid(
+        template,
+        `the character ${JSON.stringify(ch)} at offset ${i} is not allowed in a template`,
+      );
+    }
+    if (code >= 0xd800 && code <= 0xdbff) {
+      const next = template.charCodeAt(i + 1);
+      if (!(next >= 0xdc00 && next <= 0xdfff)) throw invalid(template, `lone surrogate at offset ${i}`);
+      literal += template.slice(i, i + 2);
+      i += 2;
+      continue;
+    }
+    if (code >= 0xdc00 && code <= 0xdfff) throw invalid(template, `lone surrogate at offset ${i}`);
+    literal += ch;
+    i++;
+  }
+  if (literal) parts.push({ type: 'literal', text: literal });
+  return parts;
+}
+
+function parseExpression(template: string, body: string, offset: number): TemplatePart {
+  if (body === '') throw invalid(template, `empty expression "{}" at offset ${offset}`);
+  let operator: Operator = '';
+  let rest = body;
+  const first = body[0]!;
+  if ('+#./;?&'.includes(first)) {
+    operator = first as Operator;
+    rest = body.slice(1);
+  } else if ('=,!@|'.includes(first)) {
+    throw invalid(template, `the operator "${first}" at offset ${offset} is reserved for future extensions`);
+  }
+  const vars: VarSpec[] = [];
+  for (const spec of rest.split(',')) vars.push(parseVarSpec(template, spec, offset));
+  return { type: 'expression', operator, vars };
+}
+
+function parseVarSpec(template: string, spec: string, offset: number): VarSpec {
+  let name = spec;
+  let prefix: number | undefined;
+  let explode = false;
+  if (spec.endsWith('*')) {
+    explode = true;
+    name = spec.slice(0, -1);
+  } else {
+    const colon = spec.indexOf(':');
+    if (colon >= 0) {
+      const digits = spec.slice(colon + 1);
+      if (!/^[1-9][0-9]{0,3}$/.test(digits)) {
+        throw invalid(
+          template,
+          `the prefix modifier ":${digits}" in the expression at offset ${offset} must be 1 to 9999`,
+        );
+      }
+      prefix = Number(digits);
+      name = spec.slice(0, colon);
+    }
+  }
+  // varname = varchar *( ["."] varchar ); varchar = ALPHA / DIGIT / "_" / pct-encoded
+  let ok = name.length > 0;
+  let lastWasDot = true;
+  for (let i = 0; ok && i < name.length; ) {
+    const c = name.charCodeAt(i);
+    if (c === 0x25 /* % */) {
+      ok = isHex(name, i + 1) && isHex(name, i + 2);
+      i += 3;
+      lastWasDot = false;
+    } else if (c === 0x2e /* . */) {
+      ok = !lastWasDot;
+      lastWasDot = true;
+      i++;
+    } else {
+      ok = c < 128 && VARCHAR[c] === 1;
+      lastWasDot = false;
+      i++;
+    }
+  }
+  if (!ok || lastWasDot) {
+    throw invalid(
+      template,
+      `${JSON.stringify(spec)} in the expression at offset ${offset} is not a valid variable ` +
+        '(letters, digits, "_", %XX and inner dots, optionally followed by ":N" or "*")',
+    );
+  }
+  return prefix === undefined ? { name, explode } : { name, prefix, explode };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Expansion (RFC 6570 section 3 and Appendix A)
+// ---------------------------------------------------------------------------------------------------
+
+/** A variable value: undefined/null is undefined; an empty list or object is undefined too. */
+export type TemplateValue =
+  | string
+  | number
+  | boolean
+  | readonly string[]
+  | Readonly<Record<string, string>>
+  | null
+  | undefined;
+
+const utf8 = new TextEncoder();
+
+function encode(value: string, reserved: boolean): string {
+  let out = '';
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c < 128 && (reserved ? UNRESERVED_OR_RESERVED[c] : UNRESERVED[c])) {
+      out += value[i];
+      continue;
+    }
+    if (reserved && c === 0x25 && isHex(value, i + 1) && isHex(value, i + 2)) {
+      out += value.slice(i, i + 3);
+      i += 2;
+      continue;
+    }
+    let char = value[i]!;
+    if (c >= 0xd800 && c <= 0xdbff && i + 1 < value.length) char = value.slice(i, ++i + 1);
+    for (const byte of utf8.encode(char)) out += `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return out;
+}
+
+/** Truncates to at most `n` characters (code points, so a surrogate pair is never split). */
+function prefixOf(value: string, n: number): string {
+  let count = 0;
+  let i = 0;
+  while (i < value.length && count < n) {
+    const c = value.charCodeAt(i);
+    i += c >= 0xd800 && c <= 0xdbff && i + 1 < value.length ? 2 : 1;
+    count++;
+  }
+  return value.slice(0, i);
+}
+
+/** Expands a URI template with the given variables (RFC 6570 Appendix A). */
+export function expandTemplate(
+  template: string | readonly TemplatePart[],
+  variables: Readonly<Record<string, TemplateValue>>,
+): string {
+  const parts = typeof template === 'string' ? parseTemplate(template) : template;
+  let out = '';
+  for (const part of parts) {
+    if (part.type === 'literal') {
+      out += encode(part.text, true);
+      continue;
+    }
+    const rules = RULES[part.operator];
+    const pieces: string[] = [];
+    for (const v of part.vars) {
+      const piece = expandVar(rules, v, Object.hasOwn(variables, v.name) ? variables[v.name] : undefined);
+      if (piece !== undefined) pieces.push(piece);
+    }
+    if (pieces.length > 0) out += rules.first + pieces.join(rules.sep);
+  }
+  return out;
+}
+
+function expandVar(rules: OperatorRules, v: VarSpec, raw: TemplateValue): string | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  const enc = (s: string) => encode(s, rules.reserved);
+  if (typeof raw !== 'object') {
+    let s = String(raw);
+    if (v.prefix !== undefined) s = prefixOf(s, v.prefix);
+    if (!rules.named) return enc(s);
+    return s === '' ? v.name + rules.ifemp : `${v.name}=${enc(s)}`;
+  }
+  const pairs: [string, string][] | undefined = Array.isArray(raw)
+    ? undefined
+    : Object.entries(raw as Record<string, string>);
+  const items = Array.isArray(raw) ? (raw as readonly string[]) : undefined;
+  if ((items && items.length === 0) || (pairs && pairs.length === 0)) return undefined;
+  if (!v.explode) {
+    const list = items ? items.map(enc) : pairs!.flatMap(([k, val]) => [enc(k), enc(val)]);
+    const joined = list.join(',');
+    return rules.named ? `${v.name}${joined === '' ? rules.ifemp : '='}${joined}` : joined;
+  }
+  if (items) {
+    if (!rules.named) return items.map(enc).join(rules.sep);
+    return items.map((s) => (s === '' ? v.name + rules.ifemp : `${v.name}=${enc(s)}`)).join(rules.sep);
+  }
+  return pairs!
+    .map(([k, val]) => (rules.named && val === '' ? enc(k) + rules.ifemp : `${enc(k)}=${enc(val)}`))
+    .join(rules.sep);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Compilation to an NFA
+// ---------------------------------------------------------------------------------------------------
+
+/** The most NFA states one template may compile to; beyond this it is refused as too complex. */
+export const MAX_TEMPLATE_STATES = 4096;
+
+interface Edge {
+  /** Membership table for ASCII input, or null for a single code unit. */
+  readonly set: Uint8Array | null;
+  readonly code: number;
+  readonly to: number;
+}
+
+/**
+ * A Thompson-style NFA over UTF-16 code units. State 0 is the start; `accept` the only accepting state.
+ * Fragments are built forwards: each builder takes the state to start from and returns where it ends,
+ * and loops always live on fresh states, so a fragment never changes the language of what precedes it.
+ */
+class NfaBuilder {
+  readonly eps: number[][] = [];
+  readonly edges: Edge[][] = [];
+  constructor(private readonly template: string) {
+    this.state();
+  }
+  state(): number {
+    if (this.eps.length >= MAX_TEMPLATE_STATES) {
+      throw invalid(this.template, `it is too complex (more than ${MAX_TEMPLATE_STATES} automaton states)`);
+    }
+    this.eps.push([]);
+    this.edges.push([]);
+    return this.eps.length - 1;
+  }
+  epsilon(from: number, to: number): void {
+    this.eps[from]!.push(to);
+  }
+  set(from: number, set: Uint8Array, to = this.state()): number {
+    this.edges[from]!.push({ set, code: -1, to });
+    return to;
+  }
+  char(from: number, code: number, to = this.state()): number {
+    this.edges[from]!.push({ set: null, code, to });
+    return to;
+  }
+  text(from: number, text: string): number {
+    let s = from;
+    for (let i = 0; i < text.length; i++) s = this.char(s, text.charCodeAt(i));
+    return s;
+  }
+  /** One or more `%XX` triplets, from `from` to `to`. */
+  pct(from: number, to: number): void {
+    const a = this.char(from, 0x25);
+    const b = this.set(a, HEX);
+    const c = this.set(b, HEX);
+    this.epsilon(c, to);
+    this.char(c, 0x25, a);
+  }
+  /** Zero or more value characters: allowed characters and pct-encoded triplets. */
+  star(from: number, allowed: Uint8Array): number {
+    const s = this.state();
+    this.epsilon(from, s);
+    this.set(s, allowed, s);
+    this.pct(s, s);
+    return s;
+  }
+  /** One or more value characters. */
+  plus(from: number, allowed: Uint8Array): number {
+    const s = this.state();
+    this.set(from, allowed, s);
+    this.pct(from, s);
+    return this.star(s, allowed);
+  }
+  /** Between `min` and `max` value characters (a pct-encoded character counts as one). */
+  bounded(from: number, allowed: Uint8Array, min: number, max: number): number {
+    const end = this.state();
+    let s = from;
+    for (let i = 0; i < max; i++) {
+      if (i >= min) this.epsilon(s, end);
+      const next = this.state();
+      this.set(s, allowed, next);
+      this.pct(s, next);
+      s = next;
+    }
+    this.epsilon(s, end);
+    return end;
+  }
+  /** `X (sep X)*` where `item(from)` builds X and returns its end. */
+  items(from: number, sep: string, item: (from: number) => number): number {
+    const start = this.state();
+    this.epsilon(from, start);
+    const end = item(start);
+    const sepEnd = this.text(end, sep);
+    this.epsilon(sepEnd, start);
+    return end;
+  }
+  /** The union of several fragments, each built from a fresh state. */
+  alt(from: number, ...branches: ((from: number) => number)[]): number {
+    const join = this.state();
+    for (const branch of branches) {
+      const start = this.state();
+      this.epsilon(from, start);
+      this.epsilon(branch(start), join);
+    }
+    return join;
+  }
+}
+
+function compileLiteral(b: NfaBuilder, from: number, text: string): number {
+  let s = from;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 128) {
+      s = b.char(s, c); // ASCII literals (pct-encoded triplets included) are copied as they are
+      continue;
+    }
+    // A non-ASCII literal expands to its pct-encoded UTF-8 octets; accept its IRI form as well.
+    const width = c >= 0xd800 && c <= 0xdbff ? 2 : 1;
+    const char = text.slice(i, i + width);
+    i += width - 1;
+    const encoded = encode(char, true);
+    s = b.alt(
+      s,
+      (f) => b.text(f, char),
+      (f) => b.text(f, encoded),
+    );
+  }
+  return s;
+}
+
+function compileExpression(
+  b: NfaBuilder,
+  from: number,
+  operator: Operator,
+  vars: readonly VarSpec[],
+): number {
+  const rules = RULES[operator];
+  const allowed = rules.reserved ? UNRESERVED_OR_RESERVED : UNRESERVED;
+  /** Values of non-exploded composites may also contain the commas that join their items. */
+  const withComma = union(allowed, asciiSet(','));
+
+  /** The language of one defined variable. */
+  const defined =
+    (v: VarSpec) =>
+    (f: number): number => {
+      const value = (g: number) => b.star(g, allowed);
+      /** name=value or name+ifemp, the shape of a named string and of a named exploded list item */
+      const namedItem = (name: (g: number) => number) => (g: number) =>
+        b.alt(
+          g,
+          (h) => b.text(name(h), rules.ifemp),
+          (h) => b.plus(b.char(name(h), 0x3d), allowed),
+        );
+      const varName = (g: number) => b.text(g, v.name);
+      if (v.prefix !== undefined) {
+        // Only strings take a prefix modifier.
+        const max = v.prefix;
+        if (!rules.named) return b.bounded(f, allowed, 0, max);
+        return b.alt(
+          f,
+          (h) => b.text(varName(h), rules.ifemp),
+          (h) => b.bounded(b.char(varName(h), 0x3d), allowed, 1, max),
+        );
+      }
+      if (!v.explode) {
+        // A string, or a list or associative array joined with commas.
+        if (!rules.named) return b.star(f, withComma);
+        return b.alt(
+          f,
+          (h) => b.text(varName(h), rules.ifemp),
+          (h) => b.star(b.char(varName(h), 0x3d), withComma),
+        );
+      }
+      // Exploded: a string (one list item), a list, or an associative array of key=value pairs.
+      if (!rules.named) {
+        return b.alt(
+          f,
+          (h) => b.items(h, rules.sep, value),
+          (h) => b.items(h, rules.sep, (g) => value(b.char(value(g), 0x3d))),
+        );
+      }
+      return b.alt(
+        f,
+        (h) => b.items(h, rules.sep, namedItem(varName)),
+        (h) => b.items(h, rules.sep, namedItem(value)),
+      );
+    };
+
+  // Either nothing (every variable undefined) or `first` then the defined variables joined by `sep`:
+  // state none[i] = no variable defined before i, some[i] = at least one.
+  return b.alt(
+    from,
+    (f) => f,
+    (f) => {
+      let none = b.text(f, rules.first);
+      let some = b.state();
+      for (const v of vars) {
+        const start = b.state();
+        b.epsilon(none, start);
+        const afterSep = b.text(some, rules.sep);
+        b.epsilon(afterSep, start);
+        const end = defined(v)(start);
+        const nextNone = b.state();
+        const nextSome = b.state();
+        b.epsilon(none, nextNone);
+        b.epsilon(some, nextSome);
+        b.epsilon(end, nextSome);
+        none = nextNone;
+        some = nextSome;
+      }
+      return some;
+    },
+  );
+}
+
+/** A compiled template automaton, shared by every matcher of the same template. */
+export interface TemplateNfa {
+  readonly eps: readonly (readonly number[])[];
+  readonly edges: readonly (readonly Edge[])[];
+  readonly accept: number;
+  /** The literal text before the first expression: every match starts with it. */
+  readonly literalPrefix: string;
+  /** Whether the template has at least one expression. */
+  readonly hasExpressions: boolean;
+}
+
+/** Compiles a template to an NFA. Throws `INVALID_SELECTOR` for an invalid or too complex template. */
+export function compileTemplateNfa(template: string): TemplateNfa {
+  const parts = parseTemplate(template);
+  const b = new NfaBuilder(template);
+  let s = 0;
+  let literalPrefix = '';
+  let seenExpression = false;
+  for (const part of parts) {
+    if (part.type === 'literal') {
+      if (!seenExpression && !/[^\x00-\x7f]/.test(part.text)) literalPrefix += part.text;
+      s = compileLiteral(b, s, part.text);
+    } else {
+      seenExpression = true;
+      s = compileExpression(b, s, part.operator, part.vars);
+    }
+  }
+  return { eps: b.eps, edges: b.edges, accept: s, literalPrefix, hasExpressions: seenExpression };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Matching: a lazily built DFA over the NFA, with a bounded state cache
+// ---------------------------------------------------------------------------------------------------
+
+/** How many DFA states a matcher keeps before it starts over (bounds memory per template). */
+export const MAX_DFA_STATES = 64;
+
+interface DfaState {
+  readonly nfaStates: Int32Array;
+  readonly accepting: boolean;
+  /** Transitions on ASCII input, filled on first use. */
+  readonly next: (DfaState | undefined)[];
+}
+
+/**
+ * Matches topics against one template in time linear in the topic: each input character costs one
+ * table lookup once the DFA state is built, and building a DFA state costs O(NFA states + edges).
+ */
+export class TemplateMatcher {
+  readonly nfa: TemplateNfa;
+  /**
+   * Work done so far: one unit per input character read plus one per NFA state or edge visited while
+   * building DFA states. Tests use it to check that matching is bounded; it is not reset.
+   */
+  work = 0;
+  #states = new Map<string, DfaState>();
+  #start: DfaState;
+  #dead: DfaState;
+  #mark: Int32Array;
+  #generation = 0;
+
+  constructor(nfa: TemplateNfa) {
+    this.nfa = nfa;
+    this.#mark = new Int32Array(nfa.eps.length);
+    this.#dead = { nfaStates: new Int32Array(0), accepting: false, next: [] };
+    this.#start = this.#build([0]);
+  }
+
+  /** Whether the topic is an expansion of the template. */
+  matches(topic: string): boolean {
+    if (this.#states.size >= MAX_DFA_STATES) {
+      // Start over rather than grow: memory per template stays bounded.
+      this.#states = new Map();
+      this.#start = this.#build([0]);
+    }
+    let state = this.#start;
+    const n = topic.length;
+    this.work += n;
+    for (let i = 0; i < n; i++) {
+      const c = topic.charCodeAt(i);
+      let next = c < 128 ? state.next[c] : undefined;
+      if (next === undefined) {
+        next = this.#step(state, c);
+        if (c < 128) state.next[c] = next;
+      }
+      if (next === this.#dead) return false;
+      state = next;
+    }
+    return state.accepting;
+  }
+
+  #step(state: DfaState, c: number): DfaState {
+    const targets: number[] = [];
+    const edges = this.nfa.edges;
+    for (const s of state.nfaStates) {
+      for (const e of edges[s]!) {
+        this.work++;
+        if (e.set ? c < 128 && e.set[c] === 1 : e.code === c) targets.push(e.to);
+      }
+    }
+    if (targets.length === 0) return this.#dead;
+    return this.#build(targets);
+  }
+
+  /** The DFA state for the epsilon closure of `seeds`, from the cache or built now. */
+  #build(seeds: number[]): DfaState {
+    const gen = ++this.#generation;
+    const mark = this.#mark;
+    const eps = this.nfa.eps;
+    const closure: number[] = [];
+    const stack = seeds.slice();
+    while (stack.length > 0) {
+      const s = stack.pop()!;
+      if (mark[s] === gen) continue;
+      mark[s] = gen;
+      this.work++;
+      // Only states with outgoing edges (or the accepting state) matter for the DFA state's identity.
+      if (this.nfa.edges[s]!.length > 0 || s === this.nfa.accept) closure.push(s);
+      for (const t of eps[s]!) if (mark[t] !== gen) stack.push(t);
+    }
+    if (closure.length === 0) return this.#dead;
+    closure.sort((a, b) => a - b);
+    const key = closure.join(',');
+    const cached = this.#states.get(key);
+    if (cached !== undefined) return cached;
+    const built: DfaState = {
+      nfaStates: Int32Array.from(closure),
+      accepting: closure.includes(this.nfa.accept),
+      next: new Array(128),
+    };
+    // When the cache is full the state is used for this step only; the next match starts over.
+    if (this.#states.size < MAX_DFA_STATES) this.#states.set(key, built);
+    return built;
+  }
+}
+
+/** Compiles a template into a matcher. Throws `INVALID_SELECTOR` for an invalid template. */
+export function compileTemplate(template: string): TemplateMatcher {
+  return new TemplateMatcher(compileTemplateNfa(template));
+}
