@@ -1,0 +1,134 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { ConfigError, configHelp, envOf, flagOf, loadConfig, OPTIONS, redactConfig } from './config.js';
+
+function rejects(sources: Parameters<typeof loadConfig>[0], message: RegExp) {
+  assert.throws(
+    () => loadConfig(sources),
+    (e: unknown) => e instanceof ConfigError && e.code === 'INVALID_CONFIG' && message.test(e.message),
+  );
+}
+
+describe('hub configuration', () => {
+  test('gives every option its default when nothing is set', () => {
+    const { config, help } = loadConfig();
+    assert.equal(help, false);
+    assert.equal(config.port, 3000);
+    assert.equal(config.host, '127.0.0.1');
+    assert.equal(config.store, 'memory');
+    assert.equal(config.heartbeat, 15_000);
+    assert.equal(config.maxTopics, 1000);
+    assert.equal(config.historySize, 10_000);
+    assert.deepEqual(config.corsOrigins, []);
+    assert.equal(config.anonymous, false);
+  });
+
+  test('reads flags in both --name value and --name=value forms', () => {
+    const { config } = loadConfig({ argv: ['--port', '8080', '--host=0.0.0.0', '--max-topics', '50'] });
+    assert.equal(config.port, 8080);
+    assert.equal(config.host, '0.0.0.0');
+    assert.equal(config.maxTopics, 50);
+  });
+
+  test('treats a bare boolean flag as true and --no-name as false', () => {
+    assert.equal(loadConfig({ argv: ['--anonymous'] }).config.anonymous, true);
+    assert.equal(loadConfig({ argv: ['--anonymous', '--port', '1'] }).config.anonymous, true);
+    assert.equal(loadConfig({ argv: ['--no-dashboard'] }).config.dashboard, false);
+    assert.equal(loadConfig({ argv: ['--anonymous', 'false'] }).config.anonymous, false);
+  });
+
+  test('parses durations, sizes and lists', () => {
+    const { config } = loadConfig({
+      argv: ['--heartbeat', '30s', '--history-age', '7d', '--write-buffer', '256KiB', '--max-body', '2MB'],
+      env: { CRIER_CORS_ORIGINS: 'https://a.example, https://b.example' },
+    });
+    assert.equal(config.heartbeat, 30_000);
+    assert.equal(config.historyAge, 7 * 86_400_000);
+    assert.equal(config.writeBuffer, 256 * 1024);
+    assert.equal(config.maxBody, 2_000_000);
+    assert.deepEqual(config.corsOrigins, ['https://a.example', 'https://b.example']);
+  });
+
+  test('takes flags over environment over file over defaults', () => {
+    const file = { port: 1, host: '10.0.0.1', maxTopics: 7, historySize: 5 };
+    const env = { CRIER_PORT: '2', CRIER_HOST: '10.0.0.2' };
+    const { config } = loadConfig({ argv: ['--port', '3'], env, file });
+    assert.equal(config.port, 3);
+    assert.equal(config.host, '10.0.0.2');
+    assert.equal(config.maxTopics, 7);
+    assert.equal(config.historySize, 5);
+  });
+
+  test('reads a JSON config file named by --config or CRIER_CONFIG', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'crier-config-'));
+    const path = join(dir, 'crier.json');
+    writeFileSync(path, JSON.stringify({ port: 4321, publishOrigins: ['https://app.example'] }));
+    assert.equal(loadConfig({ argv: ['--config', path] }).config.port, 4321);
+    assert.deepEqual(loadConfig({ env: { CRIER_CONFIG: path } }).config.publishOrigins, [
+      'https://app.example',
+    ]);
+  });
+
+  test('names the flag, the value and the problem for an invalid flag value', () => {
+    rejects({ argv: ['--port', 'abc'] }, /^--port: expected an integer from 0 to 65535, got "abc"\.$/);
+    rejects({ argv: ['--port', '70000'] }, /^--port: .*65535/);
+    rejects({ argv: ['--heartbeat', 'soon'] }, /^--heartbeat: expected a duration/);
+    rejects({ argv: ['--write-buffer', '12 parsecs'] }, /^--write-buffer: expected a size/);
+    rejects({ argv: ['--anonymous', 'maybe'] }, /^--anonymous: expected true or false/);
+    rejects({ argv: ['--log-level', 'loud'] }, /^--log-level: /);
+  });
+
+  test('names the environment variable for an invalid environment value', () => {
+    rejects({ env: { CRIER_MAX_TOPICS: '0' } }, /^CRIER_MAX_TOPICS: /);
+  });
+
+  test('names the key for an invalid or unknown config file entry', () => {
+    rejects({ file: { port: 'x' } }, /^'port' in the config file: /);
+    rejects({ file: { prot: 1 } }, /Unknown option 'prot' in the config file/);
+  });
+
+  test('rejects an unknown flag, a missing value and a stray argument', () => {
+    rejects({ argv: ['--prot', '1'] }, /Unknown option --prot/);
+    rejects({ argv: ['--port'] }, /--port needs a value/);
+    rejects({ argv: ['serve'] }, /Unexpected argument 'serve'/);
+    rejects({ argv: ['--no-port'] }, /only true\/false options/);
+  });
+
+  test('rejects an unreadable or malformed config file', () => {
+    rejects({ argv: ['--config', '/nonexistent/crier.json'] }, /cannot read \/nonexistent\/crier.json/);
+    const dir = mkdtempSync(join(tmpdir(), 'crier-config-'));
+    writeFileSync(join(dir, 'bad.json'), '{ port: 1');
+    rejects({ argv: ['--config', join(dir, 'bad.json')] }, /is not valid JSON/);
+    writeFileSync(join(dir, 'array.json'), '[1]');
+    rejects({ argv: ['--config', join(dir, 'array.json')] }, /must hold a JSON object/);
+  });
+
+  test('checks options that go together', () => {
+    rejects({ argv: ['--tls-cert', 'cert.pem'] }, /--tls-cert and --tls-key go together/);
+    rejects({ argv: ['--store', 'mongodb://x'] }, /^--store: expected memory, sqlite:PATH/);
+    assert.equal(loadConfig({ argv: ['--store', 'sqlite:./crier.db'] }).config.store, 'sqlite:./crier.db');
+  });
+
+  test('never prints a secret back in an error or in the redacted config', () => {
+    assert.throws(
+      () => loadConfig({ file: { jwtKey: 12345 } }),
+      (e: unknown) => e instanceof ConfigError && /value hidden/.test(e.message) && !/12345/.test(e.message),
+    );
+    const { config } = loadConfig({ argv: ['--jwt-key', 's3cret'] });
+    assert.equal(config.jwtKey, 's3cret');
+    assert.equal(redactConfig(config).jwtKey, '[redacted]');
+  });
+
+  test('documents every option with its flag, environment variable and default in --help', () => {
+    const help = configHelp();
+    for (const name of Object.keys(OPTIONS) as (keyof typeof OPTIONS)[]) {
+      assert.ok(help.includes(flagOf(name)), `--help lists ${flagOf(name)}`);
+      assert.ok(help.includes(envOf(name)), `--help lists ${envOf(name)}`);
+    }
+    assert.match(help, /--port N +Port to listen on; 0 picks a free one\. \[default: 3000\]/);
+    assert.equal(loadConfig({ argv: ['--help'] }).help, true);
+  });
+});

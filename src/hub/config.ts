@@ -1,0 +1,384 @@
+/**
+ * The hub's configuration: ONE schema that gives every option its type, default, validation, flag,
+ * environment variable and help text. Values come from, in rising precedence: defaults, a JSON config file
+ * (`--config` or CRIER_CONFIG), `CRIER_*` environment variables, command-line flags. Every error names the
+ * option, where the value came from and what is wrong.
+ */
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { CrierError } from '../protocol/errors.js';
+
+export class ConfigError extends CrierError<'INVALID_CONFIG'> {
+  constructor(message: string) {
+    super('INVALID_CONFIG', message);
+    this.name = 'ConfigError';
+  }
+}
+
+// ---- value parsers shared by flags, env and file -------------------------------------------------------
+
+const DURATION = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?$/;
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+const SIZE = /^(\d+(?:\.\d+)?)\s*(b|kb|kib|mb|mib|gb|gib)?$/i;
+const SIZE_UNITS: Record<string, number> = {
+  b: 1,
+  kb: 1000,
+  kib: 1024,
+  mb: 1e6,
+  mib: 1024 ** 2,
+  gb: 1e9,
+  gib: 1024 ** 3,
+};
+
+/** Milliseconds from `1500`, `"1500"`, `"250ms"`, `"15s"`, `"10m"`, `"6h"`, `"7d"`. */
+const duration = z.preprocess((value) => {
+  if (typeof value !== 'string') return value;
+  const m = DURATION.exec(value.trim());
+  return m ? Math.round(Number(m[1]) * DURATION_UNITS[m[2] ?? 'ms']!) : value;
+}, z.number({ error: 'expected a duration such as 1500, 250ms, 15s, 10m, 6h or 7d' }).int().nonnegative());
+
+/** Bytes from `65536`, `"64KiB"`, `"1MiB"`, `"10MB"`. */
+const size = z.preprocess((value) => {
+  if (typeof value !== 'string') return value;
+  const m = SIZE.exec(value.trim());
+  return m ? Math.round(Number(m[1]) * SIZE_UNITS[(m[2] ?? 'b').toLowerCase()]!) : value;
+}, z.number({ error: 'expected a size such as 65536, 64KiB or 10MiB' }).int().nonnegative());
+
+const integer = (min: number, max = Number.MAX_SAFE_INTEGER) =>
+  z.preprocess(
+    (value) => (typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value),
+    z
+      .number({ error: `expected an integer from ${min} to ${max}` })
+      .int()
+      .min(min)
+      .max(max),
+  );
+
+const boolean = z.preprocess(
+  (value) => {
+    if (typeof value !== 'string') return value;
+    const v = value.trim().toLowerCase();
+    if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+    if (['0', 'false', 'no', 'off'].includes(v)) return false;
+    return value;
+  },
+  z.boolean({ error: 'expected true or false' }),
+);
+
+/** A list from a JSON array or a comma-separated string. */
+const list = z.preprocess(
+  (value) =>
+    typeof value === 'string'
+      ? value
+          .split(',')
+          .map((s) => s.trim())
+          .filter((s) => s !== '')
+      : value,
+  z.array(z.string()),
+);
+
+const text = z.string();
+
+// ---- the options ---------------------------------------------------------------------------------------
+
+interface OptionSpec<S extends z.ZodType = z.ZodType> {
+  readonly schema: S;
+  readonly help: string;
+  /** Shown in --help as the value's shape. */
+  readonly placeholder: string;
+  /** True for options that hold secrets: never logged, never printed back in errors. */
+  readonly secret?: boolean;
+}
+
+const option = <S extends z.ZodType>(
+  schema: S,
+  placeholder: string,
+  help: string,
+  secret = false,
+): OptionSpec<S> => ({
+  schema,
+  placeholder,
+  help,
+  secret,
+});
+
+/**
+ * Every option of `crier serve`. The key is the file key (camelCase); the flag is its kebab-case form and
+ * the environment variable CRIER_ plus its UPPER_SNAKE form (`maxTopics` → `--max-topics`, CRIER_MAX_TOPICS).
+ */
+export const OPTIONS = {
+  host: option(
+    text.default('127.0.0.1'),
+    'ADDR',
+    'Address to listen on (0.0.0.0 or :: for every interface).',
+  ),
+  port: option(integer(0, 65_535).default(3000), 'N', 'Port to listen on; 0 picks a free one.'),
+  tlsCert: option(
+    text.optional(),
+    'FILE',
+    'PEM certificate chain: serves HTTPS with HTTP/1.1 and h2 (ALPN).',
+  ),
+  tlsKey: option(text.optional(), 'FILE', 'PEM private key for --tls-cert.'),
+  store: option(
+    text.default('memory'),
+    'URL',
+    'Where history lives: memory, sqlite:./crier.db (durable), redis://host:6379, nats://host:4222.',
+  ),
+  historySize: option(integer(0).default(10_000), 'N', 'Most updates kept in history for replay.'),
+  historyBytes: option(size.default(64 * 1024 ** 2), 'SIZE', 'Most bytes of history kept.'),
+  historyAge: option(duration.default(24 * 3_600_000), 'DURATION', 'Oldest update kept in history.'),
+  jwtKey: option(
+    text.optional(),
+    'KEY',
+    'Key for publisher and subscriber JWTs: a secret, PEM or JWK.',
+    true,
+  ),
+  jwtAlg: option(text.default('HS256'), 'ALG', 'Algorithm of --jwt-key: HS256/384/512, RS256, ES256, EdDSA.'),
+  publisherJwtKey: option(text.optional(), 'KEY', 'Key for publisher JWTs (overrides --jwt-key).', true),
+  publisherJwtAlg: option(text.optional(), 'ALG', 'Algorithm of --publisher-jwt-key.'),
+  subscriberJwtKey: option(text.optional(), 'KEY', 'Key for subscriber JWTs (overrides --jwt-key).', true),
+  subscriberJwtAlg: option(text.optional(), 'ALG', 'Algorithm of --subscriber-jwt-key.'),
+  jwksUrl: option(
+    text.optional(),
+    'URL',
+    'JWKS to verify tokens with (https://, or file:// for a local file).',
+  ),
+  issuer: option(list.default([]), 'LIST', 'Accepted token issuers (iss); required for Mercure 1.0 tokens.'),
+  audience: option(list.default([]), 'LIST', 'Accepted token audiences (aud).'),
+  anonymous: option(
+    boolean.default(false),
+    'BOOL',
+    'Let subscribers without a token receive public updates.',
+  ),
+  corsOrigins: option(
+    list.default([]),
+    'LIST',
+    "Origins allowed to subscribe from a browser with credentials ('*' for any).",
+  ),
+  publishOrigins: option(list.default([]), 'LIST', 'Origins allowed to publish with cookie authentication.'),
+  protocol: option(
+    z.enum(['auto', '07', '08']).default('auto'),
+    'VERSION',
+    'Mercure protocol: 07 (0.x), 08 (1.0), or auto (per request where unambiguous).',
+  ),
+  subscriptions: option(
+    boolean.default(false),
+    'BOOL',
+    'Publish subscription events and serve the subscriptions API.',
+  ),
+  heartbeat: option(
+    duration.default(15_000),
+    'DURATION',
+    'Heartbeat comment after this much idle time; 0 disables.',
+  ),
+  retry: option(duration.default(3_000), 'DURATION', 'Reconnection time sent to clients (jittered).'),
+  maxLifetime: option(
+    duration.default(0),
+    'DURATION',
+    'Close connections after this long (jittered); 0 for never.',
+  ),
+  writeBuffer: option(
+    size.default(1024 ** 2),
+    'SIZE',
+    'Unsent bytes allowed per connection before it is dropped as slow.',
+  ),
+  maxConnections: option(integer(1).default(50_000), 'N', 'Most open subscriber connections (503 beyond).'),
+  maxConnectionsPerIp: option(
+    integer(1).default(1_000),
+    'N',
+    'Most open subscriber connections per client address (429 beyond).',
+  ),
+  maxTopics: option(integer(1).default(1_000), 'N', 'Most topic selectors in one request (400 beyond).'),
+  maxBody: option(size.default(1024 ** 2), 'SIZE', 'Largest publish request body (413 beyond).'),
+  publishRate: option(
+    integer(0).default(0),
+    'N',
+    'Publishes per second allowed per token or address; 0 for no limit.',
+  ),
+  logLevel: option(
+    z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    'LEVEL',
+    'Log level: fatal, error, warn, info, debug, trace or silent.',
+  ),
+  demo: option(boolean.default(false), 'BOOL', 'Serve the demo apps and run their simulators.'),
+  dashboard: option(boolean.default(true), 'BOOL', 'Serve the dashboard at /dashboard.'),
+} as const satisfies Record<string, OptionSpec>;
+
+export type OptionName = keyof typeof OPTIONS;
+export type HubConfig = { [K in OptionName]: z.output<(typeof OPTIONS)[K]['schema']> };
+
+const kebab = (name: string) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+export const flagOf = (name: OptionName) => `--${kebab(name)}`;
+export const envOf = (name: OptionName) => `CRIER_${kebab(name).replace(/-/g, '_').toUpperCase()}`;
+
+const NAMES = Object.keys(OPTIONS) as OptionName[];
+const BY_FLAG = new Map(NAMES.map((n) => [flagOf(n), n]));
+
+// ---- loading -----------------------------------------------------------------------------------------
+
+export interface ConfigSources {
+  argv?: readonly string[];
+  env?: Readonly<Record<string, string | undefined>>;
+  /** A config file's parsed JSON; when absent, `--config`/CRIER_CONFIG names a file to read. */
+  file?: Readonly<Record<string, unknown>>;
+}
+
+type Origin = 'default' | 'file' | 'env' | 'flag';
+
+/**
+ * Builds the configuration from flags, environment and file. Throws a {@link ConfigError} naming the option,
+ * the source and the problem. Returns `help: true` when `--help` was given.
+ */
+export function loadConfig(sources: ConfigSources = {}): { config: HubConfig; help: boolean } {
+  const argv = sources.argv ?? [];
+  const env = sources.env ?? {};
+  const raw = new Map<OptionName, { value: unknown; origin: Origin; label: string }>();
+  let help = false;
+  let configPath = env.CRIER_CONFIG;
+
+  const fromFlags: [OptionName, string, string][] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--help' || arg === '-h') {
+      help = true;
+      continue;
+    }
+    if (!arg.startsWith('--')) throw new ConfigError(`Unexpected argument '${arg}'. Options start with --.`);
+    const eq = arg.indexOf('=');
+    const flag = eq === -1 ? arg : arg.slice(0, eq);
+    let value: string | undefined = eq === -1 ? undefined : arg.slice(eq + 1);
+    if (flag === '--config') {
+      configPath = value ?? argv[++i];
+      if (configPath === undefined) throw new ConfigError('--config needs a file path.');
+      continue;
+    }
+    const negated = flag.startsWith('--no-') ? BY_FLAG.get(`--${flag.slice(5)}`) : undefined;
+    const name = BY_FLAG.get(flag) ?? negated;
+    if (name === undefined)
+      throw new ConfigError(`Unknown option ${flag}. Run 'crier serve --help' for the list.`);
+    const isBoolean = OPTIONS[name].placeholder === 'BOOL';
+    if (negated !== undefined) {
+      if (!isBoolean)
+        throw new ConfigError(`Unknown option ${flag}: only true/false options have a --no- form.`);
+      value = 'false';
+    } else if (value === undefined) {
+      const next = argv[i + 1];
+      if (isBoolean && (next === undefined || next.startsWith('--'))) value = 'true';
+      else if (next === undefined)
+        throw new ConfigError(`${flag} needs a value (${OPTIONS[name].placeholder}).`);
+      else value = argv[++i]!;
+    }
+    fromFlags.push([name, flag, value]);
+  }
+
+  let file = sources.file;
+  if (file === undefined && configPath !== undefined) file = readConfigFile(configPath);
+  for (const [key, value] of Object.entries(file ?? {})) {
+    if (!(key in OPTIONS)) {
+      throw new ConfigError(
+        `Unknown option '${key}' in the config file. Known options: ${NAMES.join(', ')}.`,
+      );
+    }
+    raw.set(key as OptionName, { value, origin: 'file', label: `'${key}' in the config file` });
+  }
+  for (const name of NAMES) {
+    const value = env[envOf(name)];
+    if (value !== undefined && value !== '') raw.set(name, { value, origin: 'env', label: envOf(name) });
+  }
+  for (const [name, flag, value] of fromFlags) raw.set(name, { value, origin: 'flag', label: flag });
+
+  const config = {} as Record<OptionName, unknown>;
+  for (const name of NAMES) {
+    const spec = OPTIONS[name];
+    const given = raw.get(name);
+    const result = spec.schema.safeParse(given?.value);
+    if (!result.success) {
+      const label = given?.label ?? flagOf(name);
+      const shown =
+        given === undefined ? '' : spec.secret ? ' (value hidden)' : `, got ${JSON.stringify(given.value)}`;
+      throw new ConfigError(`${label}: ${result.error.issues[0]?.message ?? 'invalid value'}${shown}.`);
+    }
+    config[name] = result.data;
+  }
+  const hub = config as HubConfig;
+  checkTogether(hub);
+  return { config: hub, help };
+}
+
+function readConfigFile(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`--config: cannot read ${path}: ${(error as Error).message}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(`--config: ${path} is not valid JSON: ${(error as Error).message}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new ConfigError(`--config: ${path} must hold a JSON object of options.`);
+  }
+  return parsed as Record<string, unknown>;
+}
+
+/** Rules that involve more than one option. */
+function checkTogether(config: HubConfig): void {
+  if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) {
+    throw new ConfigError('--tls-cert and --tls-key go together: give both or neither.');
+  }
+  if (!/^(memory|sqlite:.+|redis(s)?:\/\/.+|nats:\/\/.+)$/.test(config.store)) {
+    throw new ConfigError(
+      `--store: expected memory, sqlite:PATH, redis://HOST:PORT or nats://HOST:PORT, got ${JSON.stringify(config.store)}.`,
+    );
+  }
+}
+
+/** The text of `crier serve --help`, generated from the schema. */
+export function configHelp(): string {
+  const lines = [
+    'Usage: crier serve [options]',
+    '',
+    'Every option can also be set as a CRIER_* environment variable or in a JSON file given with',
+    '--config FILE (keys in camelCase). Flags win over the environment, which wins over the file.',
+    'Durations take ms, s, m, h, d (15s); sizes take KiB, MiB, GiB (64KiB).',
+    '',
+    'Options:',
+  ];
+  const width = Math.max(...NAMES.map((n) => `${flagOf(n)} ${OPTIONS[n].placeholder}`.length)) + 2;
+  for (const name of NAMES) {
+    const spec = OPTIONS[name];
+    const def = defaultOf(name);
+    const left = `${flagOf(name)} ${spec.placeholder}`.padEnd(width);
+    const shownDefault =
+      def === undefined || (Array.isArray(def) && def.length === 0) ? '' : ` [default: ${formatValue(def)}]`;
+    lines.push(`  ${left}${spec.help}${shownDefault}`);
+    lines.push(`  ${''.padEnd(width)}env ${envOf(name)}`);
+  }
+  lines.push(
+    `  ${'--config FILE'.padEnd(width)}Read options from a JSON file.`,
+    `  ${'--help'.padEnd(width)}Show this help.`,
+  );
+  return lines.join('\n');
+}
+
+export function defaultOf(name: OptionName): unknown {
+  const result = OPTIONS[name].schema.safeParse(undefined);
+  return result.success ? result.data : undefined;
+}
+
+function formatValue(value: unknown): string {
+  return Array.isArray(value) ? value.join(',') : String(value);
+}
+
+/** The configuration with secrets replaced, safe to log. */
+export function redactConfig(config: HubConfig): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const name of NAMES) {
+    const value = config[name];
+    out[name] = OPTIONS[name].secret && value !== undefined ? '[redacted]' : value;
+  }
+  return out;
+}
