@@ -137,6 +137,7 @@ export function compileSelectors(
 /** Whether any selector matches any of the topics: the check for private updates and publish rights. */
 export function matchesAny(selectors: readonly TopicSelector[], topics: readonly string[] | string): boolean {
   const list = typeof topics === 'string' ? [topics] : topics;
+  if (list.length === 0) return false;
   for (const selector of selectors) {
     if (selector.kind === 'any') return true;
     for (const topic of list) if (selector.matches(topic)) return true;

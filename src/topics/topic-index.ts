@@ -153,7 +153,7 @@ export class TopicIndex<T> {
    * removed by `visit` are not visited afterwards; subscribers added by `visit` are not visited.
    */
   match(topics: readonly string[], visit: (subscriber: T) => void): void {
-    if (this.#subscriptions.size === 0) return;
+    if (this.#subscriptions.size === 0 || topics.length === 0) return;
     const limit = this.#seq;
     // Nested calls (a publish from inside a callback) use their own seen-set so they do not disturb
     // the stamps of the outer call.

@@ -591,6 +591,11 @@ export class TemplateMatcher {
     this.#start = this.#build([0]);
   }
 
+  /** How many DFA states are cached now (at most `MAX_DFA_STATES`). */
+  get cachedStates(): number {
+    return this.#states.size;
+  }
+
   /** Whether the topic is an expansion of the template. */
   matches(topic: string): boolean {
     if (this.#states.size >= MAX_DFA_STATES) {
