@@ -1,5 +1,5 @@
 /**
- * The `crier` command line: `crier serve` runs the hub.
+ * The `crier` command line: `crier serve` runs the hub, `crier bench` the load generator.
  * Each command lives in its own module and is loaded only when used.
  */
 import { readFileSync } from 'node:fs';
@@ -8,6 +8,7 @@ const USAGE = `Usage: crier <command> [options]
 
 Commands:
   serve     Run the Crier hub (SSE endpoint, publish API, demo page)
+  bench     Load-test any SSE endpoint (crier bench --help)
   version   Print the version
 
 Run 'crier <command> --help' for a command's options.`;
@@ -18,6 +19,10 @@ export async function main(argv: string[]): Promise<number | undefined> {
     case 'serve': {
       const { serveCommand } = await import('./serve.js');
       return serveCommand(rest);
+    }
+    case 'bench': {
+      const { benchCommand } = await import('../bench/cli.js');
+      return benchCommand(rest);
     }
     case 'version':
     case '--version':
