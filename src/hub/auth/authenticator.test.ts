@@ -677,9 +677,13 @@ describe('CSRF: publishes authenticated by cookie', () => {
 });
 
 describe('configuration errors', () => {
-  test('requires compileSelector', () => {
+  test('refuses a compileSelector that is not a function', () => {
     assert.throws(
-      () => createAuthenticator({ keys: { shared: { secret: secret() } } } as unknown as AuthConfig),
+      () =>
+        createAuthenticator({
+          keys: { shared: { secret: secret() } },
+          compileSelector: 'x',
+        } as unknown as AuthConfig),
       AuthConfigError,
     );
   });
@@ -697,6 +701,50 @@ describe('configuration errors', () => {
     await assert.rejects(
       auth.authenticatePublisher(request({ headers: bearer(token) }), '1.0'),
       AuthConfigError,
+    );
+  });
+});
+
+describe('with the real selectors of src/topics (the default compileSelector)', () => {
+  const key = secret();
+  const auth = createAuthenticator({ keys: { shared: { secret: key } }, accessTokens: { resource: HUB } });
+
+  test('0.x: a URI template in mercure.subscribe lets private updates of matching topics through', async () => {
+    const token = await sign(
+      { mercure: { subscribe: ['https://example.com/users/{id}/inbox'] } },
+      { alg: 'HS256', key },
+    );
+    const ctx = await auth.authenticateSubscriber(request({ headers: bearer(token) }), '0.x');
+    assert.ok(canReceive(ctx?.grants, { topics: ['https://example.com/users/42/inbox'], private: true }));
+    assert.ok(!canReceive(ctx?.grants, { topics: ['https://example.com/users/42/outbox'], private: true }));
+  });
+
+  test('1.0: a urlpattern matcher grants publish on matching topics only', async () => {
+    const claims = {
+      aud: HUB,
+      exp: nowSeconds() + 60,
+      authorization_details: [
+        {
+          type: 'mercure',
+          actions: ['publish'],
+          topics: [{ match: 'https://example.com/books/:id', match_type: 'urlpattern' }],
+        },
+      ],
+    };
+    const token = await sign(claims, { alg: 'HS256', key, typ: 'at+jwt' });
+    const ctx = await auth.authenticatePublisher(request({ headers: bearer(token) }), '1.0');
+    assert.ok(canPublish(ctx.grants, ['https://example.com/books/7']));
+    assert.ok(!canPublish(ctx.grants, ['https://example.com/authors/7']));
+  });
+
+  test('a selector src/topics cannot compile makes the token invalid (401), not a crash', async () => {
+    const token = await sign(
+      { mercure: { subscribe: ['https://example.com/{unclosed'] } },
+      { alg: 'HS256', key },
+    );
+    await rejectsWith(
+      auth.authenticateSubscriber(request({ headers: bearer(token) }), '0.x'),
+      'INVALID_TOKEN',
     );
   });
 });

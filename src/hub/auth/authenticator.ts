@@ -4,7 +4,7 @@
  * (method, URL, headers) and return an `AuthContext` or throw an `AuthError` that carries the HTTP status
  * and the `WWW-Authenticate` value.
  *
- *   const auth = createAuthenticator({ keys: { shared: { secret } }, compileSelector });
+ *   const auth = createAuthenticator({ keys: { shared: { secret } } });
  *   const publisher = await auth.authenticatePublisher(req, '0.x');   // 401/400/403 as AuthError
  *   auth.authorizePublish(publisher, update.topics);                  // 403 insufficient_scope
  *   const subscriber = await auth.authenticateSubscriber(req, '0.x'); // null when anonymous
@@ -13,6 +13,7 @@
  */
 
 import type { JWTHeaderParameters, JWTPayload } from 'jose';
+import { compileSelector as topicsCompileSelector } from '../../topics/index.js';
 import { assertPublishOrigin } from './csrf.js';
 import { AuthConfigError, AuthError } from './errors.js';
 import { type AuthRequest, extractToken, type ProtocolVersion, type TokenSource } from './extract.js';
@@ -83,8 +84,8 @@ export interface AccessTokenConfig {
 
 export interface AuthConfig {
   keys: AuthKeysConfig;
-  /** src/topics' `compileSelector`, used for selectors other than `*` and exact topics. */
-  compileSelector: SelectorCompiler;
+  /** Compiles selectors other than `*` and exact topics; default src/topics' `compileSelector`. */
+  compileSelector?: SelectorCompiler;
   /** The realm named in challenges. Default `Crier`. */
   realm?: string;
   /** Subscribers without a token receive public updates (default false: they get 401). */
@@ -149,9 +150,8 @@ export function msUntilExpiry(context: AuthContext | null, now: number = Date.no
 }
 
 export function createAuthenticator(config: AuthConfig): Authenticator {
-  if (typeof config.compileSelector !== 'function') {
-    throw new AuthConfigError('compileSelector (from src/topics) is required.');
-  }
+  const compileSelector = config.compileSelector ?? topicsCompileSelector;
+  if (typeof compileSelector !== 'function') throw new AuthConfigError('compileSelector must be a function.');
   const shared = list(config.keys.shared).map(createVerificationKey);
   const ownPublisher = list(config.keys.publisher).map(createVerificationKey);
   const ownSubscriber = list(config.keys.subscriber).map(createVerificationKey);
@@ -237,8 +237,8 @@ export function createAuthenticator(config: AuthConfig): Authenticator {
     try {
       grants =
         protocol === '0.x'
-          ? grantsFromMercureClaim(verified.payload, config.compileSelector, config.limits)
-          : grantsFromAuthorizationDetails(verified.payload, config.compileSelector, {
+          ? grantsFromMercureClaim(verified.payload, compileSelector, config.limits)
+          : grantsFromAuthorizationDetails(verified.payload, compileSelector, {
               ...config.limits,
               detailTypes: access?.detailTypes ?? DEFAULT_DETAIL_TYPES,
             });
