@@ -26,7 +26,7 @@ export interface ConnectContext {
   url: string;
   /** The event ID the request resumes from ('' for none); sent as `Last-Event-ID`. */
   lastEventId: string;
-  /** Failed attempts in a row before this one (0 on the first connect and after a working connection). */
+  /** 0 on the first connect; on a reconnect, its number in a row of failures (1 after a stream that delivered data). */
   attempt: number;
 }
 
@@ -501,6 +501,9 @@ export class CrierEventSource<Events extends EventDataMap = EventDataMap> extend
         reader.cancel().catch(() => {});
         return;
       }
+      // The stream works: the next failure starts the backoff over. (Not at `open`: a server that answers 200
+      // and then sends nothing usable must not be retried at the shortest delay forever.)
+      this.failures = 0;
       // Dispatch step 1 runs even for an event without data ("id: 7" then a blank line): keep that ID too.
       if (parser.lastEventId !== parserLastId) {
         parserLastId = parser.lastEventId;
@@ -516,7 +519,6 @@ export class CrierEventSource<Events extends EventDataMap = EventDataMap> extend
    */
   private announce(): void {
     if (this.state === CLOSED) return;
-    this.failures = 0;
     this.shared?.post({ kind: 'open' });
     if (this.state === OPEN) return; // a tab that took over a shared connection was already open
     this.state = OPEN;
