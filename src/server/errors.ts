@@ -1,0 +1,40 @@
+import { CrierError } from '../protocol/errors.js';
+
+export type ServerErrorCode =
+  /** A topic selector could not be compiled, or its syntax is unknown. 400. */
+  | 'INVALID_SELECTOR'
+  /** The request names no topic selector and the endpoint has no fixed topics. 400. */
+  | 'NO_SELECTOR'
+  /** More selectors than `maxSelectors`. 400. */
+  | 'TOO_MANY_SELECTORS'
+  /** `Last-Event-ID` (header or query) longer than `maxLastEventIdLength`. 400. */
+  | 'LAST_EVENT_ID_TOO_LONG'
+  /** The query string is longer than `maxQueryLength`. 400. */
+  | 'QUERY_TOO_LONG'
+  /** A query parameter has a value that cannot be used (e.g. `maxRate=abc`). 400. */
+  | 'INVALID_PARAMETER'
+  /** The hub is shutting down and accepts no new subscribers. 503. */
+  | 'HUB_CLOSED'
+  /** A publish was refused (no topics, a bad field). */
+  | 'INVALID_UPDATE';
+
+const STATUS: Record<ServerErrorCode, number> = {
+  INVALID_SELECTOR: 400,
+  NO_SELECTOR: 400,
+  TOO_MANY_SELECTORS: 400,
+  LAST_EVENT_ID_TOO_LONG: 400,
+  QUERY_TOO_LONG: 400,
+  INVALID_PARAMETER: 400,
+  HUB_CLOSED: 503,
+  INVALID_UPDATE: 400,
+};
+
+/** An error the HTTP layer answers with `status` and `message` as a plain-text body. */
+export class ServerError extends CrierError<ServerErrorCode> {
+  readonly status: number;
+  constructor(code: ServerErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+    this.name = 'ServerError';
+    this.status = STATUS[code];
+  }
+}

@@ -1,0 +1,96 @@
+/**
+ * The Fetch API transport: a `Request` in, a `Response` with a streaming body out — for Hono, Bun, Deno,
+ * or any server that speaks Web-standard types. The body is a `ReadableStream` whose queue is measured in
+ * bytes, so `buffered` (and the slow-consumer bound) works as for sockets.
+ */
+import { SseConnection } from './connection.js';
+import { ServerError } from './errors.js';
+import type { Hub } from './hub.js';
+import { joinEvents, type PreparedEvent } from './prepared.js';
+import type { SubscribeOptions, Subscription } from './request.js';
+
+const FETCH_SSE_HEADERS: Readonly<Record<string, string>> = Object.freeze({
+  'content-type': 'text/event-stream; charset=utf-8',
+  'cache-control': 'no-cache, no-transform',
+  'x-accel-buffering': 'no',
+});
+
+export class FetchConnection extends SseConnection {
+  /** Resolves with the Response once the hub opens the stream. */
+  readonly response: Promise<Response>;
+  private resolve!: (response: Response) => void;
+  private controller: ReadableStreamDefaultController<Uint8Array> | null = null;
+  private readonly body: ReadableStream<Uint8Array>;
+  private readonly highWaterMark: number;
+
+  constructor(hub: Hub, subscription: Subscription, signal?: AbortSignal) {
+    super(hub, subscription);
+    this.highWaterMark = hub.options.maxBufferedBytes;
+    this.response = new Promise((resolve) => {
+      this.resolve = resolve;
+    });
+    this.body = new ReadableStream<Uint8Array>(
+      {
+        start: (controller) => {
+          this.controller = controller;
+        },
+        cancel: () => this.ended(),
+      },
+      { highWaterMark: this.highWaterMark, size: (chunk) => chunk.byteLength },
+    );
+    signal?.addEventListener('abort', () => this.close('client', [], false), { once: true });
+  }
+
+  open(headers: Record<string, string>, first: readonly PreparedEvent[]): void {
+    this.writeNow(first);
+    this.resolve(new Response(this.body, { status: 200, headers: { ...FETCH_SSE_HEADERS, ...headers } }));
+  }
+
+  get buffered(): number {
+    const desired = this.controller?.desiredSize ?? 0;
+    return Math.max(0, this.highWaterMark - (desired ?? 0));
+  }
+
+  protected writeOne(event: PreparedEvent): void {
+    this.controller?.enqueue(event.payload);
+  }
+
+  protected writeMany(events: readonly PreparedEvent[]): void {
+    this.controller?.enqueue(joinEvents(events, false));
+  }
+
+  protected terminate(): void {
+    try {
+      this.controller?.close();
+    } catch {
+      // already closed or errored by the reader
+    }
+    this.hub.draining.delete(this);
+    // Closed before it opened (client gone during replay, shutdown): answer something rather than hang.
+    this.resolve(new Response(null, { status: 503 }));
+  }
+}
+
+/** Serves one SSE request with Web-standard types. Never rejects: bad input becomes a 4xx `Response`. */
+export async function handleFetchRequest(
+  hub: Hub,
+  request: Request,
+  options: SubscribeOptions = {},
+): Promise<Response> {
+  let subscription: Subscription;
+  try {
+    subscription = hub.readSubscription(
+      request.url,
+      request.headers.get('last-event-id') ?? undefined,
+      options,
+    );
+    const connection = new FetchConnection(hub, subscription, request.signal);
+    await hub.attach(connection, subscription);
+    return await connection.response;
+  } catch (error) {
+    const status = error instanceof ServerError ? error.status : 500;
+    const message =
+      error instanceof Error && status < 500 ? error.message : 'The event stream could not be opened.';
+    return new Response(message + '\n', { status, headers: { 'content-type': 'text/plain; charset=utf-8' } });
+  }
+}

@@ -1,0 +1,358 @@
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import net from 'node:net';
+import { describe, test } from 'node:test';
+import type { Engine, HistoryRead } from '../engines/engine.js';
+import { MemoryEngine } from '../engines/memory/memory-engine.js';
+import { Hub, REPLAY_UNAVAILABLE_EVENT } from './hub.js';
+import type { HubOptions } from './options.js';
+import type { SubscribeOptions } from './request.js';
+import { connectSse } from './test-client.js';
+
+async function start(options: HubOptions = {}, perRequest?: (req: http.IncomingMessage) => SubscribeOptions) {
+  const hub = new Hub({ logger: null, ...options });
+  const server = http.createServer((req, res) => void hub.handle(req, res, perRequest?.(req)));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as net.AddressInfo;
+  return {
+    hub,
+    url: `http://127.0.0.1:${port}`,
+    async stop() {
+      await hub.close({ timeoutMs: 2000 });
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    },
+  };
+}
+
+describe('Hub over node:http', () => {
+  test('answers with the SSE headers and a jittered retry: right after the handshake', async () => {
+    const s = await start();
+    const c = await connectSse(`${s.url}/events?topic=a`);
+    assert.equal(c.status, 200);
+    assert.equal(c.headers['content-type'], 'text/event-stream; charset=utf-8');
+    assert.equal(c.headers['cache-control'], 'no-cache, no-transform');
+    assert.equal(c.headers['x-accel-buffering'], 'no');
+    assert.equal(c.headers['transfer-encoding'], 'chunked');
+    await c.until((x) => x.retries.length === 1);
+    assert.ok(c.retries[0]! >= 3000 && c.retries[0]! <= 4500, `retry ${c.retries[0]}`);
+    c.close();
+    await s.stop();
+  });
+
+  test('delivers an update once to each subscriber with a matching selector, and to no one else', async () => {
+    const s = await start();
+    const a = await connectSse(`${s.url}/?topic=a`);
+    const ab = await connectSse(`${s.url}/?topic=a&topic=b`);
+    const b = await connectSse(`${s.url}/?topic=b`);
+    const any = await connectSse(`${s.url}/?topic=*`);
+    assert.equal(s.hub.subscribersOf('a'), 3);
+    await s.hub.publish(['a', 'b'], 'both', { event: 'score' });
+    await s.hub.publish('a', 'only a');
+    await s.hub.publish('c', 'only c');
+    await any.until((x) => x.events.length === 3);
+    await a.until((x) => x.events.length === 2);
+    await ab.until((x) => x.events.length === 2);
+    await s.hub.publish('b', 'end');
+    await b.until((x) => x.events.length === 2);
+    assert.deepEqual(
+      b.events.map((e) => e.data),
+      ['both', 'end'],
+    );
+    assert.deepEqual(
+      ab.events.map((e) => [e.type, e.data]),
+      [
+        ['score', 'both'],
+        ['message', 'only a'],
+      ],
+    );
+    for (const c of [a, ab, b, any]) c.close();
+    await s.stop();
+  });
+
+  test('refuses bad subscriptions with a 400 and a message that says what is wrong', async () => {
+    const s = await start({ maxSelectors: 3, maxLastEventIdLength: 10, maxQueryLength: 200 });
+    const cases: [string, Record<string, string>, RegExp][] = [
+      ['/', {}, /at least one topic/],
+      ['/?topic=a&syntax=regex', {}, /Unknown selector syntax "regex"/],
+      ['/?topic=a&topic=b&topic=c&topic=d', {}, /4 topic selectors; the most accepted is 3/],
+      ['/?topic=a', { 'last-event-id': 'x'.repeat(11) }, /Last-Event-ID is 11 characters/],
+      ['/?topic=a&lastEventID=' + 'y'.repeat(11), {}, /Last-Event-ID is 11 characters/],
+      ['/?topic=' + 'z'.repeat(300), {}, /query string is 306 characters long/],
+      ['/?topic=a&maxRate=fast', {}, /maxRate must be a positive number/],
+    ];
+    for (const [path, headers, message] of cases) {
+      const c = await connectSse(s.url + path, headers);
+      await c.ended;
+      assert.equal(c.status, 400, path);
+      assert.match(c.body, message);
+    }
+    assert.equal(s.hub.connectionCount, 0);
+    await s.stop();
+  });
+
+  test('replays what followed Last-Event-ID (header, lastEventID or last_event_id) and then goes live', async () => {
+    const s = await start();
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) ids.push((await s.hub.publish(i % 2 ? 'odd' : 'even', String(i))).id);
+    for (const how of ['header', 'lastEventID', 'last_event_id']) {
+      const url = `${s.url}/?topic=even&topic=odd` + (how === 'header' ? '' : `&${how}=${ids[1]}`);
+      const c = await connectSse(url, how === 'header' ? { 'last-event-id': ids[1]! } : {});
+      assert.equal(c.headers['crier-replay'], 'ok');
+      await c.until((x) => x.events.length === 3);
+      assert.deepEqual(
+        c.events.map((e) => e.data),
+        ['2', '3', '4'],
+      );
+      assert.equal(c.events[2]!.lastEventId, ids[4]);
+      c.close();
+    }
+    // Replay applies the subscription's selectors.
+    const even = await connectSse(`${s.url}/?topic=even`, { 'last-event-id': ids[0]! });
+    await s.hub.publish('even', 'live');
+    await even.until((x) => x.events.length === 3);
+    assert.deepEqual(
+      even.events.map((e) => e.data),
+      ['2', '4', 'live'],
+    );
+    even.close();
+    await s.stop();
+  });
+
+  test('tells the client when Last-Event-ID cannot be replayed (reserved event and header), then goes live', async () => {
+    const s = await start({ engine: new MemoryEngine({ history: { maxCount: 2 } }) });
+    const first = await s.hub.publish('t', 'gone');
+    for (let i = 0; i < 3; i++) await s.hub.publish('t', 'x');
+    const expired = await connectSse(`${s.url}/?topic=t`, { 'last-event-id': first.id });
+    assert.equal(expired.headers['crier-replay'], 'expired');
+    const unknown = await connectSse(`${s.url}/?topic=t`, { 'last-event-id': 'never-issued' });
+    assert.equal(unknown.headers['crier-replay'], 'unknown');
+    await s.hub.publish('t', 'live');
+    for (const [c, reason, id] of [
+      [expired, 'expired', first.id],
+      [unknown, 'unknown', 'never-issued'],
+    ] as const) {
+      await c.until((x) => x.events.length === 2);
+      assert.equal(c.events[0]!.type, REPLAY_UNAVAILABLE_EVENT);
+      assert.deepEqual(JSON.parse(c.events[0]!.data), { lastEventId: id, reason });
+      assert.equal(c.events[1]!.data, 'live');
+      c.close();
+    }
+    await s.stop();
+  });
+
+  test('replay joins the live stream with no gap and no duplicate while events are published concurrently', async () => {
+    // An engine whose history read takes a while and lands at a random moment, as over a network.
+    const inner = new MemoryEngine();
+    const pause = () => new Promise((r) => setTimeout(r, Math.random() * 15));
+    const engine: Engine = {
+      name: 'slow-read',
+      publish: (u) => inner.publish(u),
+      follow: (f) => inner.follow(f),
+      readAfter: async (id): Promise<HistoryRead> => {
+        await pause();
+        const read = await inner.readAfter(id);
+        await pause();
+        return read;
+      },
+      position: () => inner.position(),
+      health: () => inner.health(),
+      close: () => inner.close(),
+    };
+    const s = await start({ engine });
+    const TOTAL = 400;
+    const ids: string[] = [];
+    let publishing = true;
+    const publisher = (async () => {
+      for (let i = 0; i < TOTAL; i++) {
+        ids.push((await s.hub.publish('t', String(i))).id);
+        if (i % 4 === 0) await new Promise((r) => setTimeout(r, 1));
+      }
+      publishing = false;
+    })();
+    const clients: { from: number; client: Awaited<ReturnType<typeof connectSse>> }[] = [];
+    while (publishing) {
+      if (ids.length > 0) {
+        const from = Math.floor(Math.random() * ids.length);
+        clients.push({
+          from,
+          client: await connectSse(`${s.url}/?topic=t`, { 'last-event-id': ids[from]! }),
+        });
+      }
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await publisher;
+    assert.ok(clients.length >= 5, `only ${clients.length} clients connected during publishing`);
+    for (const { from, client } of clients) {
+      const want = TOTAL - from - 1;
+      await client.until((x) => x.events.length >= want);
+      const got = client.events.map((e) => Number(e.data));
+      const expected = Array.from({ length: want }, (_, k) => from + 1 + k);
+      assert.deepEqual(got, expected);
+      client.close();
+    }
+    await s.stop();
+  });
+
+  test('sends heartbeat comments to an idle connection', async () => {
+    const s = await start({ heartbeatMs: 60 });
+    const c = await connectSse(`${s.url}/?topic=a`);
+    await c.until((x) => x.comments.length >= 2);
+    assert.deepEqual(c.comments.slice(0, 2), ['', '']);
+    c.close();
+    await s.stop();
+  });
+
+  test('delivers private updates only to subscribers authorised for their topic', async () => {
+    const s = await start({}, (req) => ({
+      privateTopics: req.headers['x-user'] === 'alice' ? ['user/alice'] : [],
+    }));
+    const alice = await connectSse(`${s.url}/?topic=*`, { 'x-user': 'alice' });
+    const bob = await connectSse(`${s.url}/?topic=*`, { 'x-user': 'bob' });
+    await s.hub.publish('user/alice', 'secret', { private: true });
+    await s.hub.publish('user/alice', 'public');
+    await alice.until((x) => x.events.length === 2);
+    await bob.until((x) => x.events.length === 1);
+    assert.deepEqual(
+      bob.events.map((e) => e.data),
+      ['public'],
+    );
+    assert.deepEqual(
+      alice.events.map((e) => e.data),
+      ['secret', 'public'],
+    );
+    // Replay honours it too.
+    const first = alice.events[0]!.lastEventId;
+    const late = await connectSse(`${s.url}/?topic=*`, { 'x-user': 'bob', 'last-event-id': first });
+    await s.hub.publish('x', 'end');
+    await late.until((x) => x.events.length === 2);
+    assert.deepEqual(
+      late.events.map((e) => e.data),
+      ['public', 'end'],
+    );
+    for (const c of [alice, bob, late]) c.close();
+    await s.stop();
+  });
+
+  test('conflation: with maxRate a subscriber gets the latest event of a topic, not a backlog', async () => {
+    const s = await start();
+    const slow = await connectSse(`${s.url}/?topic=*&maxRate=4`);
+    const full = await connectSse(`${s.url}/?topic=*`);
+    for (let i = 0; i < 50; i++) {
+      await s.hub.publish('AAPL', `a${i}`);
+      await s.hub.publish('MSFT', `m${i}`);
+    }
+    await slow.until((x) => x.events.some((e) => e.data === 'a49') && x.events.some((e) => e.data === 'm49'));
+    await full.until((x) => x.events.length === 100);
+    assert.deepEqual(
+      slow.events.map((e) => e.data),
+      ['a0', 'm0', 'a49', 'm49'],
+    );
+    for (const c of [slow, full]) c.close();
+    await s.stop();
+  });
+
+  test('a subscriber that stops reading is disconnected and counted; the others get every event; memory stays bounded', async () => {
+    const warnings: Record<string, unknown>[] = [];
+    const s = await start({
+      maxBufferedBytes: 128 * 1024,
+      engine: new MemoryEngine({ history: { maxCount: 100 } }),
+      logger: { warn: (_m, fields) => warnings.push(fields ?? {}) },
+    });
+    const reasons: string[] = [];
+    s.hub.on('disconnect', (_info, reason) => reasons.push(reason));
+    // The stalled client: sends its request, then never reads a byte.
+    const port = Number(new URL(s.url).port);
+    const stalled = net.connect(port, '127.0.0.1');
+    stalled.pause();
+    stalled.write('GET /?topic=t HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n');
+    await new Promise<void>((r) => s.hub.once('connect', () => r()));
+    const healthy = await connectSse(`${s.url}/?topic=t`);
+    const payload = 'x'.repeat(2000);
+    for (let i = 0; i < 10_000; i++) {
+      await s.hub.publish('t', `${i} ${payload}`);
+      if (i % 50 === 49) await new Promise((r) => setImmediate(r));
+    }
+    await healthy.until((x) => x.events.length === 10_000);
+    assert.ok(healthy.events.every((e, i) => e.data.startsWith(`${i} `)));
+    assert.deepEqual(reasons, ['slow']);
+    assert.equal(s.hub.stats.slowDisconnects, 1);
+    assert.equal(s.hub.connectionCount, 1);
+    // 10,000 events of 2 KB would be 20 MB if the stalled subscriber's share were kept: it never held
+    // more than its bound (plus the event that crossed it) before it was dropped and logged.
+    assert.equal(warnings.length, 1);
+    assert.ok((warnings[0]!.bufferedBytes as number) <= 128 * 1024 + 2100, JSON.stringify(warnings[0]));
+    stalled.destroy();
+    healthy.close();
+    await s.stop();
+  });
+
+  test('graceful shutdown sends each client a jittered retry:, closes in waves, refuses newcomers, resolves when drained', async () => {
+    const s = await start();
+    const clients = await Promise.all(Array.from({ length: 5 }, () => connectSse(`${s.url}/?topic=t`)));
+    await Promise.all(clients.map((c) => c.until((x) => x.retries.length === 1)));
+    const closing = s.hub.close({ waveSize: 2, waveIntervalMs: 20 });
+    const late = await connectSse(`${s.url}/?topic=t`);
+    await late.ended;
+    assert.equal(late.status, 503);
+    await closing;
+    await Promise.all(clients.map((c) => c.ended));
+    for (const c of clients) {
+      assert.equal(c.retries.length, 2);
+      assert.ok(c.retries[1]! >= 3000 && c.retries[1]! <= 4500);
+    }
+    assert.equal(s.hub.connectionCount, 0);
+    await s.stop();
+  });
+
+  test('closes a connection at its jittered maximum lifetime with a retry:', async () => {
+    const s = await start({ maxLifetimeMs: 200, heartbeatMs: 60 });
+    const reasons: string[] = [];
+    s.hub.on('disconnect', (_i, r) => reasons.push(r));
+    const c = await connectSse(`${s.url}/?topic=t`);
+    await c.ended;
+    assert.equal(c.retries.length, 2);
+    assert.deepEqual(reasons, ['lifetime']);
+    await s.stop();
+  });
+
+  test('reports connects and disconnects and keeps subscriber counts right', async () => {
+    const s = await start();
+    const seen: string[] = [];
+    s.hub.on('connect', (i) => seen.push(`+${i.selectors.join(',')}`));
+    s.hub.on('disconnect', (i, r) => seen.push(`-${i.selectors.join(',')}:${r}`));
+    const c = await connectSse(`${s.url}/?topic=a&topic=b`);
+    await c.until((x) => x.retries.length === 1);
+    assert.equal(s.hub.subscribersOf('b'), 1);
+    c.close();
+    await new Promise<void>((r) => s.hub.once('disconnect', () => r()));
+    assert.equal(s.hub.subscribersOf('b'), 0);
+    assert.deepEqual(seen, ['+a,b', '-a,b:client']);
+    await s.stop();
+  });
+
+  test('an engine reset closes subscribers with a retry: so they recover by replay', async () => {
+    let follower: Parameters<Engine['follow']>[0] | undefined;
+    const inner = new MemoryEngine();
+    const engine: Engine = {
+      ...inner,
+      name: 'resettable',
+      publish: (u) => inner.publish(u),
+      follow: (f) => {
+        follower = f;
+        return inner.follow(f);
+      },
+      readAfter: (id) => inner.readAfter(id),
+      position: () => inner.position(),
+      health: () => inner.health(),
+      close: () => inner.close(),
+    };
+    const s = await start({ engine });
+    const c = await connectSse(`${s.url}/?topic=t`);
+    await c.until((x) => x.retries.length === 1);
+    follower!.reset('lost the broker');
+    await c.ended;
+    assert.equal(c.retries.length, 2);
+    await s.stop();
+  });
+});

@@ -1,0 +1,66 @@
+/**
+ * `PreparedEvent`: an event encoded ONCE, shared by every connection it goes to. HTTP/1.1 connections
+ * write its `chunk` (the SSE bytes already wrapped in chunked transfer-encoding framing, built lazily the
+ * first time an HTTP/1.1 subscriber needs it); HTTP/2 and Fetch connections write `payload`.
+ */
+import type { StoredUpdate } from '../engines/engine.js';
+import { type EventFields, encodeEventText } from '../protocol/encode.js';
+
+export class PreparedEvent {
+  /** The `text/event-stream` bytes of the event. */
+  readonly payload: Buffer;
+  /** The stored update it encodes; null for control messages (heartbeats, `retry:`, the replay notice). */
+  readonly update: StoredUpdate | null;
+  private framed: Buffer | null = null;
+
+  constructor(payload: Buffer, update: StoredUpdate | null = null) {
+    this.payload = payload;
+    this.update = update;
+  }
+
+  static ofUpdate(update: StoredUpdate): PreparedEvent {
+    const fields: EventFields = { id: update.id, data: update.data };
+    if (update.event !== undefined) fields.event = update.event;
+    if (update.retry !== undefined) fields.retry = update.retry;
+    return new PreparedEvent(Buffer.from(encodeEventText(fields), 'utf8'), update);
+  }
+
+  static ofFields(fields: EventFields): PreparedEvent {
+    return new PreparedEvent(Buffer.from(encodeEventText(fields), 'utf8'));
+  }
+
+  /** The payload as one HTTP/1.1 chunk: `<hex length>\r\n<payload>\r\n`. Built once, then shared. */
+  get chunk(): Buffer {
+    if (this.framed === null) this.framed = frameChunk(this.payload);
+    return this.framed;
+  }
+}
+
+/** Wraps bytes in one chunk of HTTP/1.1 chunked transfer-encoding. */
+export function frameChunk(payload: Uint8Array): Buffer {
+  const size = payload.byteLength.toString(16);
+  const out = Buffer.allocUnsafe(size.length + 4 + payload.byteLength);
+  out.write(size, 0, 'latin1');
+  let at = size.length;
+  out[at++] = 13;
+  out[at++] = 10;
+  out.set(payload, at);
+  at += payload.byteLength;
+  out[at++] = 13;
+  out[at] = 10;
+  return out;
+}
+
+/** Concatenates the `payload`s (or `chunk`s) of several events into one buffer for one write. */
+export function joinEvents(events: readonly PreparedEvent[], framed: boolean): Buffer {
+  let total = 0;
+  for (const e of events) total += framed ? e.chunk.length : e.payload.length;
+  const out = Buffer.allocUnsafe(total);
+  let at = 0;
+  for (const e of events) {
+    const b = framed ? e.chunk : e.payload;
+    out.set(b, at);
+    at += b.length;
+  }
+  return out;
+}

@@ -1,0 +1,111 @@
+/**
+ * Reading a subscription from a request: topic selectors from `topic` query parameters (or fixed by the
+ * endpoint), the selector syntax, `Last-Event-ID` from the header or the `lastEventID` / `last_event_id`
+ * query parameter, and an optional conflation rate. Every bad input is a `ServerError` with status 400.
+ */
+
+import { ServerError } from './errors.js';
+import type { ResolvedHubOptions } from './options.js';
+import { compileSelector, type SelectorSyntax, type TopicSelector } from './selectors.js';
+
+/** Per-endpoint (or per-request) settings given by the application to `handle`, `fetch` or `handleStream`. */
+export interface SubscribeOptions {
+  /** Fixed selectors for this endpoint; the `topic` query parameters are then ignored. */
+  topics?: readonly string[];
+  /** The selector syntax. Default: the `syntax` query parameter, else `'auto'`. */
+  syntax?: SelectorSyntax;
+  /**
+   * Selectors of the private updates this subscriber is authorised for (e.g. from a JWT). A private update
+   * is delivered only when one of its topics matches one of these. Default: none (no private updates).
+   */
+  privateTopics?: readonly string[];
+  /** Conflation: at most this many events per second per topic. Default: the `maxRate` query parameter, else none. */
+  maxRate?: number;
+  /** Overrides the `Last-Event-ID` taken from the request. */
+  lastEventId?: string;
+}
+
+export interface Subscription {
+  readonly selectors: readonly TopicSelector[];
+  readonly privateSelectors: readonly TopicSelector[] | null;
+  readonly lastEventId: string | undefined;
+  readonly maxRate: number;
+}
+
+const SYNTAXES = new Set(['auto', 'exact', 'template', 'urlpattern']);
+
+/**
+ * Reads a subscription. `target` is the request target (`/path?query`) or just the query; `header` is the
+ * `Last-Event-ID` header if any.
+ */
+export function readSubscription(
+  target: string,
+  header: string | undefined,
+  options: SubscribeOptions,
+  limits: ResolvedHubOptions,
+): Subscription {
+  const q = target.indexOf('?');
+  const query = q === -1 ? '' : target.slice(q + 1);
+  if (query.length > limits.maxQueryLength) {
+    throw new ServerError(
+      'QUERY_TOO_LONG',
+      `The query string is ${query.length} characters long; the most accepted is ${limits.maxQueryLength}.`,
+    );
+  }
+  const params = new URLSearchParams(query);
+
+  const syntaxParam = options.syntax ?? params.get('syntax') ?? 'auto';
+  if (!SYNTAXES.has(syntaxParam)) {
+    throw new ServerError(
+      'INVALID_SELECTOR',
+      `Unknown selector syntax "${syntaxParam}"; use one of auto, exact, template, urlpattern.`,
+    );
+  }
+  const syntax = syntaxParam as SelectorSyntax;
+  const sources = options.topics ?? params.getAll('topic');
+  if (sources.length === 0) {
+    throw new ServerError('NO_SELECTOR', 'Subscribe to at least one topic: add a `topic` query parameter.');
+  }
+  const privateSources = options.privateTopics ?? [];
+  if (sources.length + privateSources.length > limits.maxSelectors) {
+    throw new ServerError(
+      'TOO_MANY_SELECTORS',
+      `This subscription has ${sources.length + privateSources.length} topic selectors; the most accepted is ${limits.maxSelectors}.`,
+    );
+  }
+  const selectors = sources.map((s) => compile(s, syntax));
+  const privateSelectors = privateSources.length === 0 ? null : privateSources.map((s) => compile(s, syntax));
+
+  const rawId = options.lastEventId ?? header ?? params.get('lastEventID') ?? params.get('last_event_id');
+  const lastEventId = rawId === null || rawId === '' ? undefined : rawId;
+  if (lastEventId !== undefined && lastEventId.length > limits.maxLastEventIdLength) {
+    throw new ServerError(
+      'LAST_EVENT_ID_TOO_LONG',
+      `Last-Event-ID is ${lastEventId.length} characters long; the most accepted is ${limits.maxLastEventIdLength}.`,
+    );
+  }
+
+  let maxRate = options.maxRate ?? 0;
+  const rateParam = options.maxRate === undefined ? params.get('maxRate') : null;
+  if (rateParam !== null) {
+    maxRate = Number(rateParam);
+    if (!(maxRate > 0) || !Number.isFinite(maxRate)) {
+      throw new ServerError(
+        'INVALID_PARAMETER',
+        `maxRate must be a positive number of events per second, got "${rateParam}".`,
+      );
+    }
+  }
+  return { selectors, privateSelectors, lastEventId, maxRate };
+}
+
+function compile(source: string, syntax: SelectorSyntax): TopicSelector {
+  try {
+    return compileSelector(source, syntax);
+  } catch (error) {
+    const why = error instanceof Error ? error.message : String(error);
+    throw new ServerError('INVALID_SELECTOR', `Topic selector "${source}" is invalid: ${why}`, {
+      cause: error,
+    });
+  }
+}
