@@ -70,6 +70,21 @@ describe('Hub over node:http', () => {
     await s.stop();
   });
 
+  test('matches URI template selectors through the topic index', async () => {
+    const s = await start();
+    const c = await connectSse(`${s.url}/?topic=${encodeURIComponent('https://example.com/scores/{match}')}`);
+    await s.hub.publish('https://example.com/scores/42', 'goal');
+    await s.hub.publish('https://example.com/news/1', 'other');
+    await s.hub.publish('https://example.com/scores/7', 'card');
+    await c.until((x) => x.events.length === 2);
+    assert.deepEqual(
+      c.events.map((e) => e.data),
+      ['goal', 'card'],
+    );
+    c.close();
+    await s.stop();
+  });
+
   test('refuses bad subscriptions with a 400 and a message that says what is wrong', async () => {
     const s = await start({ maxSelectors: 3, maxLastEventIdLength: 10, maxQueryLength: 200 });
     const cases: [string, Record<string, string>, RegExp][] = [
