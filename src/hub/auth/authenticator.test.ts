@@ -748,3 +748,69 @@ describe('with the real selectors of src/topics (the default compileSelector)', 
     );
   });
 });
+
+describe('the verified-token cache', () => {
+  const key = secret();
+
+  test('a cached token is refused once it expires', async () => {
+    let now = Date.now();
+    const auth = authWith({ keys: { shared: { secret: key } }, now: () => new Date(now) });
+    const token = await sign({ ...publishAll, exp: Math.floor(now / 1000) + 30 }, { alg: 'HS256', key });
+    await auth.authenticateSubscriber(request({ headers: bearer(token) }), '0.x');
+    await auth.authenticateSubscriber(request({ headers: bearer(token) }), '0.x');
+    now += 31_000; // within the cache's 60 s time to live: only the exp check can refuse it
+    await rejectsWith(
+      auth.authenticateSubscriber(request({ headers: bearer(token) }), '0.x'),
+      'INVALID_TOKEN',
+    );
+  });
+
+  test('a token verified for subscribers is not reused for publishers (each role has its keys)', async () => {
+    const sub = secret();
+    const auth = authWith({ keys: { publisher: { secret: key }, subscriber: { secret: sub } } });
+    const token = await sign(publishAll, { alg: 'HS256', key: sub });
+    await auth.authenticateSubscriber(request({ headers: bearer(token) }), '0.x');
+    await rejectsWith(
+      auth.authenticatePublisher(request({ headers: bearer(token) }), '0.x'),
+      'INVALID_TOKEN',
+    );
+  });
+
+  test('the CSRF check still applies to a cached cookie token', async () => {
+    const auth = authWith({ keys: { shared: { secret: key } }, publishOrigins: ['https://app.example'] });
+    const cookie = `mercureAuthorization=${await sign(publishAll, { alg: 'HS256', key })}`;
+    await auth.authenticatePublisher(
+      request({ method: 'POST', headers: { cookie, origin: 'https://app.example' } }),
+      '0.x',
+    );
+    await rejectsWith(
+      auth.authenticatePublisher(
+        request({ method: 'POST', headers: { cookie, origin: 'https://evil.example' } }),
+        '0.x',
+      ),
+      'ORIGIN_NOT_ALLOWED',
+    );
+  });
+
+  test('an entry is verified again after its time to live', async () => {
+    let now = Date.now();
+    let calls = 0;
+    const counting = (s: string) => {
+      calls += 1;
+      return exactOrStar(s);
+    };
+    const auth = authWith({
+      keys: { shared: { secret: key } },
+      compileSelector: counting,
+      cache: { ttlMs: 1000 },
+      now: () => new Date(now),
+    });
+    const token = await sign({ mercure: { subscribe: ['https://example.com/{x}'] } }, { alg: 'HS256', key });
+    await auth.authenticateSubscriber(request({ headers: bearer(token) }), '0.x');
+    await auth.authenticateSubscriber(request({ headers: bearer(token) }), '0.x');
+    assert.equal(calls, 1, 'the second request was a cache hit');
+    now += 1001;
+    await auth.authenticateSubscriber(request({ headers: bearer(token) }), '0.x');
+    assert.equal(calls, 2);
+  });
+});

@@ -102,6 +102,11 @@ export interface AuthConfig {
   accessTokens?: AccessTokenConfig;
   /** Bounds on the selectors a token may carry. */
   limits?: GrantLimits;
+  /**
+   * Verified tokens kept by their exact text, so a reconnecting client is not verified again: at most
+   * `maxEntries` (10,000), each for at most `ttlMs` (60 s) and never past its `exp`. `false` disables it.
+   */
+  cache?: { maxEntries?: number; ttlMs?: number } | false;
   /** The clock; tests set it. */
   now?: () => Date;
 }
@@ -188,6 +193,16 @@ export function createAuthenticator(config: AuthConfig): Authenticator {
           (v, i, a) => a.indexOf(v) === i,
         );
   const clock = config.now ?? (() => new Date());
+  const cacheOptions = config.cache === false ? undefined : config.cache;
+  const cacheMax = cacheOptions?.maxEntries ?? 10_000;
+  const cacheTtlMs = cacheOptions?.ttlMs ?? 60_000;
+  // Verified tokens by exact token string: a reconnect storm re-presents the same tokens, and a cache
+  // hit skips the signature check and the selector compilation. Expiry is re-checked on every hit, and
+  // an entry lives at most ttlMs, so a key removed from a JWKS stops working within that time.
+  const cache =
+    config.cache === false || cacheMax <= 0
+      ? undefined
+      : new Map<string, { context: AuthContext; until: number }>();
 
   const challenge = (protocol: ProtocolVersion) => ({
     realm,
@@ -232,6 +247,20 @@ export function createAuthenticator(config: AuthConfig): Authenticator {
     if (role === 'publisher' && presented.source === 'cookie') {
       assertPublishOrigin(request, config.publishOrigins ?? []);
     }
+    const cacheKey = `${role} ${protocol} ${presented.token}`;
+    const cached = cache?.get(cacheKey);
+    if (cached !== undefined) {
+      const now = clock().getTime();
+      const tolerance = (config.clockToleranceSeconds ?? 0) * 1000;
+      const expired = cached.context.expiresAt !== undefined && now >= cached.context.expiresAt + tolerance;
+      const early =
+        typeof cached.context.claims.nbf === 'number' && now < cached.context.claims.nbf * 1000 - tolerance;
+      cache?.delete(cacheKey);
+      if (now < cached.until && !expired && !early) {
+        cache?.set(cacheKey, cached); // most recently used last
+        return { ...cached.context, source: presented.source };
+      }
+    }
     const verified = await verifyToken(presented.token, keys[role], checksFor(protocol), ctx);
     let grants: Grants;
     try {
@@ -250,7 +279,7 @@ export function createAuthenticator(config: AuthConfig): Authenticator {
         ...ctx,
       });
     }
-    return {
+    const context: AuthContext = {
       protocol,
       role,
       source: presented.source,
@@ -260,6 +289,11 @@ export function createAuthenticator(config: AuthConfig): Authenticator {
       expiresAt: typeof verified.payload.exp === 'number' ? verified.payload.exp * 1000 : undefined,
       grants,
     };
+    if (cache !== undefined) {
+      cache.set(cacheKey, { context, until: clock().getTime() + cacheTtlMs });
+      if (cache.size > cacheMax) cache.delete(cache.keys().next().value as string);
+    }
+    return context;
   }
 
   return {
