@@ -334,6 +334,19 @@ describe('CrierEventSource processing model', () => {
     source.close();
   });
 
+  test('shared: true falls back to its own connection where Web Locks are missing (Node)', async (t) => {
+    const server = await startServer((_req, res) => {
+      streamHeaders(res);
+      res.write('data: alone\n\n');
+    });
+    t.after(() => server.close());
+    const source = new CrierEventSource(server.url, { shared: true });
+    t.after(() => source.close());
+    const [event] = await once(source, 'message');
+    assert.equal((event as MessageEvent).data, 'alone');
+    assert.equal(source.sharedRole, 'off');
+  });
+
   test('an invalid URL throws a SyntaxError DOMException', () => {
     assert.throws(
       () => new CrierEventSource('http://[bad'),
