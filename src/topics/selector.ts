@@ -24,6 +24,11 @@ export interface TopicSelector {
   readonly kind: SelectorKind;
   /** Whether the topic is selected. Never throws. */
   matches(topic: string): boolean;
+  /**
+   * Optional index hint: every topic this selector matches starts with this text. `TopicIndex` uses
+   * it to test a published topic only against the patterns that can match it.
+   */
+  readonly prefix?: string;
 }
 
 const SYNTAXES = new Set<string>(['auto', 'exact', 'template', 'urlpattern']);
@@ -49,19 +54,23 @@ class AnySelector implements TopicSelector {
 
 class TemplateSelector implements TopicSelector {
   readonly kind = 'template' as const;
+  readonly prefix: string;
+  readonly #suffix: string;
   readonly #matcher: TemplateMatcher;
-  readonly #prefix: string;
   constructor(
     readonly source: string,
     matcher: TemplateMatcher,
   ) {
     this.#matcher = matcher;
-    this.#prefix = matcher.nfa.literalPrefix;
+    this.prefix = matcher.nfa.literalPrefix;
+    this.#suffix = matcher.nfa.literalSuffix;
   }
   matches(topic: string): boolean {
     if (topic === this.source) return true;
-    // Cheap rejection before running the automaton: every expansion starts with the literal prefix.
-    if (!topic.startsWith(this.#prefix)) return false;
+    // Cheap rejections before running the automaton: every expansion starts with the literal prefix
+    // and ends with the literal suffix (ASCII literals expand to themselves).
+    if (!topic.startsWith(this.prefix) || !topic.endsWith(this.#suffix)) return false;
+    if (topic.length < this.prefix.length + this.#suffix.length) return false;
     return this.#matcher.matches(topic);
   }
 }

@@ -72,7 +72,14 @@ describe('TopicIndex', () => {
     for (let i = 0; i < 50; i++) matched(index, [`t${i}`, `https://example.com/users/${i % 9}/a`]);
     assert.ok(index.stats().cachedTopics > 0);
     for (let i = 0; i < 100; i++) index.remove(i);
-    assert.deepEqual(index.stats(), { subscribers: 0, exactTopics: 0, any: 0, patterns: 0, cachedTopics: 0 });
+    assert.deepEqual(index.stats(), {
+      subscribers: 0,
+      exactTopics: 0,
+      any: 0,
+      patterns: 0,
+      prefixBuckets: 0,
+      cachedTopics: 0,
+    });
   });
 
   test('a template shared by many subscribers is compiled and matched once per topic', () => {
@@ -132,7 +139,14 @@ describe('TopicIndex', () => {
     });
     assert.deepEqual(visited, [0, 2, 4, 6, 8]);
     assert.equal(index.size, 0);
-    assert.deepEqual(index.stats(), { subscribers: 0, exactTopics: 0, any: 0, patterns: 0, cachedTopics: 0 });
+    assert.deepEqual(index.stats(), {
+      subscribers: 0,
+      exactTopics: 0,
+      any: 0,
+      patterns: 0,
+      prefixBuckets: 0,
+      cachedTopics: 0,
+    });
   });
 
   test('a subscriber added from a callback during match is not visited by that match', () => {

@@ -5,7 +5,9 @@
  * - `*`: one set of subscribers, always visited.
  * - Templates and URL patterns: one shared entry per distinct selector (compiled once, whoever uses it),
  *   and an LRU cache from topic to the entries that match it. A publish to a cached topic runs no
- *   matcher at all; a miss runs each distinct pattern once, not once per subscriber.
+ *   matcher at all; a miss runs each distinct pattern once, not once per subscriber, and only the
+ *   patterns whose literal prefix (`TopicSelector.prefix`) the topic starts with: patterns are bucketed
+ *   by prefix, and a miss looks up one bucket per distinct prefix length.
  *
  * The cache stays exact as patterns come and go: a new pattern is tested against the cached topics
  * (bounded by the cache size) and a pattern left with no subscriber is taken out of the cached lists.
@@ -34,6 +36,7 @@ interface Subscription<T> {
 
 interface PatternEntry<T> {
   readonly key: string;
+  readonly prefix: string;
   readonly selector: TopicSelector;
   readonly subscriptions: Set<Subscription<T>>;
 }
@@ -49,6 +52,10 @@ export class TopicIndex<T> {
   readonly #exact = new Map<string, Set<Subscription<T>>>();
   readonly #any = new Set<Subscription<T>>();
   readonly #patterns = new Map<string, PatternEntry<T>>();
+  /** literal prefix -> the pattern entries with that prefix */
+  readonly #byPrefix = new Map<string, Set<PatternEntry<T>>>();
+  /** prefix length -> how many distinct prefixes of that length are in #byPrefix */
+  readonly #prefixLengths = new Map<number, number>();
   /** topic -> the pattern entries that match it (LRU: Map order is recency order). */
   readonly #cache = new Map<string, readonly PatternEntry<T>[]>();
   readonly #cacheSize: number;
@@ -69,12 +76,20 @@ export class TopicIndex<T> {
   }
 
   /** Sizes of the internal structures (for tests, metrics and leak checks). */
-  stats(): { subscribers: number; exactTopics: number; any: number; patterns: number; cachedTopics: number } {
+  stats(): {
+    subscribers: number;
+    exactTopics: number;
+    any: number;
+    patterns: number;
+    prefixBuckets: number;
+    cachedTopics: number;
+  } {
     return {
       subscribers: this.#subscriptions.size,
       exactTopics: this.#exact.size,
       any: this.#any.size,
       patterns: this.#patterns.size,
+      prefixBuckets: this.#byPrefix.size + this.#prefixLengths.size,
       cachedTopics: this.#cache.size,
     };
   }
@@ -109,8 +124,9 @@ export class TopicIndex<T> {
       } else {
         let entry = this.#patterns.get(key);
         if (entry === undefined) {
-          entry = { key, selector, subscriptions: new Set() };
+          entry = { key, prefix: selector.prefix ?? '', subscriptions: new Set(), selector };
           this.#patterns.set(key, entry);
+          this.#bucketAdd(entry);
           this.#cacheAddPattern(entry);
         }
         entry.subscriptions.add(sub);
@@ -141,6 +157,7 @@ export class TopicIndex<T> {
           entry.subscriptions.delete(sub);
           if (entry.subscriptions.size === 0) {
             this.#patterns.delete(key);
+            this.#bucketRemove(entry);
             this.#cacheRemovePattern(entry);
           }
         }
@@ -207,10 +224,15 @@ export class TopicIndex<T> {
       return cached;
     }
     let found: PatternEntry<T>[] | undefined;
-    for (const entry of this.#patterns.values()) {
-      if (!entry.selector.matches(topic)) continue;
-      if (found === undefined) found = [];
-      found.push(entry);
+    for (const length of this.#prefixLengths.keys()) {
+      if (length > topic.length) continue;
+      const bucket = this.#byPrefix.get(length === topic.length ? topic : topic.slice(0, length));
+      if (bucket === undefined) continue;
+      for (const entry of bucket) {
+        if (!entry.selector.matches(topic)) continue;
+        if (found === undefined) found = [];
+        found.push(entry);
+      }
     }
     const result = found ?? EMPTY;
     if (this.#cacheSize > 0) {
@@ -221,6 +243,29 @@ export class TopicIndex<T> {
       this.#cache.set(topic, result);
     }
     return result;
+  }
+
+  #bucketAdd(entry: PatternEntry<T>): void {
+    let bucket = this.#byPrefix.get(entry.prefix);
+    if (bucket === undefined) {
+      bucket = new Set();
+      this.#byPrefix.set(entry.prefix, bucket);
+      const n = entry.prefix.length;
+      this.#prefixLengths.set(n, (this.#prefixLengths.get(n) ?? 0) + 1);
+    }
+    bucket.add(entry);
+  }
+
+  #bucketRemove(entry: PatternEntry<T>): void {
+    const bucket = this.#byPrefix.get(entry.prefix);
+    if (bucket === undefined) return;
+    bucket.delete(entry);
+    if (bucket.size > 0) return;
+    this.#byPrefix.delete(entry.prefix);
+    const n = entry.prefix.length;
+    const left = (this.#prefixLengths.get(n) ?? 1) - 1;
+    if (left === 0) this.#prefixLengths.delete(n);
+    else this.#prefixLengths.set(n, left);
   }
 
   /** A new pattern: add it to the cached lists of the topics it matches (copy on write). */

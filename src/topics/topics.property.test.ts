@@ -244,6 +244,7 @@ describe('TopicIndex properties', () => {
           exactTopics: 0,
           any: 0,
           patterns: 0,
+          prefixBuckets: 0,
           cachedTopics: 0,
         });
       }),

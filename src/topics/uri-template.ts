@@ -530,6 +530,8 @@ export interface TemplateNfa {
   readonly accept: number;
   /** The literal text before the first expression: every match starts with it. */
   readonly literalPrefix: string;
+  /** The literal text after the last expression: every match but the empty-template one ends with it. */
+  readonly literalSuffix: string;
   /** Whether the template has at least one expression. */
   readonly hasExpressions: boolean;
 }
@@ -550,7 +552,17 @@ export function compileTemplateNfa(template: string): TemplateNfa {
       s = compileExpression(b, s, part.operator, part.vars);
     }
   }
-  return { eps: b.eps, edges: b.edges, accept: s, literalPrefix, hasExpressions: seenExpression };
+  const last = parts[parts.length - 1];
+  const literalSuffix =
+    seenExpression && last?.type === 'literal' && !/[^\x00-\x7f]/.test(last.text) ? last.text : '';
+  return {
+    eps: b.eps,
+    edges: b.edges,
+    accept: s,
+    literalPrefix,
+    literalSuffix,
+    hasExpressions: seenExpression,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------
