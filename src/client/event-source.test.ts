@@ -442,7 +442,7 @@ describe('CrierEventSource beyond EventSource', () => {
 
   test('reports a gap from the Crier-Replay header with the ID the client asked for', async (t) => {
     const server = await startServer((_req, res) => {
-      streamHeaders(res, { 'Crier-Replay': 'gap' });
+      streamHeaders(res, { 'Crier-Replay': 'expired' });
       res.write('data: fresh\n\n');
     });
     t.after(() => server.close());
@@ -458,31 +458,33 @@ describe('CrierEventSource beyond EventSource', () => {
     );
   });
 
-  test('reports a gap from a crier.gap event once, without dispatching it as a message', async (t) => {
+  test('reports a gap from a crier-replay-unavailable event once, without dispatching it as a message', async (t) => {
     const server = await startServer((_req, res) => {
-      streamHeaders(res, { 'Crier-Replay': 'gap' });
-      res.write('event: crier.gap\ndata: {"lastEventId":"old-9","earliest":"20"}\nid: 25\n\ndata: fresh\n\n');
+      streamHeaders(res, { 'Crier-Replay': 'expired' });
+      res.write(
+        'event: crier-replay-unavailable\ndata: {"lastEventId":"old-9","reason":"expired"}\nid: 25\n\ndata: fresh\n\n',
+      );
     });
     t.after(() => server.close());
     const source = new CrierEventSource(server.url, { lastEventId: 'old-9' });
     t.after(() => source.close());
-    const log = record(source, ['gap', 'message', 'crier.gap']);
+    const log = record(source, ['gap', 'message', 'crier-replay-unavailable']);
     await once(source, 'message');
     assert.deepEqual(log, ['gap', 'message:fresh']);
     assert.equal(source.lastEventId, '25');
   });
 
-  test('a crier.gap event alone carries its detail', async (t) => {
+  test('a crier-replay-unavailable event alone carries its detail', async (t) => {
     const server = await startServer((_req, res) => {
       streamHeaders(res);
-      res.write('event: crier.gap\ndata: {"lastEventId":"3","earliest":"20"}\n\n');
+      res.write('event: crier-replay-unavailable\ndata: {"lastEventId":"3","reason":"expired"}\n\n');
     });
     t.after(() => server.close());
     const source = new CrierEventSource(server.url, { lastEventId: '3' });
     t.after(() => source.close());
     const [gap] = (await once(source, 'gap')) as [GapEvent];
     assert.equal(gap.lastEventId, '3');
-    assert.deepEqual(gap.detail, { lastEventId: '3', earliest: '20' });
+    assert.deepEqual(gap.detail, { lastEventId: '3', reason: 'expired' });
   });
 
   test('onreconnect tells the attempt, delay and resume ID', async (t) => {

@@ -416,7 +416,8 @@ export class CrierEventSource<Events extends EventDataMap = EventDataMap> extend
     this.announce();
     if (generation !== this.generation) return;
     let gapReported = false;
-    if (requestedId !== '' && response.headers.get(REPLAY_HEADER)?.trim().toLowerCase() === 'gap') {
+    const replay = response.headers.get(REPLAY_HEADER)?.trim().toLowerCase();
+    if (requestedId !== '' && (replay === 'expired' || replay === 'unknown')) {
       gapReported = true;
       this.reportGap(requestedId, undefined);
       if (generation !== this.generation) return;

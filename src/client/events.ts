@@ -38,13 +38,13 @@ export class ReconnectEvent extends Event {
 /**
  * `gap`: the server could not replay everything after the event ID the client resumed from (its history no
  * longer holds it), so events were missed. Reload the state the events describe. The server reports it with
- * the response header `Crier-Replay: gap` and/or the reserved event type `crier.gap`, whose data is JSON with
+ * the response header `Crier-Replay: expired` (or `unknown`) and/or the reserved event type `crier-replay-unavailable`, whose data is JSON with
  * at least `{ "lastEventId": "<the id the client asked for>" }`.
  */
 export class GapEvent extends Event {
   /** The event ID the client asked to resume from. */
   readonly lastEventId: string;
-  /** The decoded JSON data of the `crier.gap` event, when it came as an event. */
+  /** The decoded JSON data of the `crier-replay-unavailable` event, when it came as an event. */
   readonly detail: Record<string, unknown> | undefined;
   constructor(lastEventId: string, detail?: Record<string, unknown>) {
     super('gap');
@@ -54,5 +54,5 @@ export class GapEvent extends Event {
 }
 
 /** The event type and response header a Crier server uses to report a replay gap. */
-export const GAP_EVENT_TYPE = 'crier.gap';
+export const GAP_EVENT_TYPE = 'crier-replay-unavailable';
 export const REPLAY_HEADER = 'Crier-Replay';
