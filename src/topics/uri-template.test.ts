@@ -227,6 +227,14 @@ describe('invalid templates are refused with INVALID_SELECTOR', () => {
     });
   }
 
+  test('a template too large for a bounded automaton is refused as too complex, not compiled', () => {
+    compileTemplate('{a:1000}');
+    assert.throws(
+      () => compileTemplate('{a:9999}'),
+      (e: unknown) => (e as { code?: string }).code === 'INVALID_SELECTOR' && /too complex/.test(String(e)),
+    );
+  });
+
   test('valid variable names include pct-encoded octets, dots and underscores', () => {
     for (const t of ['{a.b}', '{a_b}', '{%41b}', '{A1.b2.c3:9999}', '{x,y*,z:1}']) parseTemplate(t);
   });
