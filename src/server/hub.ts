@@ -259,7 +259,7 @@ export class Hub extends EventEmitter<HubEvents> {
     }
     if (lastEventId === undefined) {
       connection.open({}, first);
-      this.emit('connect', info(connection));
+      if (this.listenerCount('connect') > 0) this.emit('connect', info(connection));
       return;
     }
     let read: Awaited<ReturnType<Engine['readAfter']>>;
@@ -291,7 +291,7 @@ export class Hub extends EventEmitter<HubEvents> {
     connection.backlog = null;
     connection.queuedBytes = 0;
     connection.open({ [REPLAY_HEADER]: read.status }, out);
-    this.emit('connect', info(connection));
+    if (this.listenerCount('connect') > 0) this.emit('connect', info(connection));
   }
 
   /** Called once per connection when it ends, whatever the reason. */
@@ -299,7 +299,7 @@ export class Hub extends EventEmitter<HubEvents> {
     if (!this.connections.delete(connection)) return;
     this.index.remove(connection);
     this.stats.connections = this.connections.size;
-    this.emit('disconnect', info(connection), reason);
+    if (this.listenerCount('disconnect') > 0) this.emit('disconnect', info(connection), reason);
   }
 
   private resetAll(reason: string): void {

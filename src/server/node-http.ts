@@ -53,6 +53,8 @@ export class NodeHttpConnection extends SseConnection {
     this.framed = res.chunkedEncoding;
     this.writeNow(first);
     socket.uncork();
+    // Deferred: we may be inside the HTTP parser's own callback here, and it must not be freed under itself.
+    if (this.framed) setImmediate(detachFromHttpServer, socket, () => this.ended());
   }
 
   get buffered(): number {
@@ -74,6 +76,62 @@ export class NodeHttpConnection extends SseConnection {
     } else this.socket.destroy();
   }
 }
+
+// The listeners node:http puts on a socket it serves (Node 20-24), by function name.
+const HTTP_SERVER_LISTENERS = new Set([
+  'bound socketOnClose',
+  'onServerResponseClose',
+  'socketOnError',
+  'bound socketOnDrain',
+  'bound socketOnData',
+  'bound socketOnEnd',
+  'socketOnTimeout',
+  'onSocketResume',
+  'onSocketPause',
+]);
+
+interface NodeHttpParser {
+  _consumed?: boolean;
+  unconsume(): void;
+  finish(): void;
+  remove(): void;
+  close(): void;
+}
+
+/**
+ * Memory: once the response head is out, an SSE stream needs only its socket. node:http would keep its
+ * HTTP parser, the request, the response and their listeners for the life of the connection (~10 KiB
+ * each). This takes the socket back from node:http the way node itself does for an `upgrade`: unhook the
+ * parser from the socket handle, drop node:http's listeners, free the parser, and own `error`, `end` and
+ * the incoming bytes (discarded: a client sends nothing after its request). If node's internals ever
+ * differ from what is expected, the socket is left as it was — correct, only heavier.
+ */
+function detachFromHttpServer(socket: Socket, ended: () => void): void {
+  if (socket.destroyed) return;
+  const parser = (socket as unknown as { parser?: NodeHttpParser | null }).parser;
+  if (parser == null || typeof parser.unconsume !== 'function' || typeof parser.remove !== 'function') return;
+  const events = ['close', 'error', 'drain', 'data', 'end', 'timeout', 'resume', 'pause'] as const;
+  const theirs = events.flatMap((event) =>
+    socket
+      .listeners(event)
+      .filter((f) => HTTP_SERVER_LISTENERS.has(f.name))
+      .map((f) => [event, f] as const),
+  );
+  if (theirs.length < 5) return; // not the node:http we know
+  if (parser._consumed) parser.unconsume();
+  parser._consumed = false;
+  for (const [event, f] of theirs) socket.removeListener(event, f as (...args: unknown[]) => void);
+  parser.remove();
+  (socket as unknown as { parser: null }).parser = null;
+  (socket as unknown as { _httpMessage: null })._httpMessage = null;
+  setImmediate(() => parser.close());
+  socket.on('error', () => socket.destroy());
+  socket.on('end', () => socket.destroy());
+  socket.on('data', discard);
+  socket.once('close', ended);
+}
+
+function discard(): void {}
 
 /**
  * Serves one SSE request on node:http (or the node:http2 compatibility API): reads the subscription from
