@@ -25,7 +25,7 @@ import net from 'node:net';
 import os from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
-import { fanout, publish, reconnectStorm, SubscriberPool, treeRssKiB } from '../dist/bench/index.js';
+import { fanout, reconnectStorm, SubscriberPool, treeRssKiB } from '../dist/bench/index.js';
 import { throughputChart } from './chart.mjs';
 
 const root = new URL('../', import.meta.url).pathname;

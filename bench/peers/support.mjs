@@ -12,7 +12,7 @@ export function packageVersion(name) {
 
 /** The version of a Debian package, or ''. */
 export function debVersion(name) {
-  const r = spawnSync('dpkg-query', ['-W', '-f=${Version}', name], { encoding: 'utf8' });
+  const r = spawnSync('dpkg-query', ['-W', `-f=\${Version}`, name], { encoding: 'utf8' });
   return r.status === 0 ? r.stdout.trim() : '';
 }
 

@@ -7,7 +7,7 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { LatencyHistogram } from './histogram.js';
-import { BenchError, isLoopback, parseHeaders, parseTarget } from './target.js';
+import { BenchError, isLoopback, nowMicros, parseHeaders, parseTarget } from './target.js';
 import type { ToParent, ToWorker, WorkerCounts } from './worker-protocol.js';
 
 export const MAX_SOCKETS_PER_WORKER = 9000;
@@ -42,8 +42,10 @@ export interface ConnectReport extends WorkerCounts {
 }
 
 export interface SubscribeReport extends ConnectReport {
-  /** Events received since the last `mark()`. */
+  /** Events received since the last `mark()` that were published after it (or carry no `t`). */
   events: number;
+  /** Events received since the last `mark()` that were published before it. */
+  stale: number;
   latency: LatencyHistogram;
   /** Time from open to `expectEvents` events received, per connection that got there. */
   catchUp: LatencyHistogram;
@@ -60,7 +62,11 @@ function workerEntry(): { file: URL; execArgv: string[] } {
   const fromSource = import.meta.url.endsWith('.ts');
   return {
     file: new URL(fromSource ? './subscriber-worker.ts' : './subscriber-worker.js', import.meta.url),
-    execArgv: fromSource ? ['--import', 'tsx'] : [],
+    // CRIER_BENCH_WORKER_ARGS (e.g. "--cpu-prof") is passed to the worker processes, to profile them.
+    execArgv: [
+      ...(fromSource ? ['--import', 'tsx'] : []),
+      ...(process.env.CRIER_BENCH_WORKER_ARGS ?? '').split(' ').filter(Boolean),
+    ],
   };
 }
 
@@ -193,9 +199,13 @@ export class SubscriberPool {
     return total;
   }
 
-  /** Starts a measurement window: event counts and latencies from here on. */
+  /**
+   * Starts a measurement window: from here on, events and latencies count only for events published
+   * (their `t`) after this moment; older ones still arriving are counted as `stale`.
+   */
   async mark(): Promise<void> {
-    await Promise.all(this.workers.map((w) => this.ask(w, { type: 'mark' }, 'marked')));
+    const since = nowMicros();
+    await Promise.all(this.workers.map((w) => this.ask(w, { type: 'mark', since }, 'marked')));
   }
 
   /** Waits until no worker has reported a new event for `quietMs`, at most `maxMs`. */
@@ -227,6 +237,7 @@ export class SubscriberPool {
       malformed: 0,
       caughtUp: 0,
       events: 0,
+      stale: 0,
       latency,
       catchUp,
       lastEventId: '',
@@ -236,6 +247,7 @@ export class SubscriberPool {
       latency.add(LatencyHistogram.fromSparse(r.histogram));
       catchUp.add(LatencyHistogram.fromSparse(r.catchUp));
       out.events += r.events;
+      out.stale += r.stale;
       out.connected += r.connected;
       out.failed += r.failed;
       out.non200 += r.non200;

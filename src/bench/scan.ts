@@ -14,25 +14,21 @@
 const LF = 0x0a;
 const CR = 0x0d;
 
-enum Phase {
-  Head = 0,
-  Body = 1,
-  Ended = 2,
-}
-enum Chunk {
-  Size = 0,
-  Extension = 1,
-  Data = 2,
-  AfterData = 3,
-  Trailer = 4,
-}
-enum Line {
-  /** Still reading the field name: could be `data` or `id`. */
-  Field = 0,
-  Data = 1,
-  Id = 2,
-  Other = 3,
-}
+// States as plain number constants, not enums: the build keeps enums as objects (isolatedModules), and a
+// property load per byte is measurable in the hot loop.
+const PHASE_HEAD = 0;
+const PHASE_BODY = 1;
+const PHASE_ENDED = 2;
+const CHUNK_SIZE = 0;
+const CHUNK_EXTENSION = 1;
+const CHUNK_DATA = 2;
+const CHUNK_AFTER_DATA = 3;
+const CHUNK_TRAILER = 4;
+/** Still reading the field name: could be `data` or `id`. */
+const LINE_FIELD = 0;
+const LINE_DATA = 1;
+const LINE_ID = 2;
+const LINE_OTHER = 3;
 
 const DATA = [0x64, 0x61, 0x74, 0x61]; // "data"
 const ID = [0x69, 0x64]; // "id"
@@ -51,13 +47,13 @@ export interface ScanHandlers {
 export class SseScanner {
   /** Bytes of the head seen so far (latin1), until the blank line. */
   private head = '';
-  private phase = Phase.Head;
+  private phase: number = PHASE_HEAD;
   private chunked = false;
-  private chunkState = Chunk.Size;
+  private chunkState: number = CHUNK_SIZE;
   private chunkLeft = 0;
   private chunkSizeDigits = 0;
   // Line state
-  private lineKind = Line.Field;
+  private lineKind: number = LINE_FIELD;
   private column = 0;
   private afterCR = false;
   private fieldMayBeData = true;
@@ -80,24 +76,24 @@ export class SseScanner {
   ) {}
 
   get ended(): boolean {
-    return this.phase === Phase.Ended;
+    return this.phase === PHASE_ENDED;
   }
 
   /** Scans `buf[start, end)`. */
   feed(buf: Uint8Array, start = 0, end = buf.length): void {
     let i = start;
-    if (this.phase === Phase.Head) {
+    if (this.phase === PHASE_HEAD) {
       i = this.feedHead(buf, i, end);
       if (i < 0) return;
     }
-    if (this.phase !== Phase.Body) return;
+    if (this.phase !== PHASE_BODY) return;
     if (!this.chunked) {
       this.scanBody(buf, i, end);
       return;
     }
     while (i < end) {
       switch (this.chunkState) {
-        case Chunk.Size: {
+        case CHUNK_SIZE: {
           const c = buf[i++]!;
           const digit = hexValue(c);
           if (digit >= 0) {
@@ -108,33 +104,33 @@ export class SseScanner {
           } else if (c === CR) {
             // the LF follows
           } else if (c === 0x3b || c === 0x20 || c === 0x09) {
-            this.chunkState = Chunk.Extension;
+            this.chunkState = CHUNK_EXTENSION;
           } else {
             this.fail();
             return;
           }
           break;
         }
-        case Chunk.Extension:
+        case CHUNK_EXTENSION:
           if (buf[i++] === LF) this.endSizeLine();
           break;
-        case Chunk.Data: {
+        case CHUNK_DATA: {
           const take = Math.min(this.chunkLeft, end - i);
           this.scanBody(buf, i, i + take);
           i += take;
           this.chunkLeft -= take;
-          if (this.chunkLeft === 0) this.chunkState = Chunk.AfterData;
+          if (this.chunkLeft === 0) this.chunkState = CHUNK_AFTER_DATA;
           break;
         }
-        case Chunk.AfterData:
+        case CHUNK_AFTER_DATA:
           // CRLF after the chunk's data; then the next size line.
           if (buf[i++] === LF) {
-            this.chunkState = Chunk.Size;
+            this.chunkState = CHUNK_SIZE;
             this.chunkLeft = 0;
             this.chunkSizeDigits = 0;
           }
           break;
-        case Chunk.Trailer:
+        case CHUNK_TRAILER:
           return;
       }
     }
@@ -146,16 +142,16 @@ export class SseScanner {
       return;
     }
     if (this.chunkLeft === 0) {
-      this.chunkState = Chunk.Trailer;
-      this.phase = Phase.Ended;
+      this.chunkState = CHUNK_TRAILER;
+      this.phase = PHASE_ENDED;
       this.handlers.onEnd?.('last-chunk');
       return;
     }
-    this.chunkState = Chunk.Data;
+    this.chunkState = CHUNK_DATA;
   }
 
   private fail(): void {
-    this.phase = Phase.Ended;
+    this.phase = PHASE_ENDED;
     this.handlers.onEnd?.('malformed');
   }
 
@@ -169,7 +165,7 @@ export class SseScanner {
         this.head = '';
         const status = Number.parseInt(head.slice(9, 12), 10);
         this.chunked = /\r\ntransfer-encoding:[ \t]*[^\r]*chunked/.test(head);
-        this.phase = Phase.Body;
+        this.phase = PHASE_BODY;
         this.handlers.onHead(Number.isNaN(status) ? 0 : status, this.chunked);
         return i + 1;
       }
@@ -181,62 +177,92 @@ export class SseScanner {
     return -1;
   }
 
-  /** The event-stream scan of de-chunked body bytes. */
+  /**
+   * The event-stream scan of de-chunked body bytes. The hot loop of the load generator: state lives in
+   * locals while scanning (written back at the end) and each byte takes one or two comparisons.
+   */
   private scanBody(buf: Uint8Array, start: number, end: number): void {
+    let kind = this.lineKind;
+    let col = this.column;
+    let afterCR = this.afterCR;
+    let tState = this.tState;
+    let tValue = this.tValue;
     for (let i = start; i < end; i++) {
       const c = buf[i]!;
       if (c === LF || c === CR) {
-        if (c === LF && this.afterCR) {
-          this.afterCR = false;
+        if (c === LF && afterCR) {
+          afterCR = false;
           continue;
         }
-        this.afterCR = c === CR;
+        afterCR = c === CR;
+        // End of line: hand the state to endLine, which also dispatches events.
+        this.lineKind = kind;
+        this.column = col;
+        this.tState = tState;
+        this.tValue = tValue;
         this.endLine();
+        kind = LINE_FIELD;
+        col = 0;
+        tState = this.tState;
         continue;
       }
-      this.afterCR = false;
-      switch (this.lineKind) {
-        case Line.Field: {
-          const col = this.column;
-          if (c === 0x3a) {
-            if (col === 4 && this.fieldMayBeData) this.lineKind = Line.Data;
-            else if (col === 2 && this.fieldMayBeId) {
-              this.lineKind = Line.Id;
-              this.idBuffer = '';
-            } else this.lineKind = Line.Other;
+      afterCR = false;
+      col++;
+      if (kind === LINE_DATA) {
+        if (tState === 5) {
+          // Digits of "t": a tight loop (most bytes of a typical event are these).
+          if (c >= 0x30 && c <= 0x39) {
+            tValue = tValue * 10 + (c - 0x30);
+            let d: number;
+            while (i + 1 < end && (d = buf[i + 1]!) >= 0x30 && d <= 0x39) {
+              tValue = tValue * 10 + (d - 0x30);
+              i++;
+              col++;
+            }
           } else {
-            this.fieldMayBeData = this.fieldMayBeData && col < 4 && DATA[col] === c;
-            this.fieldMayBeId = this.fieldMayBeId && col < 2 && ID[col] === c;
-            if (!this.fieldMayBeData && !this.fieldMayBeId) this.lineKind = Line.Other;
+            if (this.eventT < 0) this.eventT = tValue;
+            tState = 6;
           }
-          break;
+        } else if (tState === 6) {
+          // "t" is read: skip to the end of the line.
+          let d: number;
+          while (i + 1 < end && (d = buf[i + 1]!) !== LF && d !== CR) i++;
+        } else if (tState < 4) {
+          // The first byte of `"t":` does not occur again inside it, so on a mismatch the only possible
+          // restart is this byte being a new `"` (no KMP table needed).
+          if (c === T_KEY[tState]) tState++;
+          else tState = c === 0x22 ? 1 : 0;
+        } else if (tState === 4) {
+          if (c >= 0x30 && c <= 0x39) {
+            tValue = c - 0x30;
+            tState = 5;
+          } else if (c !== 0x20) tState = 0;
         }
-        case Line.Data: {
-          const s = this.tState;
-          if (s < 4) {
-            // KMP is not needed: the first byte of `"t":` does not occur again inside it, so on a mismatch
-            // the only possible restart is this byte being a new `"`.
-            if (c === T_KEY[s]) this.tState = s + 1;
-            else this.tState = c === 0x22 ? 1 : 0;
-          } else if (s === 4) {
-            if (c >= 0x30 && c <= 0x39) {
-              this.tValue = c - 0x30;
-              this.tState = 5;
-            } else if (c !== 0x20) this.tState = 0;
-          } else if (s === 5) {
-            if (c >= 0x30 && c <= 0x39) this.tValue = this.tValue * 10 + (c - 0x30);
-            else this.finishT();
-          }
-          break;
+      } else if (kind === LINE_OTHER) {
+        let d: number;
+        while (i + 1 < end && (d = buf[i + 1]!) !== LF && d !== CR) i++;
+      } else if (kind === LINE_FIELD) {
+        const at = col - 1;
+        if (c === 0x3a) {
+          if (at === 4 && this.fieldMayBeData) kind = LINE_DATA;
+          else if (at === 2 && this.fieldMayBeId) {
+            kind = LINE_ID;
+            this.idBuffer = '';
+          } else kind = LINE_OTHER;
+        } else {
+          this.fieldMayBeData = this.fieldMayBeData && at < 4 && DATA[at] === c;
+          this.fieldMayBeId = this.fieldMayBeId && at < 2 && ID[at] === c;
+          if (!this.fieldMayBeData && !this.fieldMayBeId) kind = LINE_OTHER;
         }
-        case Line.Id:
-          if (this.captureIds && !(this.idBuffer === '' && c === 0x20 && this.column === 3)) {
-            this.idBuffer += String.fromCharCode(c);
-          }
-          break;
+      } else if (kind === LINE_ID && this.captureIds) {
+        if (!(this.idBuffer === '' && c === 0x20 && col === 4)) this.idBuffer += String.fromCharCode(c);
       }
-      this.column++;
     }
+    this.lineKind = kind;
+    this.column = col;
+    this.afterCR = afterCR;
+    this.tState = tState;
+    this.tValue = tValue;
   }
 
   private finishT(): void {
@@ -255,17 +281,17 @@ export class SseScanner {
       this.eventT = -1;
       this.tState = 0;
     } else if (
-      this.lineKind === Line.Data ||
-      (this.lineKind === Line.Field && this.column === 4 && this.fieldMayBeData)
+      this.lineKind === LINE_DATA ||
+      (this.lineKind === LINE_FIELD && this.column === 4 && this.fieldMayBeData)
     ) {
       this.eventHasData = true;
       if (this.tState === 5) this.finishT();
       else if (this.tState < 5) this.tState = 0;
-    } else if (this.lineKind === Line.Id && this.captureIds) {
+    } else if (this.lineKind === LINE_ID && this.captureIds) {
       this.lastEventId = this.idBuffer;
     }
     this.column = 0;
-    this.lineKind = Line.Field;
+    this.lineKind = LINE_FIELD;
     this.fieldMayBeData = true;
     this.fieldMayBeId = true;
   }

@@ -22,8 +22,10 @@ export interface LatencyMs {
 export interface FanoutResult {
   connect: ConnectReport;
   publish: PublishReport;
-  /** Events received while publishing and during the drain after it. */
+  /** Events published in this measurement and received while publishing or in the drain after it. */
   delivered: number;
+  /** Events of earlier measurements still arriving during this one (an overloaded server's backlog). */
+  stale: number;
   /** `publish.ok × connections / topics`: what a server that drops nothing would deliver. */
   expected: number;
   /** Delivered events per second of publishing. */
@@ -73,6 +75,7 @@ export async function fanout(options: FanoutOptions): Promise<FanoutResult> {
       connect: pool.connectReport,
       publish: pub,
       delivered: report.events,
+      stale: report.stale,
       expected: Math.round((pub.ok * report.connected) / topics),
       deliveriesPerSecond: report.events / pub.seconds,
       latency: toMs(report.latency.summary()),

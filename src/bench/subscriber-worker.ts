@@ -20,6 +20,9 @@ const catchUp = new LatencyHistogram();
 let now = nowMicros();
 let events = 0;
 let eventsAtMark = 0;
+/** Events published before the last mark (their `t` is older) are stale: counted apart, not measured. */
+let since = 0;
+let stale = 0;
 
 interface Connection {
   socket: net.Socket;
@@ -41,8 +44,12 @@ function send(message: ToParent): void {
 }
 
 function onEvent(t: number): void {
-  events++;
-  if (t > 0) histogram.record(now - t);
+  if (t < 0) {
+    events++;
+  } else if (t >= since) {
+    events++;
+    histogram.record(now - t);
+  } else stale++;
 }
 
 function open(job: WorkerOpen): void {
@@ -139,7 +146,7 @@ function open(job: WorkerOpen): void {
     send({ type: 'connected', connectMs, ...stats, errorCodes });
   }
   pump();
-  progressTimer = setInterval(() => send({ type: 'progress', events, ...stats }), 250);
+  progressTimer = setInterval(() => send({ type: 'progress', events: events + stale, ...stats }), 250);
   progressTimer.unref();
 }
 
@@ -147,6 +154,7 @@ function report(): void {
   send({
     type: 'report',
     events: events - eventsAtMark,
+    stale,
     histogram: histogram.toSparse(),
     catchUp: catchUp.toSparse(),
     connectMs,
@@ -163,6 +171,8 @@ process.on('message', (message: ToWorker) => {
       break;
     case 'mark':
       eventsAtMark = events;
+      since = message.since;
+      stale = 0;
       histogram.reset();
       send({ type: 'marked' });
       break;

@@ -20,7 +20,7 @@ export interface WorkerOpen {
   captureIds: boolean;
 }
 
-export type ToWorker = WorkerOpen | { type: 'mark' } | { type: 'report' } | { type: 'close' };
+export type ToWorker = WorkerOpen | { type: 'mark'; since: number } | { type: 'report' } | { type: 'close' };
 
 export interface WorkerCounts {
   connected: number;
@@ -39,6 +39,8 @@ export type ToParent =
   | ({
       type: 'report';
       events: number;
+      /** Events received since the mark whose `t` was older than it (a backlog from before). */
+      stale: number;
       histogram: SparseHistogram;
       catchUp: SparseHistogram;
       connectMs: number;
