@@ -99,9 +99,20 @@ export function readSubscription(
   return { selectors, privateSelectors, lastEventId, maxRate };
 }
 
+// Compiled selectors are immutable, so connections with the same selector share one (less memory per
+// subscriber, and a template is compiled once, not once per connection). Bounded: oldest out first.
+const SELECTOR_CACHE_SIZE = 4096;
+const selectorCache = new Map<string, TopicSelector>();
+
 function compile(source: string, syntax: SelectorSyntax): TopicSelector {
+  const key = syntax + ' ' + source;
+  const cached = selectorCache.get(key);
+  if (cached !== undefined) return cached;
   try {
-    return compileSelector(source, syntax);
+    const selector = compileSelector(source, syntax);
+    if (selectorCache.size >= SELECTOR_CACHE_SIZE) selectorCache.delete(selectorCache.keys().next().value!);
+    selectorCache.set(key, selector);
+    return selector;
   } catch (error) {
     const why = error instanceof Error ? error.message : String(error);
     throw new ServerError('INVALID_SELECTOR', `Topic selector "${source}" is invalid: ${why}`, {
