@@ -1,0 +1,5 @@
+import { engineContract } from './contract.js';
+import { MemoryEngine } from './memory/index.js';
+
+// The memory engine keeps nothing across a restart, so it is not `durable`.
+engineContract('MemoryEngine', async ({ history }) => ({ engine: new MemoryEngine({ history }) }));

@@ -1,0 +1,513 @@
+/**
+ * The SQLite engine: one hub node, history in a local file that survives a restart (`--store sqlite:PATH`).
+ *
+ * The log is the `updates` table: `offset INTEGER PRIMARY KEY AUTOINCREMENT`, so offsets are SQLite rowids,
+ * consecutive, and never reused even after retention deleted every row (`sqlite_sequence` remembers the
+ * newest). The epoch is drawn once, when the file is created, and kept in the `meta` table: reopening the
+ * same file continues the same log; a deleted and recreated file is a new epoch, so IDs handed out by the
+ * old file are reported `expired`, never replayed against the wrong updates.
+ *
+ * Publishing is one synchronous INSERT in a transaction (better-sqlite3 is synchronous), then the followers
+ * are called synchronously in offset order. Nothing else runs in between in this process, so "append to
+ * history and publish" is atomic and ordered. The file is opened with an exclusive lock: a second process
+ * (a second hub on the same file) fails at open instead of interleaving offsets.
+ *
+ * Retention: history is bounded by count, bytes and age, like the memory engine, with the same defaults.
+ * Reads apply the count and age bounds exactly; rows are deleted from the file in batches (when the
+ * count bound is overshot by a batch, when the byte bound is passed, and on a timer for age), so a busy
+ * hub does not pay a DELETE per publish.
+ */
+import { randomBytes } from 'node:crypto';
+import { accessSync, constants, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import Database from 'better-sqlite3';
+import {
+  DEFAULT_HISTORY_MAX_AGE_MS,
+  DEFAULT_HISTORY_MAX_BYTES,
+  DEFAULT_HISTORY_MAX_COUNT,
+} from '../../history/ring.js';
+import type {
+  Engine,
+  EngineFollower,
+  EngineHealth,
+  HistoryRead,
+  StoredUpdate,
+  StreamPosition,
+  Update,
+} from '../engine.js';
+import { EngineError } from '../errors.js';
+
+export interface SqliteEngineOptions {
+  /**
+   * The database file. Created with its tables when missing; its directory must exist and be writable.
+   * `:memory:` gives a throwaway store (tests).
+   */
+  path: string;
+  /** History bounds; each has a finite default (10,000 updates, 64 MiB, 1 hour), as in the memory engine. */
+  history?: {
+    /** Most updates kept. Default 10,000. */
+    maxCount?: number;
+    /** Most bytes kept (UTF-8 size of data, ID, event and topics, plus 32 per update). Default 64 MiB. */
+    maxBytes?: number;
+    /** Updates older than this are dropped, in milliseconds. Default 1 hour. */
+    maxAgeMs?: number;
+    /** The clock, for tests. Default `Date.now`. */
+    now?: () => number;
+  };
+  /**
+   * SQLite's `synchronous` setting. `normal` (the default, with WAL): a published update survives a crash
+   * of the process but the last few may be lost on power loss or an OS crash. `full`: every publish is
+   * fsynced before it resolves (survives power loss; slower).
+   */
+  synchronous?: 'normal' | 'full';
+  /** How often rows past the age bound are deleted from the file. Default `maxAgeMs / 10` within 1 s to 60 s. */
+  trimIntervalMs?: number;
+}
+
+/** The schema version written in `meta`; a file with another version is refused rather than misread. */
+const SCHEMA_VERSION = '1';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS updates (
+  "offset" INTEGER PRIMARY KEY AUTOINCREMENT,
+  id TEXT NOT NULL,
+  topics TEXT NOT NULL,   -- JSON array of strings
+  data TEXT NOT NULL,
+  event TEXT,
+  retry INTEGER,
+  private INTEGER,        -- NULL when the publisher did not say, else 0 or 1
+  time INTEGER NOT NULL,  -- ms since the Unix epoch, never decreasing with the offset
+  bytes INTEGER NOT NULL  -- what the update costs against maxBytes
+);
+CREATE INDEX IF NOT EXISTS updates_by_id ON updates (id);
+-- Publisher-given IDs whose update was trimmed, so readAfter can say "expired" rather than "unknown".
+-- (Generated IDs need no entry: their epoch and offset are in the ID.) Bounded by offset span.
+CREATE TABLE IF NOT EXISTS trimmed_ids (
+  id TEXT PRIMARY KEY,
+  "offset" INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS trimmed_ids_by_offset ON trimmed_ids ("offset");
+`;
+
+interface UpdateRow {
+  offset: number;
+  id: string;
+  topics: string;
+  data: string;
+  event: string | null;
+  retry: number | null;
+  private: number | null;
+  time: number;
+}
+
+type Statement = Database.Statement<unknown[], unknown>;
+
+export class SqliteEngine implements Engine {
+  readonly name = 'sqlite';
+  /** Eight base-36 characters, drawn when the file was created. Generated IDs are `<epoch>-<offset>`. */
+  readonly epoch: string;
+  /** The database file, as given. */
+  readonly path: string;
+  readonly maxCount: number;
+  readonly maxBytes: number;
+  readonly maxAgeMs: number;
+
+  private readonly db: Database.Database;
+  private readonly now: () => number;
+  private readonly batch: number;
+  private readonly timer: NodeJS.Timeout;
+  private followers: EngineFollower[] = [];
+  private closed = false;
+
+  // The log as the file holds it, kept in step with every insert and delete.
+  private lastOffset: number;
+  private lastTime: number;
+  /** Rows in the file and their total `bytes` (may exceed maxCount by up to a batch; never maxBytes). */
+  private rows: number;
+  private rowBytes: number;
+  /** The oldest offset in the file (lastOffset + 1 when empty). */
+  private firstOffset: number;
+
+  private readonly insert: Statement;
+  private readonly byId: Statement;
+  private readonly after: Statement;
+  private readonly trimmedId: Statement;
+  private readonly oldest: Statement;
+  private readonly rangeStats: Statement;
+  private readonly tombstone: Statement;
+  private readonly deleteBefore: Statement;
+  private readonly forgetTombstones: Statement;
+  private readonly publishTx: (row: unknown[]) => void;
+
+  constructor(options: SqliteEngineOptions) {
+    this.path = options.path;
+    this.maxCount = positive('maxCount', options.history?.maxCount ?? DEFAULT_HISTORY_MAX_COUNT);
+    this.maxBytes = positive('maxBytes', options.history?.maxBytes ?? DEFAULT_HISTORY_MAX_BYTES);
+    this.maxAgeMs = positive('maxAgeMs', options.history?.maxAgeMs ?? DEFAULT_HISTORY_MAX_AGE_MS);
+    this.now = options.history?.now ?? Date.now;
+    // Delete in batches of a tenth of the count bound (at most 1,000 rows): one DELETE per batch publishes.
+    this.batch = Math.max(1, Math.min(1000, Math.ceil(this.maxCount / 10)));
+    const synchronous = options.synchronous ?? 'normal';
+    if (synchronous !== 'normal' && synchronous !== 'full') {
+      throw new RangeError(
+        `SqliteEngine synchronous must be 'normal' or 'full', got ${String(synchronous)}.`,
+      );
+    }
+
+    this.db = open(options.path);
+    try {
+      // Exclusive: the first write below takes the lock until close, so a second process fails now.
+      this.db.pragma('locking_mode = EXCLUSIVE');
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma(`synchronous = ${synchronous.toUpperCase()}`);
+      this.db.exec(SCHEMA);
+      this.epoch = this.db.transaction(() => this.initMeta())();
+    } catch (error) {
+      this.db.close();
+      throw openError(options.path, error);
+    }
+
+    this.insert = this.db.prepare(
+      'INSERT INTO updates ("offset", id, topics, data, event, retry, private, time, bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    );
+    this.byId = this.db.prepare(
+      'SELECT "offset", time FROM updates WHERE id = ? ORDER BY "offset" DESC LIMIT 1',
+    );
+    this.after = this.db.prepare(
+      'SELECT "offset", id, topics, data, event, retry, private, time FROM updates WHERE "offset" > ? ORDER BY "offset"',
+    );
+    this.trimmedId = this.db.prepare('SELECT 1 FROM trimmed_ids WHERE id = ?').pluck();
+    this.oldest = this.db.prepare(
+      'SELECT "offset", time, bytes FROM updates WHERE "offset" >= ? ORDER BY "offset"',
+    );
+    this.rangeStats = this.db.prepare(
+      'SELECT count(*) AS n, coalesce(sum(bytes), 0) AS b FROM updates WHERE "offset" < ?',
+    );
+    this.tombstone = this.db.prepare(
+      `INSERT OR REPLACE INTO trimmed_ids (id, "offset")
+       SELECT id, "offset" FROM updates WHERE "offset" < ? AND id <> (? || '-' || "offset")`,
+    );
+    this.deleteBefore = this.db.prepare('DELETE FROM updates WHERE "offset" < ?');
+    this.forgetTombstones = this.db.prepare('DELETE FROM trimmed_ids WHERE "offset" < ?');
+    this.publishTx = this.db.transaction((row: unknown[]) => {
+      this.insert.run(row);
+    });
+
+    const seq = this.db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'updates'").pluck().get() as
+      | number
+      | undefined;
+    const stats = this.db
+      .prepare(
+        'SELECT count(*) AS n, coalesce(sum(bytes), 0) AS b, min("offset") AS first, max("offset") AS last FROM updates',
+      )
+      .get() as { n: number; b: number; first: number | null; last: number | null };
+    this.lastOffset = Math.max(seq ?? 0, stats.last ?? 0);
+    this.firstOffset = stats.first ?? this.lastOffset + 1;
+    this.rows = stats.n;
+    this.rowBytes = stats.b;
+    this.lastTime =
+      (this.db.prepare('SELECT time FROM updates ORDER BY "offset" DESC LIMIT 1').pluck().get() as
+        | number
+        | undefined) ?? 0;
+    // The bounds may have been lowered since the file was last open.
+    this.trim();
+
+    const interval = options.trimIntervalMs ?? Math.min(60_000, Math.max(1000, this.maxAgeMs / 10));
+    this.timer = setInterval(
+      () => {
+        try {
+          this.trim();
+        } catch {
+          // A failing disk shows up in publish and health; the next tick tries again.
+        }
+      },
+      positive('trimIntervalMs', interval),
+    );
+    this.timer.unref();
+  }
+
+  publish(update: Update): Promise<StoredUpdate> {
+    if (this.closed) return Promise.reject(closedError());
+    if (update.topics.length === 0) {
+      return Promise.reject(new EngineError('INVALID_UPDATE', 'An update needs at least one topic.'));
+    }
+    const offset = this.lastOffset + 1;
+    // Time never goes backwards along the log, so the age bound always cuts a prefix of it.
+    const time = Math.max(this.now(), this.lastTime);
+    const id = update.id ?? `${this.epoch}-${offset}`;
+    const topics = JSON.stringify(update.topics);
+    const bytes =
+      32 +
+      Buffer.byteLength(update.data) +
+      Buffer.byteLength(id) +
+      Buffer.byteLength(topics) +
+      (update.event === undefined ? 0 : Buffer.byteLength(update.event));
+    try {
+      this.publishTx([
+        offset,
+        id,
+        topics,
+        update.data,
+        update.event ?? null,
+        update.retry ?? null,
+        update.private === undefined ? null : update.private ? 1 : 0,
+        time,
+        bytes,
+      ]);
+    } catch (error) {
+      return Promise.reject(
+        new EngineError(
+          'ENGINE_UNAVAILABLE',
+          `The SQLite store ${this.path} could not store the update: ${message(error)}`,
+          {
+            cause: error,
+          },
+        ),
+      );
+    }
+    this.lastOffset = offset;
+    this.lastTime = time;
+    if (this.rows === 0) this.firstOffset = offset;
+    this.rows++;
+    this.rowBytes += bytes;
+    const stored: StoredUpdate = {
+      topics: update.topics,
+      data: update.data,
+      id,
+      event: update.event,
+      retry: update.retry,
+      private: update.private,
+      offset,
+      epoch: this.epoch,
+      time,
+    };
+    if (this.rows >= this.maxCount + this.batch || this.rowBytes > this.maxBytes) {
+      try {
+        this.trim();
+      } catch {
+        // Stored and committed already; the next publish or the timer trims.
+      }
+    }
+    // Live delivery right after the commit, synchronously: no follower can see offset n+1 before n.
+    for (const follower of this.followers) follower.update(stored);
+    return Promise.resolve(stored);
+  }
+
+  follow(follower: EngineFollower): () => void {
+    this.followers = [...this.followers, follower];
+    return () => {
+      this.followers = this.followers.filter((f) => f !== follower);
+    };
+  }
+
+  readAfter(lastEventId: string): Promise<HistoryRead> {
+    if (this.closed) return Promise.reject(closedError());
+    try {
+      return Promise.resolve(this.read(lastEventId));
+    } catch (error) {
+      return Promise.reject(
+        new EngineError(
+          'ENGINE_UNAVAILABLE',
+          `The SQLite store ${this.path} could not be read: ${message(error)}`,
+          {
+            cause: error,
+          },
+        ),
+      );
+    }
+  }
+
+  position(): Promise<StreamPosition> {
+    return Promise.resolve(this.current());
+  }
+
+  health(): Promise<EngineHealth> {
+    if (this.closed) return Promise.resolve({ ready: false, detail: 'closed' });
+    try {
+      this.db.prepare('SELECT 1').get();
+      return Promise.resolve({ ready: true, detail: `sqlite ${this.path}` });
+    } catch (error) {
+      return Promise.resolve({ ready: false, detail: message(error) });
+    }
+  }
+
+  close(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    this.closed = true;
+    this.followers = [];
+    clearInterval(this.timer);
+    this.db.close();
+    return Promise.resolve();
+  }
+
+  /** What the file holds now (for metrics and tests): rows may exceed `maxCount` by up to a tenth. */
+  stored(): { readonly updates: number; readonly bytes: number; readonly firstOffset: number } {
+    return { updates: this.rows, bytes: this.rowBytes, firstOffset: this.firstOffset };
+  }
+
+  /**
+   * Deletes from the file every row past a bound now: the count bound exactly, the byte bound down to 7/8
+   * of it (so the next deletion is a batch away), the age bound. The engine calls it by itself (on
+   * publish when a bound is overshot, and on a timer); it is public for tools and tests.
+   */
+  trim(): void {
+    if (this.closed || this.rows === 0) return;
+    // The count bound: everything below this offset goes.
+    let floor = Math.max(this.firstOffset, this.lastOffset - this.maxCount + 1);
+    let remaining = this.rowBytes - (this.rangeStats.get(floor) as { n: number; b: number }).b;
+    // The byte bound: when passed, down to 7/8 of it, so the next deletion is a batch of publishes away.
+    const bytesTarget =
+      remaining > this.maxBytes ? this.maxBytes - this.maxBytes / 8 : Number.POSITIVE_INFINITY;
+    const cutoff = this.now() - this.maxAgeMs;
+    for (const row of this.oldest.iterate(floor) as IterableIterator<{
+      offset: number;
+      time: number;
+      bytes: number;
+    }>) {
+      // The newest update is kept whatever its size, as in the memory engine; not past the age bound.
+      const tooBig = remaining > bytesTarget && row.offset < this.lastOffset;
+      if (!tooBig && row.time >= cutoff) break;
+      floor = row.offset + 1;
+      remaining -= row.bytes;
+    }
+    if (floor <= this.firstOffset) return;
+    this.db.transaction(() => {
+      const removed = this.rangeStats.get(floor) as { n: number; b: number };
+      this.tombstone.run(floor, this.epoch);
+      this.deleteBefore.run(floor);
+      // Trimmed publisher IDs are remembered for as long as history spans: maxCount offsets.
+      this.forgetTombstones.run(floor - this.maxCount);
+      this.rows -= removed.n;
+      this.rowBytes -= removed.b;
+      this.firstOffset = floor;
+    })();
+  }
+
+  private read(lastEventId: string): HistoryRead {
+    const position = this.current();
+    const found = this.byId.get(lastEventId) as { offset: number; time: number } | undefined;
+    if (found !== undefined) {
+      // Still in the file, but maybe past a bound that the batched deletion has not applied yet.
+      const evicted =
+        found.offset <= this.lastOffset - this.maxCount || found.time < this.now() - this.maxAgeMs;
+      if (evicted) return { status: 'expired', position };
+      const rows = this.after.all(found.offset) as UpdateRow[];
+      return { status: 'ok', updates: rows.map((r) => this.toStored(r)), position };
+    }
+    if (this.trimmedId.get(lastEventId) !== undefined) return { status: 'expired', position };
+    // Not stored now. If it has the shape of a generated ID, it tells whether it was stored once.
+    const dash = lastEventId.lastIndexOf('-');
+    const epoch = lastEventId.slice(0, dash);
+    const offset = Number(lastEventId.slice(dash + 1));
+    const generated = dash > 0 && Number.isSafeInteger(offset) && offset > 0 && /^[0-9a-z]{8}$/.test(epoch);
+    const expired = generated && (epoch !== this.epoch || offset <= this.lastOffset);
+    return { status: expired ? 'expired' : 'unknown', position };
+  }
+
+  private toStored(row: UpdateRow): StoredUpdate {
+    return {
+      topics: JSON.parse(row.topics) as string[],
+      data: row.data,
+      id: row.id,
+      event: row.event ?? undefined,
+      retry: row.retry ?? undefined,
+      private: row.private === null ? undefined : row.private === 1,
+      offset: row.offset,
+      epoch: this.epoch,
+      time: row.time,
+    };
+  }
+
+  private current(): StreamPosition {
+    return { epoch: this.epoch, offset: this.lastOffset };
+  }
+
+  /** Reads the epoch, or writes a new one (and the schema version) when the file is new. */
+  private initMeta(): string {
+    const get = this.db.prepare('SELECT value FROM meta WHERE key = ?').pluck();
+    const schema = get.get('schema') as string | undefined;
+    if (schema !== undefined && schema !== SCHEMA_VERSION) {
+      throw new EngineError(
+        'ENGINE_UNAVAILABLE',
+        `The SQLite store ${this.path} has schema version ${schema}; this Crier reads version ${SCHEMA_VERSION}.`,
+      );
+    }
+    const existing = get.get('epoch') as string | undefined;
+    if (existing !== undefined) return existing;
+    const epoch = BigInt('0x' + randomBytes(6).toString('hex'))
+      .toString(36)
+      .padStart(8, '0')
+      .slice(-8);
+    const put = this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)');
+    put.run('schema', SCHEMA_VERSION);
+    put.run('epoch', epoch);
+    put.run('created', new Date().toISOString());
+    return epoch;
+  }
+}
+
+/** Opens the file, turning every way that can fail into an EngineError that names the path and the fix. */
+function open(path: string): Database.Database {
+  if (path !== ':memory:' && path !== '') {
+    const dir = dirname(resolve(path));
+    let isDir = false;
+    try {
+      isDir = statSync(dir).isDirectory();
+    } catch {
+      // handled below
+    }
+    if (!isDir) {
+      throw new EngineError(
+        'ENGINE_UNAVAILABLE',
+        `Cannot open the SQLite store ${path}: the directory ${dir} does not exist. Create it, or choose another path.`,
+      );
+    }
+    try {
+      accessSync(dir, constants.W_OK);
+    } catch {
+      throw new EngineError(
+        'ENGINE_UNAVAILABLE',
+        `Cannot open the SQLite store ${path}: the directory ${dir} is not writable (SQLite writes its WAL file beside the database). Fix its permissions, or choose another path.`,
+      );
+    }
+  }
+  try {
+    // timeout 0: another process holding the lock is an error now, not a hang.
+    return new Database(path, { timeout: 0 });
+  } catch (error) {
+    throw openError(path, error);
+  }
+}
+
+function openError(path: string, error: unknown): EngineError {
+  if (error instanceof EngineError) return error;
+  const code = (error as { code?: unknown }).code;
+  let why = message(error);
+  if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') {
+    why = 'another process has it open (one hub per SQLite file; use Redis or NATS to share history)';
+  } else if (code === 'SQLITE_NOTADB') {
+    why = 'the file is not a SQLite database';
+  } else if (code === 'SQLITE_READONLY' || code === 'SQLITE_CANTOPEN') {
+    why = `${why} (check the file's permissions)`;
+  }
+  return new EngineError('ENGINE_UNAVAILABLE', `Cannot open the SQLite store ${path}: ${why}.`, {
+    cause: error,
+  });
+}
+
+function closedError(): EngineError {
+  return new EngineError('ENGINE_CLOSED', 'The SQLite engine is closed.');
+}
+
+function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function positive(name: string, value: number): number {
+  if (!(value > 0)) throw new RangeError(`SqliteEngine ${name} must be a positive number, got ${value}.`);
+  return value;
+}
