@@ -2,7 +2,8 @@
 // Runs every *.test.ts file with node's test runner (TypeScript through tsx).
 // `npm test` runs them all; `npm test -- src/protocol` runs those under the paths given.
 import { spawnSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -41,6 +42,10 @@ if (files.length === 0) {
   process.exit(1);
 }
 
+// The spec reporter for people; a TAP copy to count results, so that the run ends with one summary line
+// and, in CI, a skipped test (a missing service) fails the run.
+const tapDir = mkdtempSync(join(tmpdir(), 'crier-test-'));
+const tapFile = join(tapDir, 'results.tap');
 const result = spawnSync(
   process.execPath,
   [
@@ -48,6 +53,9 @@ const result = spawnSync(
     'tsx',
     '--test',
     '--test-reporter=spec',
+    '--test-reporter-destination=stdout',
+    '--test-reporter=tap',
+    `--test-reporter-destination=${tapFile}`,
     `--test-concurrency=${process.env.TEST_CONCURRENCY ?? 2}`,
     '--test-timeout=300000',
     ...flags,
@@ -55,4 +63,26 @@ const result = spawnSync(
   ],
   { cwd: root, stdio: 'inherit', env: { ...process.env, NODE_OPTIONS: '' } },
 );
-process.exit(result.status ?? 1);
+
+const tap = (() => {
+  try {
+    return readFileSync(tapFile, 'utf8');
+  } finally {
+    rmSync(tapDir, { recursive: true, force: true });
+  }
+})();
+const count = (name) => Number(new RegExp(`^# ${name} (\\d+)$`, 'm').exec(tap)?.[1] ?? 0);
+const passed = count('pass');
+let failed = count('fail') + count('cancelled');
+const skipped = count('skipped') + count('todo');
+const inCI = process.env.CI === 'true' || process.env.CI === '1';
+if (skipped > 0 && inCI) {
+  console.log(
+    `\n${skipped} test(s) skipped or todo: in CI that is a failure (.ci/run must provide every service the tests need).`,
+  );
+  failed += skipped;
+} else if (skipped > 0) {
+  console.log(`\n${skipped} test(s) skipped: see the !!! SKIPPED lines above for what is missing.`);
+}
+console.log(`\n${passed} passed, ${failed} failed`);
+process.exit(result.status !== 0 || failed > 0 ? result.status || 1 : 0);
