@@ -6,7 +6,7 @@
 import { SseConnection } from './connection.js';
 import { ServerError } from './errors.js';
 import type { Hub } from './hub.js';
-import { joinEvents, type PreparedEvent } from './prepared.js';
+import type { PreparedEvent } from './prepared.js';
 import type { SubscribeOptions, Subscription } from './request.js';
 
 const FETCH_SSE_HEADERS: Readonly<Record<string, string>> = Object.freeze({
@@ -56,7 +56,7 @@ export class FetchConnection extends SseConnection {
   }
 
   protected writeMany(events: readonly PreparedEvent[]): void {
-    this.controller?.enqueue(joinEvents(events, false));
+    this.controller?.enqueue(this.hub.join(events, false));
   }
 
   protected terminate(): void {

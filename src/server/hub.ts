@@ -20,7 +20,7 @@ import { handleFetchRequest } from './fetch.js';
 import { handleNodeRequest } from './node-http.js';
 import { handleHttp2Stream } from './node-http2.js';
 import { type HubOptions, type ResolvedHubOptions, resolveHubOptions } from './options.js';
-import { PreparedEvent } from './prepared.js';
+import { joinEvents, PreparedEvent } from './prepared.js';
 import { readSubscription, type SubscribeOptions, type Subscription } from './request.js';
 import { TopicIndex } from './selectors.js';
 
@@ -97,6 +97,9 @@ export class Hub extends EventEmitter<HubEvents> {
   private turnScheduled = false;
   private turnUpdates = 0;
   private current: PreparedEvent | null = null;
+  private seq = 0;
+  /** This turn's joined batches, by first seq (×2, +1 when framed): most connections share one buffer. */
+  private joined = new Map<number, { last: number; bytes: Buffer }>();
   private closing = false;
 
   constructor(options: HubOptions = {}) {
@@ -177,6 +180,7 @@ export class Hub extends EventEmitter<HubEvents> {
 
   private fanOut(update: StoredUpdate): void {
     const event = PreparedEvent.ofUpdate(update); // encoded once, for everyone
+    event.seq = this.seq++;
     this.stats.updates++;
     // The first update of a turn writes through to idle sockets; later ones in the same turn are queued
     // and leave together in the end-of-turn flush (one write per connection for the whole burst).
@@ -203,7 +207,27 @@ export class Hub extends EventEmitter<HubEvents> {
     const dirty = this.dirty;
     this.dirty = [];
     for (const connection of dirty) connection.flush();
+    if (this.joined.size > 0) this.joined = new Map();
   };
+
+  /**
+   * The bytes of several events for one write. In a burst most connections queued the very same run of
+   * updates (consecutive fan-out seqs), so the joined buffer is built once per turn and shared, like a
+   * single event's bytes are. Anything else (a filtered subset, replay, control events) is joined alone.
+   */
+  join(events: readonly PreparedEvent[], framed: boolean): Buffer {
+    const first = events[0]!.seq;
+    if (first < 0) return joinEvents(events, framed);
+    for (let i = 1; i < events.length; i++)
+      if (events[i]!.seq !== first + i) return joinEvents(events, framed);
+    const key = first * 2 + (framed ? 1 : 0);
+    const last = first + events.length - 1;
+    const hit = this.joined.get(key);
+    if (hit !== undefined && hit.last === last) return hit.bytes;
+    const bytes = joinEvents(events, framed);
+    if (hit === undefined) this.joined.set(key, { last, bytes });
+    return bytes;
+  }
 
   /** A connection queued its first event of this turn. */
   markDirty(connection: SseConnection): void {

@@ -85,6 +85,29 @@ describe('Hub over node:http', () => {
     await s.stop();
   });
 
+  test('a burst published in one turn reaches every subscriber complete and in order (batched writes)', async () => {
+    const s = await start();
+    const all = await connectSse(`${s.url}/?topic=a&topic=b`);
+    const onlyA = await connectSse(`${s.url}/?topic=a`);
+    const writes: Promise<unknown>[] = [];
+    for (let i = 0; i < 300; i++) writes.push(s.hub.publish(i % 3 === 0 ? 'b' : 'a', `e${i}`));
+    await Promise.all(writes);
+    await all.until((x) => x.events.length === 300);
+    await onlyA.until((x) => x.events.length === 200);
+    assert.deepEqual(
+      all.events.map((e) => e.data),
+      Array.from({ length: 300 }, (_, i) => `e${i}`),
+    );
+    assert.deepEqual(
+      onlyA.events.map((e) => e.data),
+      Array.from({ length: 300 }, (_, i) => i)
+        .filter((i) => i % 3 !== 0)
+        .map((i) => `e${i}`),
+    );
+    for (const c of [all, onlyA]) c.close();
+    await s.stop();
+  });
+
   test('refuses bad subscriptions with a 400 and a message that says what is wrong', async () => {
     const s = await start({ maxSelectors: 3, maxLastEventIdLength: 10, maxQueryLength: 200 });
     const cases: [string, Record<string, string>, RegExp][] = [

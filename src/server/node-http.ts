@@ -11,7 +11,7 @@ import { SseConnection } from './connection.js';
 import { ServerError } from './errors.js';
 import type { Hub } from './hub.js';
 import { Http2Connection } from './node-http2.js';
-import { joinEvents, type PreparedEvent } from './prepared.js';
+import type { PreparedEvent } from './prepared.js';
 import type { SubscribeOptions, Subscription } from './request.js';
 
 export const SSE_HEADERS: Readonly<Record<string, string>> = Object.freeze({
@@ -66,7 +66,7 @@ export class NodeHttpConnection extends SseConnection {
   }
 
   protected writeMany(events: readonly PreparedEvent[]): void {
-    this.socket.write(joinEvents(events, this.framed));
+    this.socket.write(this.hub.join(events, this.framed));
   }
 
   protected terminate(graceful: boolean): void {

@@ -7,7 +7,7 @@ import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import { SseConnection } from './connection.js';
 import { ServerError } from './errors.js';
 import type { Hub } from './hub.js';
-import { joinEvents, type PreparedEvent } from './prepared.js';
+import type { PreparedEvent } from './prepared.js';
 import type { SubscribeOptions, Subscription } from './request.js';
 
 const H2_SSE_HEADERS: Readonly<Record<string, string>> = Object.freeze({
@@ -44,7 +44,7 @@ export class Http2Connection extends SseConnection {
   }
 
   protected writeMany(events: readonly PreparedEvent[]): void {
-    this.stream.write(joinEvents(events, false));
+    this.stream.write(this.hub.join(events, false));
   }
 
   protected terminate(graceful: boolean): void {

@@ -11,6 +11,11 @@ export class PreparedEvent {
   readonly payload: Buffer;
   /** The stored update it encodes; null for control messages (heartbeats, `retry:`, the replay notice). */
   readonly update: StoredUpdate | null;
+  /**
+   * The hub's fan-out sequence number (consecutive across live updates); -1 for events prepared for one
+   * connection only (replay, control). Lets the hub share one joined buffer between connections.
+   */
+  seq = -1;
   private framed: Buffer | null = null;
 
   constructor(payload: Buffer, update: StoredUpdate | null = null) {
