@@ -33,6 +33,7 @@ error_log ${dir}/error.log warn;
 events { worker_connections 40000; use epoll; multi_accept on; }
 http {
   access_log off;
+  keepalive_requests 1000000;
   client_body_temp_path ${dir}/body;
   proxy_temp_path ${dir}/proxy;
   fastcgi_temp_path ${dir}/fastcgi;

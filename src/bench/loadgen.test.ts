@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { encodeEvent } from '../protocol/index.js';
 import { SubscriberPool } from './pool.js';
@@ -27,8 +27,8 @@ function startServer() {
       if (!Number.isNaN(last)) {
         for (const e of history) if (e.id > last && e.topic === topic) res.write(e.bytes);
       }
-      let set = subscribers.get(topic);
-      if (!set) subscribers.set(topic, (set = new Set()));
+      const set = subscribers.get(topic) ?? new Set();
+      subscribers.set(topic, set);
       set.add(res);
       req.on('close', () => set.delete(res));
       return;
@@ -112,6 +112,27 @@ describe('load generator against a tiny SSE server', () => {
       assert.equal(pool.connectReport.non200, 5);
     } finally {
       await pool.close();
+    }
+  });
+
+  test('connects the server never answers are abandoned after the timeout and counted as failed', async () => {
+    const silent = net.createServer(() => {});
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const port = (silent.address() as AddressInfo).port;
+    const pool = await SubscriberPool.open({
+      url: `http://127.0.0.1:${port}/events`,
+      connections: 12,
+      workers: 1,
+      connectConcurrency: 5,
+      connectTimeoutMs: 300,
+    });
+    try {
+      assert.equal(pool.connectReport.connected, 0);
+      assert.equal(pool.connectReport.failed, 12);
+      assert.equal(pool.connectReport.errorCodes.TIMEOUT, 12);
+    } finally {
+      await pool.close();
+      silent.close();
     }
   });
 

@@ -25,6 +25,8 @@ export interface SubscribeOptions {
   sourceAddresses?: number;
   /** First source address's last byte (default 2): vary it between runs to leave TIME_WAIT ports alone. */
   sourceAddressBase?: number;
+  /** Connects not answered within this many ms are abandoned and counted as failed (default 60,000). */
+  connectTimeoutMs?: number;
   /** In-flight connects per worker (default 256). */
   connectConcurrency?: number;
   lastEventId?: string;
@@ -157,6 +159,7 @@ export class SubscriberPool {
             connectConcurrency: options.connectConcurrency ?? 256,
             expectEvents: options.expectEvents ?? 0,
             captureIds: options.captureIds ?? false,
+            connectTimeoutMs: options.connectTimeoutMs ?? 60_000,
             ...(options.lastEventId === undefined ? {} : { lastEventId: options.lastEventId }),
           },
           'connected',

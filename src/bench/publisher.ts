@@ -159,30 +159,47 @@ export async function publish(options: PublishOptions): Promise<PublishReport> {
     rate: 0,
   };
 
-  const conns = await Promise.all(
-    Array.from({ length: Math.max(1, options.connections ?? 2) }, async () => {
-      const socket = net.connect({ host: target.host, port: target.port, noDelay: true });
-      const conn = { socket, inFlight: 0, alive: true };
-      const counter = new ResponseCounter((status) => {
-        conn.inFlight--;
-        report.statuses[status] = (report.statuses[status] ?? 0) + 1;
-        if (status >= 200 && status < 300) report.ok++;
-        else report.rejected++;
+  interface Conn {
+    socket: net.Socket;
+    inFlight: number;
+    alive: boolean;
+  }
+  let finished = false;
+  // A server may close a keep-alive connection after so many requests (nginx: 1,000 by default): requests
+  // still unanswered on it count as errors and the slot reconnects.
+  const connect = (conns: Conn[], slot: number): Promise<Conn> => {
+    const socket = net.connect({ host: target.host, port: target.port, noDelay: true });
+    const conn: Conn = { socket, inFlight: 0, alive: false };
+    conns[slot] = conn;
+    const counter = new ResponseCounter((status) => {
+      conn.inFlight--;
+      report.statuses[status] = (report.statuses[status] ?? 0) + 1;
+      if (status >= 200 && status < 300) report.ok++;
+      else report.rejected++;
+    });
+    socket.on('data', (b: Buffer) => counter.feed(b));
+    socket.on('error', () => {});
+    socket.on('close', () => {
+      const wasAlive = conn.alive;
+      conn.alive = false;
+      report.errors += conn.inFlight;
+      conn.inFlight = 0;
+      if (wasAlive && !finished && conns[slot] === conn) connect(conns, slot).catch(() => {});
+    });
+    return new Promise<Conn>((resolve, reject) => {
+      socket.once('connect', () => {
+        conn.alive = true;
+        resolve(conn);
       });
-      socket.on('data', (b: Buffer) => counter.feed(b));
-      socket.on('error', () => {});
-      socket.on('close', () => {
-        conn.alive = false;
-        report.errors += conn.inFlight;
-        conn.inFlight = 0;
-      });
-      await new Promise<void>((resolve, reject) => {
-        socket.once('connect', resolve);
-        socket.once('error', reject);
-      });
-      return conn;
-    }),
+      socket.once('error', reject);
+    });
+  };
+  const conns: Conn[] = [];
+  await Promise.all(
+    Array.from({ length: Math.max(1, options.connections ?? 2) }, (_, slot) => connect(conns, slot)),
   ).catch((cause) => {
+    finished = true;
+    for (const c of conns) c.socket.destroy();
     throw new BenchError('BAD_URL', `Cannot connect the publisher to ${options.url}: ${cause.message}`, {
       cause,
     });
@@ -235,6 +252,7 @@ export async function publish(options: PublishOptions): Promise<PublishReport> {
     tick();
   });
   report.seconds = (performance.now() - start) / 1000;
+  finished = true;
   // Let the last responses arrive (at most 2 s).
   const drainStart = Date.now();
   while (conns.some((c) => c.inFlight > 0) && Date.now() - drainStart < 2000) {

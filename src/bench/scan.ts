@@ -213,8 +213,9 @@ export class SseScanner {
           // Digits of "t": a tight loop (most bytes of a typical event are these).
           if (c >= 0x30 && c <= 0x39) {
             tValue = tValue * 10 + (c - 0x30);
-            let d: number;
-            while (i + 1 < end && (d = buf[i + 1]!) >= 0x30 && d <= 0x39) {
+            while (i + 1 < end) {
+              const d = buf[i + 1]!;
+              if (d < 0x30 || d > 0x39) break;
               tValue = tValue * 10 + (d - 0x30);
               i++;
               col++;
@@ -225,8 +226,7 @@ export class SseScanner {
           }
         } else if (tState === 6) {
           // "t" is read: skip to the end of the line.
-          let d: number;
-          while (i + 1 < end && (d = buf[i + 1]!) !== LF && d !== CR) i++;
+          i = skipToLineEnd(buf, i + 1, end) - 1;
         } else if (tState < 4) {
           // The first byte of `"t":` does not occur again inside it, so on a mismatch the only possible
           // restart is this byte being a new `"` (no KMP table needed).
@@ -239,8 +239,7 @@ export class SseScanner {
           } else if (c !== 0x20) tState = 0;
         }
       } else if (kind === LINE_OTHER) {
-        let d: number;
-        while (i + 1 < end && (d = buf[i + 1]!) !== LF && d !== CR) i++;
+        i = skipToLineEnd(buf, i + 1, end) - 1;
       } else if (kind === LINE_FIELD) {
         const at = col - 1;
         if (c === 0x3a) {
@@ -295,6 +294,17 @@ export class SseScanner {
     this.fieldMayBeData = true;
     this.fieldMayBeId = true;
   }
+}
+
+/** The index of the first CR or LF in `buf[from, end)`, or `end`. */
+function skipToLineEnd(buf: Uint8Array, from: number, end: number): number {
+  let i = from;
+  while (i < end) {
+    const c = buf[i]!;
+    if (c === LF || c === CR) return i;
+    i++;
+  }
+  return end;
 }
 
 function hexValue(c: number): number {

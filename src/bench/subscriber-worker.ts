@@ -60,13 +60,17 @@ function open(job: WorkerOpen): void {
   let next = 0;
   let pending = 0;
 
-  const resolveOne = () => {
-    resolved++;
-    pending--;
-    if (resolved === job.indices.length) {
+  const checkDone = () => {
+    if (resolved === job.indices.length && connectMs < 0) {
+      clearTimeout(giveUp);
       connectMs = performance.now() - openedAt;
       send({ type: 'connected', connectMs, ...stats, errorCodes });
     }
+  };
+  const resolveOne = () => {
+    resolved++;
+    pending--;
+    checkDone();
     pump();
   };
 
@@ -141,11 +145,24 @@ function open(job: WorkerOpen): void {
       next++;
     }
   };
-  if (job.indices.length === 0) {
-    connectMs = 0;
-    send({ type: 'connected', connectMs, ...stats, errorCodes });
-  }
+  // Give up on connects still pending after the timeout: they count as failed (error code TIMEOUT).
+  const giveUp = setTimeout(() => {
+    const unopened = job.indices.length - next;
+    next = job.indices.length;
+    errorCodes.TIMEOUT = unopened;
+    stats.failed += unopened;
+    resolved += unopened;
+    for (const c of connections) {
+      if (!c.established && !c.socket.destroyed) {
+        errorCodes.TIMEOUT++;
+        c.socket.destroy(); // its 'close' counts it failed and resolves it
+      }
+    }
+    checkDone();
+  }, job.connectTimeoutMs);
+  giveUp.unref();
   pump();
+  checkDone();
   progressTimer = setInterval(() => send({ type: 'progress', events: events + stale, ...stats }), 250);
   progressTimer.unref();
 }

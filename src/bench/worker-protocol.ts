@@ -18,6 +18,8 @@ export interface WorkerOpen {
   /** When > 0, record the time until each connection has received this many events (reconnect storm). */
   expectEvents: number;
   captureIds: boolean;
+  /** Connects still pending after this long are abandoned and counted as failed. */
+  connectTimeoutMs: number;
 }
 
 export type ToWorker = WorkerOpen | { type: 'mark'; since: number } | { type: 'report' } | { type: 'close' };
