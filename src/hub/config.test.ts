@@ -3,7 +3,16 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { ConfigError, configHelp, envOf, flagOf, loadConfig, OPTIONS, redactConfig } from './config.js';
+import {
+  ConfigError,
+  configHelp,
+  DEV_JWT_KEY,
+  envOf,
+  flagOf,
+  loadConfig,
+  OPTIONS,
+  redactConfig,
+} from './config.js';
 
 function rejects(sources: Parameters<typeof loadConfig>[0], message: RegExp) {
   assert.throws(
@@ -130,5 +139,35 @@ describe('hub configuration', () => {
     }
     assert.match(help, /--port N +Port to listen on; 0 picks a free one\. \[default: 3000\]/);
     assert.equal(loadConfig({ argv: ['--help'] }).help, true);
+  });
+
+  test('reads the Mercure hub environment variables, with CRIER_* taking precedence', () => {
+    const env = { MERCURE_PUBLISHER_JWT_KEY: 'p'.repeat(32), MERCURE_SUBSCRIBER_JWT_ALG: 'RS256' };
+    const { config } = loadConfig({ env });
+    assert.equal(config.publisherJwtKey, 'p'.repeat(32));
+    assert.equal(config.subscriberJwtAlg, 'RS256');
+    const both = loadConfig({ env: { ...env, CRIER_PUBLISHER_JWT_KEY: 'c'.repeat(32) } }).config;
+    assert.equal(both.publisherJwtKey, 'c'.repeat(32));
+  });
+
+  test('--dev sets the Mercure development defaults for options not set otherwise', () => {
+    const { config } = loadConfig({ argv: ['--dev'] });
+    assert.equal(config.jwtKey, DEV_JWT_KEY);
+    assert.equal(config.anonymous, true);
+    assert.deepEqual(config.corsOrigins, ['*']);
+    assert.deepEqual(config.publishOrigins, ['*']);
+    assert.equal(config.subscriptions, true);
+    assert.equal(config.demo, true);
+    const chosen = loadConfig({
+      argv: ['--dev', '--no-anonymous', '--cors-origins', 'https://a.example'],
+    }).config;
+    assert.equal(chosen.anonymous, false);
+    assert.deepEqual(chosen.corsOrigins, ['https://a.example']);
+  });
+
+  test('--dev leaves the JWT key unset when any key source is given', () => {
+    const { config } = loadConfig({ argv: ['--dev'], env: { MERCURE_PUBLISHER_JWT_KEY: 'k'.repeat(32) } });
+    assert.equal(config.jwtKey, undefined);
+    assert.equal(config.publisherJwtKey, 'k'.repeat(32));
   });
 });

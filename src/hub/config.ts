@@ -201,6 +201,11 @@ export const OPTIONS = {
     'Log level: fatal, error, warn, info, debug, trace or silent.',
   ),
   demo: option(boolean.default(false), 'BOOL', 'Serve the demo apps and run their simulators.'),
+  dev: option(
+    boolean.default(false),
+    'BOOL',
+    "Development defaults, like the Mercure hub's dev mode, for options not set otherwise: the well-known JWT key !ChangeThisMercureHubJWTSecretKey!, anonymous subscribers, CORS and publish origins *, subscriptions and the demo apps. Never in production.",
+  ),
   dashboard: option(boolean.default(true), 'BOOL', 'Serve the dashboard at /dashboard.'),
 } as const satisfies Record<string, OptionSpec>;
 
@@ -212,6 +217,27 @@ export const flagOf = (name: OptionName) => `--${kebab(name)}`;
 export const envOf = (name: OptionName) => `CRIER_${kebab(name).replace(/-/g, '_').toUpperCase()}`;
 
 const NAMES = Object.keys(OPTIONS) as OptionName[];
+
+/** The Mercure hub's environment variables, read too so a Mercure deployment's settings carry over. CRIER_* win. */
+export const MERCURE_ENV_ALIASES: Readonly<Record<string, OptionName>> = {
+  MERCURE_PUBLISHER_JWT_KEY: 'publisherJwtKey',
+  MERCURE_PUBLISHER_JWT_ALG: 'publisherJwtAlg',
+  MERCURE_SUBSCRIBER_JWT_KEY: 'subscriberJwtKey',
+  MERCURE_SUBSCRIBER_JWT_ALG: 'subscriberJwtAlg',
+};
+
+/** The JWT key of the Mercure hub's development configuration; `--dev` uses it when no key is given. */
+export const DEV_JWT_KEY = '!ChangeThisMercureHubJWTSecretKey!';
+
+/** What `--dev` sets, for each option the user did not set. */
+const DEV_DEFAULTS: Partial<Record<OptionName, unknown>> = {
+  jwtKey: DEV_JWT_KEY,
+  anonymous: true,
+  corsOrigins: ['*'],
+  publishOrigins: ['*'],
+  subscriptions: true,
+  demo: true,
+};
 const BY_FLAG = new Map(NAMES.map((n) => [flagOf(n), n]));
 
 // ---- loading -----------------------------------------------------------------------------------------
@@ -281,11 +307,26 @@ export function loadConfig(sources: ConfigSources = {}): { config: HubConfig; he
     }
     raw.set(key as OptionName, { value, origin: 'file', label: `'${key}' in the config file` });
   }
+  for (const [alias, name] of Object.entries(MERCURE_ENV_ALIASES)) {
+    const value = env[alias];
+    if (value !== undefined && value !== '') raw.set(name, { value, origin: 'env', label: alias });
+  }
   for (const name of NAMES) {
     const value = env[envOf(name)];
     if (value !== undefined && value !== '') raw.set(name, { value, origin: 'env', label: envOf(name) });
   }
   for (const [name, flag, value] of fromFlags) raw.set(name, { value, origin: 'flag', label: flag });
+
+  const devParse = OPTIONS.dev.schema.safeParse(raw.get('dev')?.value);
+  if (devParse.success && devParse.data) {
+    const keyGiven = ['jwtKey', 'publisherJwtKey', 'subscriberJwtKey', 'jwksUrl'].some((n) =>
+      raw.has(n as OptionName),
+    );
+    for (const [name, value] of Object.entries(DEV_DEFAULTS) as [OptionName, unknown][]) {
+      if (raw.has(name) || (name === 'jwtKey' && keyGiven)) continue;
+      raw.set(name, { value, origin: 'default', label: `${flagOf(name)} (set by --dev)` });
+    }
+  }
 
   const config = {} as Record<OptionName, unknown>;
   for (const name of NAMES) {
