@@ -7,26 +7,19 @@
 //   npm run bench -- --quick            smoke run (~1 minute, small counts; BENCH_QUICK=1 too); writes to
 //                                       the temp dir unless --out is given, so CI leaves docs/ alone
 //   options: --peers a,b  --connections N  --duration S  --out FILE.md  --ssebench /path/to/ssebench
+//            --render docs/benchmarks.json   re-render the page from saved figures
 //
 // A peer is one file in bench/peers/ (see naive-express.mjs): how to start it, where to subscribe and
 // publish, whether it can replay. A peer that cannot run is reported as "not run: <reason>".
 
 import { spawn, spawnSync } from 'node:child_process';
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdtempSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
-import { dirname, join, relative } from 'node:path';
+import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fanout, reconnectStorm, SubscriberPool, treeRssKiB } from '../dist/bench/index.js';
-import { throughputChart } from './chart.mjs';
+import { writeReport } from './report.mjs';
 
 const root = new URL('../', import.meta.url).pathname;
 const { values: args } = parseArgs({
@@ -37,8 +30,15 @@ const { values: args } = parseArgs({
     duration: { type: 'string' },
     out: { type: 'string' },
     ssebench: { type: 'string' },
+    render: { type: 'string' },
   },
 });
+if (args.render) {
+  // Re-render the page from the figures a run saved (docs/benchmarks.json), without measuring.
+  const saved = JSON.parse(readFileSync(args.render, 'utf8'));
+  writeReport(saved, args.out ?? args.render.replace(/\.json$/, '.md'));
+  process.exit(0);
+}
 const quick = args.quick || process.env.BENCH_QUICK === '1';
 const N = Number(args.connections ?? (quick ? 200 : 10_000));
 const DURATION = Number(args.duration ?? (quick ? 2 : 10));
@@ -203,8 +203,9 @@ async function runPeer(peer) {
   });
 
   // A: connect storm, idle memory, fan-out at each rate on the same subscribers.
-  let server = await startServer(peer);
+  let server;
   try {
+    server = await startServer(peer);
     log(`${peer.name}: connect storm + idle, ${N} subscribers`);
     const before = treeRssKiB(server.pid) ?? 0;
     const pool = await SubscriberPool.open({
@@ -253,7 +254,7 @@ async function runPeer(peer) {
   } catch (err) {
     result.errors.push(`fan-out: ${err.message}`);
   } finally {
-    await server.stop();
+    await server?.stop();
   }
 
   // B: reconnect storm.
@@ -262,8 +263,9 @@ async function runPeer(peer) {
       notRun: 'no replay: the server keeps no event history, so Last-Event-ID cannot be honoured',
     };
   } else {
-    server = await startServer(peer);
+    server = undefined;
     try {
+      server = await startServer(peer);
       log(`${peer.name}: reconnect storm, ${N} subscribers ${BACKLOG} events behind`);
       const r = await reconnectStorm({
         url: peer.subscribeUrl(server.port),
@@ -284,13 +286,14 @@ async function runPeer(peer) {
     } catch (err) {
       result.reconnect = { notRun: err.message };
     } finally {
-      await server.stop();
+      await server?.stop();
     }
   }
 
   // C: many topics, one subscriber each.
-  server = await startServer(peer);
+  server = undefined;
   try {
+    server = await startServer(peer);
     log(`${peer.name}: ${N} topics x 1 subscriber, ${TOPIC_RATE} publishes/s`);
     const r = await fanout({
       url: peer.subscribeUrl(server.port),
@@ -305,7 +308,7 @@ async function runPeer(peer) {
   } catch (err) {
     result.topics = { notRun: err.message };
   } finally {
-    await server.stop();
+    await server?.stop();
   }
   return result;
 }
@@ -440,199 +443,22 @@ const minutes = ((Date.now() - started) / 60_000).toFixed(1);
 
 // ---- Report.
 const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
-const svgPath = out.replace(/\.md$/, '.svg');
-const md = render();
-mkdirSync(dirname(out), { recursive: true });
-writeFileSync(out, md);
-writeFileSync(
-  svgPath,
-  throughputChart(
-    results
-      .filter((r) => !r.notRun)
-      .map((r) => ({
-        name: r.label,
-        points: r.fanout
-          .filter((f) => !f.notRun)
-          .map((f) => ({ x: f.perSecond, y: f.p99, label: `${f.rate}/s` })),
-      })),
-  ),
-);
-writeFileSync(
-  out.replace(/\.md$/, '.json'),
-  `${JSON.stringify({ machine, quick, N, DURATION, results, check }, null, 2)}\n`,
-);
+const report = {
+  machine,
+  quick,
+  N,
+  DURATION,
+  RATES,
+  TOPIC_RATE,
+  BACKLOG,
+  results,
+  check,
+  minutes,
+  started: started.toISOString(),
+  command,
+  pinNote,
+  protocolTable,
+};
+writeReport(report, out);
 log(`wrote ${relative(process.cwd(), out)} in ${minutes} min`);
-
-function cell(v, digits = 0) {
-  if (v === undefined || v === null || Number.isNaN(v)) return '–';
-  return typeof v === 'number' ? v.toLocaleString('en-US', { maximumFractionDigits: digits }) : String(v);
-}
-function ratio(a, b) {
-  if (!(a > 0) || !(b > 0)) return '–';
-  return `${(a / b).toFixed(2)}×`;
-}
-
-function render() {
-  const run = results.filter((r) => !r.notRun);
-  const L = [];
-  L.push('# Benchmarks', '');
-  L.push(
-    `Produced by \`${command}\` (bench/run.mjs) on ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC, commit ${machine.commit}, in ${minutes} minutes.${quick ? ' **Quick smoke run: small counts, not figures to quote.**' : ''}`,
-  );
-  L.push('');
-  L.push('| machine | |', '|---|---|');
-  L.push(`| CPU | ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB |`);
-  L.push(`| kernel | ${machine.kernel} |`, `| Node.js | ${machine.node} |`, `| pinning | ${pinNote} |`);
-  L.push(`| load average at start / end | ${machine.loadAtStart} / ${machine.loadAtEnd} |`);
-  L.push(
-    `| subscribers | ${N.toLocaleString('en-US')} per scenario, ${DURATION} s of publishing per measurement |`,
-  );
-  L.push('');
-  L.push('Versions: ' + results.map((r) => `${r.label}: ${r.version || '?'}`).join('; ') + '.', '');
-  L.push(
-    'Latency is receive time minus the publish time the publisher wrote into each event (`{"t":<µs>}`), over every delivery, from an HDR-style histogram (values within 0.8 %). "Held" is deliveries received per second of publishing; "delivered" is the share of what a server that drops nothing would deliver. Figures drift from machine to machine and with other load on it: compare servers within one run.',
-    '',
-  );
-
-  const notRun = results.filter((r) => r.notRun);
-  if (notRun.length > 0) {
-    L.push('## Not run', '');
-    for (const r of notRun) L.push(`- ${r.label}: not run: ${r.notRun}`);
-    L.push('');
-  }
-
-  L.push('## Fan-out: one topic, every subscriber gets every event', '');
-  L.push(`![${'throughput against p99'}](${relative(dirname(out), svgPath)})`, '');
-  L.push(
-    '| events/s × subscribers | server | held deliveries/s | delivered | p50 ms | p90 ms | p99 ms | max ms |',
-    '|---|---|---|---|---|---|---|---|',
-  );
-  for (const rate of RATES) {
-    for (const r of run) {
-      const f = r.fanout.find((x) => x.rate === rate);
-      if (!f)
-        L.push(`| ${rate} × ${N} | ${r.label} | not run: ${r.errors.join('; ') || 'failed'} | | | | | |`);
-      else if (f.notRun) L.push(`| ${rate} × ${N} | ${r.label} | not run: ${f.notRun} | | | | | |`);
-      else
-        L.push(
-          `| ${rate} × ${N} | ${r.label} | ${cell(f.perSecond)} | ${cell((100 * f.delivered) / Math.max(1, f.expected), 1)} % | ${cell(f.p50, 1)} | ${cell(f.p90, 1)} | ${cell(f.p99, 1)} | ${cell(f.max, 0)} |`,
-        );
-    }
-  }
-  L.push('');
-
-  const crier = run.find((r) => r.name === 'crier-library') ?? run.find((r) => r.name === 'crier-hub');
-  L.push('## Ratios', '');
-  if (!crier) {
-    const why = results
-      .filter((r) => r.name.startsWith('crier'))
-      .map((r) => `${r.label}: ${r.notRun ?? 'failed'}`);
-    L.push(
-      `Crier was not measured in this run (${why.join('; ') || 'no Crier peer'}), so there are no ratios to the peers yet.`,
-      '',
-    );
-  } else {
-    L.push(
-      `${crier.label} against each peer at the same load: throughput held (higher is better for Crier when > 1) and p99 (lower is better for Crier when < 1).`,
-      '',
-    );
-    L.push('| events/s | peer | held: Crier / peer | p99: Crier / peer |', '|---|---|---|---|');
-    for (const rate of RATES) {
-      const a = crier.fanout.find((x) => x.rate === rate);
-      for (const r of run) {
-        if (r === crier) continue;
-        const b = r.fanout.find((x) => x.rate === rate);
-        L.push(
-          `| ${rate} | ${r.label} | ${a && !a.notRun && b && !b.notRun ? ratio(a.perSecond, b.perSecond) : b?.notRun ? `peer ${b.notRun}` : '–'} | ${a && !a.notRun && b && !b.notRun ? ratio(a.p99, b.p99) : '–'} |`,
-        );
-      }
-    }
-    L.push('');
-  }
-
-  L.push('## Idle subscribers: memory and the connect storm', '');
-  L.push(
-    `${N.toLocaleString('en-US')} subscribers opened at once (256 connects in flight per worker process) on an idle server; RSS of the server process tree from /proc before and ${quick ? 1 : 3} s after.`,
-    '',
-  );
-  L.push(
-    '| server | connected | failed | all connected in | RSS before | RSS with subscribers | RSS per subscriber |',
-    '|---|---|---|---|---|---|---|',
-  );
-  for (const r of run) {
-    const s = r.storm;
-    const i = r.idle;
-    L.push(
-      s
-        ? `| ${r.label} | ${cell(s.connected)} | ${cell(s.failed)} | ${cell(s.connectMs / 1000, 2)} s | ${cell(i?.beforeKiB / 1024, 1)} MiB | ${cell(i?.connectedKiB / 1024, 1)} MiB | ${cell(i?.perConnectionKiB, 1)} KiB |`
-        : `| ${r.label} | not run: ${r.errors.join('; ')} | | | | | |`,
-    );
-  }
-  L.push('');
-
-  L.push(
-    `## Reconnect storm: ${N.toLocaleString('en-US')} subscribers resume with Last-Event-ID ${BACKLOG} events behind`,
-    '',
-  );
-  L.push(
-    '| server | connected | caught up | p50 ms | p99 ms | all caught up in |',
-    '|---|---|---|---|---|---|',
-  );
-  for (const r of run) {
-    const x = r.reconnect;
-    L.push(
-      !x || x.notRun
-        ? `| ${r.label} | not run: ${x?.notRun ?? 'failed'} | | | | |`
-        : `| ${r.label} | ${cell(x.connected)} | ${cell(x.caughtUp)} | ${cell(x.p50, 1)} | ${cell(x.p99, 1)} | ${x.allCaughtUpMs >= 0 ? `${cell(x.allCaughtUpMs / 1000, 2)} s` : 'not all'} |`,
-    );
-  }
-  L.push('');
-
-  L.push(
-    `## Many topics: ${N.toLocaleString('en-US')} topics × 1 subscriber, ${TOPIC_RATE.toLocaleString('en-US')} publishes/s spread over them`,
-    '',
-  );
-  L.push(
-    '| server | publishes answered | publishes failed/skipped | held deliveries/s | delivered | p50 ms | p99 ms |',
-    '|---|---|---|---|---|---|---|',
-  );
-  for (const r of run) {
-    const x = r.topics;
-    L.push(
-      !x || x.notRun
-        ? `| ${r.label} | not run: ${x?.notRun ?? 'failed'} | | | | | |`
-        : `| ${r.label} | ${cell(x.published)} | ${cell(x.publishFailed)} | ${cell(x.perSecond)} | ${cell((100 * x.delivered) / Math.max(1, x.expected), 1)} % | ${cell(x.p50, 1)} | ${cell(x.p99, 1)} |`,
-    );
-  }
-  L.push('');
-
-  L.push('## The instrument checked against an independent C client', '');
-  if (check.notRun) L.push(`not run: ${check.notRun}`, '');
-  else {
-    L.push(
-      'The same server and load measured by `crier bench` and by ssebench (an epoll client in C kept beside the project), one after the other:',
-      '',
-    );
-    L.push(
-      '| server | events/s × subscribers | client | connected in | held deliveries/s | p50 ms | p99 ms |',
-      '|---|---|---|---|---|---|---|',
-    );
-    for (const x of check.rows)
-      L.push(
-        x.error
-          ? `| ${x.peer} | ${x.rate} | error: ${x.error} | | | | |`
-          : `| ${x.peer} | ${x.rate} × ${N} | ${x.tool} | ${cell(x.connectMs / 1000, 2)} s | ${cell(x.perSecond)} | ${cell(x.p50, 1)} | ${cell(x.p99, 1)} |`,
-      );
-    L.push('');
-  }
-
-  L.push('## Protocol core micro-benchmark (bench/protocol.bench.ts)', '', protocolTable, '');
-  const errs = results.filter((r) => r.errors.length > 0);
-  if (errs.length > 0) {
-    L.push('## Errors', '');
-    for (const r of errs) L.push(`- ${r.label}: ${r.errors.join('; ')}`);
-    L.push('');
-  }
-  return `${L.join('\n')}\n`;
-}
 process.exit(0);

@@ -1,0 +1,268 @@
+// Writes docs/benchmarks.md (and the .svg chart and .json figures beside it) from a run's results.
+// `node bench/run.mjs --render docs/benchmarks.json` re-renders the page from saved figures.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, relative } from 'node:path';
+import { throughputChart } from './chart.mjs';
+
+export function writeReport(ctx, out) {
+  const svgPath = out.replace(/\.md$/, '.svg');
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, renderReport(ctx, out, svgPath));
+  const run = ctx.results.filter((r) => !r.notRun);
+  writeFileSync(
+    svgPath,
+    throughputChart(
+      run.map((r) => ({
+        name: r.label,
+        points: r.fanout
+          .filter((f) => !f.notRun)
+          .map((f) => ({ x: f.perSecond, y: f.p99, label: `${f.rate}/s` })),
+      })),
+    ),
+  );
+  writeFileSync(out.replace(/\.md$/, '.json'), `${JSON.stringify(ctx, null, 2)}\n`);
+}
+
+function cell(v, digits = 0) {
+  if (v === undefined || v === null || Number.isNaN(v)) return '–';
+  return typeof v === 'number' ? v.toLocaleString('en-US', { maximumFractionDigits: digits }) : String(v);
+}
+function ratio(a, b) {
+  if (!(a > 0) || !(b > 0)) return '–';
+  return `${(a / b).toFixed(2)}×`;
+}
+
+export function renderReport(ctx, out, svgPath) {
+  const {
+    machine,
+    quick,
+    N,
+    DURATION,
+    RATES,
+    TOPIC_RATE,
+    BACKLOG,
+    results,
+    check,
+    minutes,
+    command,
+    pinNote,
+    protocolTable,
+  } = ctx;
+  const started = new Date(ctx.started);
+  const notes = ctx.notes ?? [];
+  const run = results.filter((r) => !r.notRun);
+  const L = [];
+  L.push('# Benchmarks', '');
+  L.push(
+    `Produced by \`${command}\` (bench/run.mjs) on ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC, commit ${machine.commit}, in ${minutes} minutes.${quick ? ' **Quick smoke run: small counts, not figures to quote.**' : ''}`,
+  );
+  L.push('');
+  L.push('| machine | |', '|---|---|');
+  L.push(`| CPU | ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB |`);
+  L.push(`| kernel | ${machine.kernel} |`, `| Node.js | ${machine.node} |`, `| pinning | ${pinNote} |`);
+  L.push(`| load average at start / end | ${machine.loadAtStart} / ${machine.loadAtEnd} |`);
+  L.push(
+    `| subscribers | ${N.toLocaleString('en-US')} per scenario, ${DURATION} s of publishing per measurement |`,
+  );
+  L.push('');
+  L.push('Versions: ' + results.map((r) => `${r.label}: ${r.version || '?'}`).join('; ') + '.', '');
+  L.push(
+    'Latency is receive time minus the publish time the publisher wrote into each event (`{"t":<µs>}`), over every delivery, from an HDR-style histogram (values within 0.8 %). "Held" is deliveries received per second of publishing; "delivered" is the share of what a server that drops nothing would deliver. Figures drift from machine to machine and with other load on it: compare servers within one run.',
+    '',
+  );
+
+  for (const note of notes) L.push(`> ${note}`, '');
+
+  const notRun = results.filter((r) => r.notRun);
+  if (notRun.length > 0) {
+    L.push('## Not run', '');
+    for (const r of notRun) L.push(`- ${r.label}: not run: ${r.notRun}`);
+    L.push('');
+  }
+
+  L.push('## Fan-out: one topic, every subscriber gets every event', '');
+  L.push(`![${'throughput against p99'}](${relative(dirname(out), svgPath)})`, '');
+  L.push(
+    '| events/s × subscribers | server | held deliveries/s | delivered | p50 ms | p90 ms | p99 ms | max ms |',
+    '|---|---|---|---|---|---|---|---|',
+  );
+  for (const rate of RATES) {
+    for (const r of run) {
+      const f = r.fanout.find((x) => x.rate === rate);
+      if (!f)
+        L.push(`| ${rate} × ${N} | ${r.label} | not run: ${r.errors.join('; ') || 'failed'} | | | | | |`);
+      else if (f.notRun) L.push(`| ${rate} × ${N} | ${r.label} | not run: ${f.notRun} | | | | | |`);
+      else
+        L.push(
+          `| ${rate} × ${N} | ${r.label} | ${cell(f.perSecond)} | ${cell((100 * f.delivered) / Math.max(1, f.expected), 1)} % | ${cell(f.p50, 1)} | ${cell(f.p90, 1)} | ${cell(f.p99, 1)} | ${cell(f.max, 0)} |`,
+        );
+    }
+  }
+  L.push('');
+
+  const crier = run.find((r) => r.name === 'crier-library') ?? run.find((r) => r.name === 'crier-hub');
+  L.push('## Ratios', '');
+  if (!crier) {
+    const why = results
+      .filter((r) => r.name.startsWith('crier'))
+      .map((r) => `${r.label}: ${r.notRun ?? 'failed'}`);
+    L.push(
+      `Crier was not measured in this run (${why.join('; ') || 'no Crier peer'}), so there are no ratios to the peers yet.`,
+      '',
+    );
+  } else {
+    L.push(
+      `${crier.label} against each peer at the same load: throughput held (higher is better for Crier when > 1) and p99 (lower is better for Crier when < 1).`,
+      '',
+    );
+    L.push('| events/s | peer | held: Crier / peer | p99: Crier / peer |', '|---|---|---|---|');
+    for (const rate of RATES) {
+      const a = crier.fanout.find((x) => x.rate === rate);
+      for (const r of run) {
+        if (r === crier) continue;
+        const b = r.fanout.find((x) => x.rate === rate);
+        L.push(
+          `| ${rate} | ${r.label} | ${a && !a.notRun && b && !b.notRun ? ratio(a.perSecond, b.perSecond) : b?.notRun ? `peer ${b.notRun}` : '–'} | ${a && !a.notRun && b && !b.notRun ? ratio(a.p99, b.p99) : '–'} |`,
+        );
+      }
+    }
+    L.push('');
+  }
+
+  L.push('## Idle subscribers: memory and the connect storm', '');
+  L.push(
+    `${N.toLocaleString('en-US')} subscribers opened at once (256 connects in flight per worker process) on an idle server; RSS of the server process tree from /proc before and ${quick ? 1 : 3} s after.`,
+    '',
+  );
+  L.push(
+    '| server | connected | failed | all connected in | RSS before | RSS with subscribers | RSS per subscriber |',
+    '|---|---|---|---|---|---|---|',
+  );
+  for (const r of run) {
+    const s = r.storm;
+    const i = r.idle;
+    L.push(
+      s
+        ? `| ${r.label} | ${cell(s.connected)} | ${cell(s.failed)} | ${cell(s.connectMs / 1000, 2)} s | ${cell(i?.beforeKiB / 1024, 1)} MiB | ${cell(i?.connectedKiB / 1024, 1)} MiB | ${cell(i?.perConnectionKiB, 1)} KiB |`
+        : `| ${r.label} | not run: ${r.errors.join('; ')} | | | | | |`,
+    );
+  }
+  L.push('');
+
+  L.push(
+    `## Reconnect storm: ${N.toLocaleString('en-US')} subscribers resume with Last-Event-ID ${BACKLOG} events behind`,
+    '',
+  );
+  L.push(
+    '| server | connected | caught up | p50 ms | p99 ms | all caught up in |',
+    '|---|---|---|---|---|---|',
+  );
+  for (const r of run) {
+    const x = r.reconnect;
+    L.push(
+      !x || x.notRun
+        ? `| ${r.label} | not run: ${x?.notRun ?? 'failed'} | | | | |`
+        : `| ${r.label} | ${cell(x.connected)} | ${cell(x.caughtUp)} | ${cell(x.p50, 1)} | ${cell(x.p99, 1)} | ${x.allCaughtUpMs >= 0 ? `${cell(x.allCaughtUpMs / 1000, 2)} s` : 'not all'} |`,
+    );
+  }
+  L.push('');
+
+  L.push(
+    `## Many topics: ${N.toLocaleString('en-US')} topics × 1 subscriber, ${TOPIC_RATE.toLocaleString('en-US')} publishes/s spread over them`,
+    '',
+  );
+  L.push(
+    '| server | publishes answered | publishes failed/skipped | held deliveries/s | delivered | p50 ms | p99 ms |',
+    '|---|---|---|---|---|---|---|',
+  );
+  for (const r of run) {
+    const x = r.topics;
+    L.push(
+      !x || x.notRun
+        ? `| ${r.label} | not run: ${x?.notRun ?? 'failed'} | | | | | |`
+        : `| ${r.label} | ${cell(x.published)} | ${cell(x.publishFailed)} | ${cell(x.perSecond)} | ${cell((100 * x.delivered) / Math.max(1, x.expected), 1)} % | ${cell(x.p50, 1)} | ${cell(x.p99, 1)} |`,
+    );
+  }
+  L.push('');
+
+  L.push('## The instrument checked against an independent C client', '');
+  if (check.notRun) L.push(`not run: ${check.notRun}`, '');
+  else {
+    L.push(
+      'The same server and load measured by `crier bench` and by ssebench (an epoll client in C kept beside the project), one after the other:',
+      '',
+    );
+    L.push(
+      '| server | events/s × subscribers | client | connected in | held deliveries/s | p50 ms | p99 ms |',
+      '|---|---|---|---|---|---|---|',
+    );
+    for (const x of check.rows)
+      L.push(
+        x.error
+          ? `| ${x.peer} | ${x.rate} | error: ${x.error} | | | | |`
+          : `| ${x.peer} | ${x.rate} × ${N} | ${x.tool} | ${cell(x.connectMs / 1000, 2)} s | ${cell(x.perSecond)} | ${cell(x.p50, 1)} | ${cell(x.p99, 1)} |`,
+      );
+    L.push('');
+  }
+
+  L.push('## Protocol core micro-benchmark (bench/protocol.bench.ts)', '', protocolTable, '');
+  const errs = results.filter((r) => r.errors.length > 0);
+  if (errs.length > 0) {
+    L.push('## Errors', '');
+    for (const r of errs) L.push(`- ${r.label}: ${r.errors.join('; ')}`);
+    L.push('');
+  }
+  L.push(METHOD);
+  return `${L.join('\n')}\n`;
+}
+
+const METHOD = `## How it is measured
+
+- **Servers** run one at a time, each started fresh for each group of scenarios, pinned to core 0
+  (\`taskset -c 0\`); the runner, its load generator workers and the publisher are pinned to core 1. A peer is
+  one file in \`bench/peers/\` (start command, subscribe URL, publish URL and body, whether it can replay);
+  a peer that cannot run is listed under "Not run" with the reason, never dropped.
+- **The load generator** (\`crier/bench\`, \`src/bench/\`) spreads the subscribers over worker processes
+  (at most 9,000 sockets each) and over source addresses 127.0.0.2, .3, ... (16 per run, a different range for
+  each group so TIME_WAIT ports never collide). Each worker reads raw HTTP/1.1 from \`net\` sockets into one
+  shared buffer and scans the bytes without building strings: it de-chunks \`Transfer-Encoding: chunked\`,
+  finds event ends and reads the integer after \`"t":\` in data lines. Latency is the receive time (read once
+  per socket read) minus that publish time, in a log-linear histogram (exact below 256 µs, within 1/128
+  above; percentiles never understate). Only events published inside a measurement count toward it: a
+  backlog from an earlier, overloaded measurement is counted apart.
+- **The publisher** sends POSTs at a paced rate over a few pipelined keep-alive connections (at most 64
+  unanswered per connection; past that a due publish is skipped and counted), writing the send time in
+  microseconds into the body (\`%T\`). It reconnects when a server closes a keep-alive connection.
+- **Fan-out**: the subscribers connect (the connect storm: at most 256 connects in flight per worker),
+  stay idle for a few seconds (RSS per subscriber: the server process tree's VmRSS from /proc, after minus
+  before, divided by subscribers), then the publisher runs at each rate for the measurement time on the same
+  subscribers, with a drain of up to 3 s after it. A server that delivers less than 90 % or has p99 above 5 s
+  is overloaded; the higher rates are then reported as not run.
+- **Reconnect storm**: a probe subscriber notes the id of one event, the backlog is published after it,
+  then all subscribers connect at once with \`Last-Event-ID\` set to that id; the time is from the start of
+  the storm until each has received the whole backlog. Servers without history cannot take part.
+- **Many topics**: subscriber i subscribes to topic \`t<i>\` and publish j goes to topic \`t<j mod N>\`.
+
+## Run it yourself
+
+\`\`\`sh
+npm run bench                       # everything, ~20 minutes at 10,000 subscribers
+npm run bench -- --quick            # smoke run, ~1 minute (what CI runs); writes to the temp dir
+npm run bench -- --peers nchan,crier-library --connections 2000 --duration 5
+npm run bench -- --ssebench /tmp/ssebench   # also check the instrument against the C client
+node bench/run.mjs --render docs/benchmarks.json   # re-render this page from saved figures
+\`\`\`
+
+Against any SSE endpoint, with \`crier bench\`:
+
+\`\`\`sh
+crier bench sub http://127.0.0.1:8080/events -c 10000 -d 20
+crier bench pub http://127.0.0.1:8080/publish -r 1000 -d 20 -b 'data={"t":%T}' -H 'Authorization: Bearer …'
+crier bench fanout --url http://127.0.0.1:8080/events --publish-url http://127.0.0.1:8080/publish \\
+  -r 6 -c 10000 -d 20 --server-pid $(pgrep -n my-server)
+crier bench reconnect --url ... --publish-url ... -c 10000 --backlog 100
+\`\`\`
+
+\`%I\` in a URL or body spreads subscribers and publishes over \`--topics N\` topics. The subscriber needs
+each event's data to carry \`"t":<microseconds since the epoch>\` for latency; events without it are counted.
+`;
