@@ -319,6 +319,8 @@ function summarize(r) {
     publishFailed: r.publish.rejected + r.publish.errors + r.publish.skipped,
     delivered: r.delivered,
     expected: r.expected,
+    stale: r.stale,
+    closed: r.closed,
     perSecond: Math.round(r.deliveriesPerSecond),
     p50: r.latency.p50,
     p90: r.latency.p90,

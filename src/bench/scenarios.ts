@@ -28,6 +28,8 @@ export interface FanoutResult {
   stale: number;
   /** `publish.ok × connections / topics`: what a server that drops nothing would deliver. */
   expected: number;
+  /** Subscriptions the server had closed by the end (e.g. dropped as slow consumers). */
+  closed: number;
   /** Delivered events per second of publishing. */
   deliveriesPerSecond: number;
   latency: LatencyMs;
@@ -76,6 +78,7 @@ export async function fanout(options: FanoutOptions): Promise<FanoutResult> {
       publish: pub,
       delivered: report.events,
       stale: report.stale,
+      closed: report.closed,
       expected: Math.round((pub.ok * report.connected) / topics),
       deliveriesPerSecond: report.events / pub.seconds,
       latency: toMs(report.latency.summary()),
