@@ -14,24 +14,30 @@ function tempDir(): string {
   return mkdtempSync(join(tmpdir(), 'crier-sqlite-'));
 }
 
-engineContract(
-  'SqliteEngine',
-  async ({ history }) => {
-    const dir = tempDir();
-    const options: SqliteEngineOptions = { path: join(dir, 'crier.db'), history };
-    let engine = new SqliteEngine(options);
-    return {
-      engine,
-      restart: async () => {
-        await engine.close();
-        engine = new SqliteEngine(options);
-        return engine;
-      },
-      cleanup: async () => rmSync(dir, { recursive: true, force: true }),
-    };
-  },
-  { durable: true },
-);
+/** The contract, twice: as configured by default, and with reads served from the file, not the recent cache. */
+for (const [name, recentCount] of [
+  ['SqliteEngine', undefined],
+  ['SqliteEngine reading from the file (recentCount: 1)', 1],
+] as const) {
+  engineContract(
+    name,
+    async ({ history }) => {
+      const dir = tempDir();
+      const options: SqliteEngineOptions = { path: join(dir, 'crier.db'), history, recentCount };
+      let engine = new SqliteEngine(options);
+      return {
+        engine,
+        restart: async () => {
+          await engine.close();
+          engine = new SqliteEngine(options);
+          return engine;
+        },
+        cleanup: async () => rmSync(dir, { recursive: true, force: true }),
+      };
+    },
+    { durable: true },
+  );
+}
 
 /** Runs `body` with a temporary directory, removed afterwards. */
 async function inDir(body: (dir: string) => Promise<void>): Promise<void> {
@@ -242,6 +248,53 @@ describe('SqliteEngine', () => {
       assert.equal((await engine.publish({ topics: ['t'], data: '3' })).offset, 2);
       assert.deepEqual(seen, [2]);
       await engine.close();
+    });
+  });
+
+  test('publishes made together commit together: all stored in order, or all rejected', async () => {
+    await inDir(async (dir) => {
+      const engine = new SqliteEngine({ path: join(dir, 'crier.db') });
+      const seen: number[] = [];
+      engine.follow({ update: (u) => seen.push(u.offset), reset: () => {} });
+      const stored = await Promise.all(
+        Array.from({ length: 100 }, (_, i) => engine.publish({ topics: ['t'], data: `${i}` })),
+      );
+      assert.deepEqual(
+        stored.map((u) => u.offset),
+        seen,
+      );
+      assert.deepEqual(
+        seen,
+        Array.from({ length: 100 }, (_, i) => i + 1),
+      );
+
+      dbOf(engine).exec(
+        "CREATE TRIGGER fail BEFORE INSERT ON updates WHEN NEW.data = 'bad' BEGIN SELECT RAISE(ABORT, 'no'); END",
+      );
+      const results = await Promise.allSettled([
+        engine.publish({ topics: ['t'], data: 'good' }),
+        engine.publish({ topics: ['t'], data: 'bad' }),
+      ]);
+      assert.deepEqual(
+        results.map((r) => r.status),
+        ['rejected', 'rejected'],
+      );
+      assert.equal(rowCount(engine), 100);
+      assert.deepEqual(await engine.position(), { epoch: engine.epoch, offset: 100 });
+      await engine.close();
+    });
+  });
+
+  test('close commits the publishes already accepted', async () => {
+    await inDir(async (dir) => {
+      const path = join(dir, 'crier.db');
+      const engine = new SqliteEngine({ path });
+      const pending = engine.publish({ topics: ['t'], data: 'last words' });
+      await engine.close();
+      const stored = await pending;
+      const reopened = new SqliteEngine({ path });
+      assert.deepEqual(await reopened.position(), { epoch: engine.epoch, offset: stored.offset });
+      await reopened.close();
     });
   });
 });

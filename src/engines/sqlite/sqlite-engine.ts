@@ -1,16 +1,18 @@
 /**
  * The SQLite engine: one hub node, history in a local file that survives a restart (`--store sqlite:PATH`).
  *
- * The log is the `updates` table: `offset INTEGER PRIMARY KEY AUTOINCREMENT`, so offsets are SQLite rowids,
- * consecutive, and never reused even after retention deleted every row (`sqlite_sequence` remembers the
- * newest). The epoch is drawn once, when the file is created, and kept in the `meta` table: reopening the
- * same file continues the same log; a deleted and recreated file is a new epoch, so IDs handed out by the
- * old file are reported `expired`, never replayed against the wrong updates.
+ * The log is the `updates` table: `offset INTEGER PRIMARY KEY` (the rowid), assigned by the engine,
+ * consecutive, and never reused even after retention deleted every row (each deletion records in `meta`
+ * the offset history now starts at; AUTOINCREMENT would cost a page write per publish instead). The epoch
+ * is drawn once, when the file is created, and kept in the `meta` table: reopening the same file continues
+ * the same log; a deleted and recreated file is a new epoch, so IDs handed out by the old file are reported
+ * `expired`, never replayed against the wrong updates.
  *
- * Publishing is one synchronous INSERT in a transaction (better-sqlite3 is synchronous), then the followers
- * are called synchronously in offset order. Nothing else runs in between in this process, so "append to
- * history and publish" is atomic and ordered. The file is opened with an exclusive lock: a second process
- * (a second hub on the same file) fails at open instead of interleaving offsets.
+ * Publishing is an INSERT in a transaction (better-sqlite3 is synchronous), then the followers are called
+ * synchronously in offset order. Nothing else runs in between in this process, so "append to history and
+ * publish" is atomic and ordered. Publishes made in one synchronous run (a batch) are grouped into one
+ * transaction, committed in a microtask: one WAL write for the lot. The file is opened with an exclusive
+ * lock: a second process (a second hub on the same file) fails at open instead of interleaving offsets.
  *
  * Retention: history is bounded by count, bytes and age, like the memory engine, with the same defaults.
  * Reads apply the count and age bounds exactly; rows are deleted from the file in batches (when the
@@ -25,6 +27,7 @@ import {
   DEFAULT_HISTORY_MAX_AGE_MS,
   DEFAULT_HISTORY_MAX_BYTES,
   DEFAULT_HISTORY_MAX_COUNT,
+  HistoryRing,
 } from '../../history/ring.js';
 import type {
   Engine,
@@ -62,6 +65,12 @@ export interface SqliteEngineOptions {
   synchronous?: 'normal' | 'full';
   /** How often rows past the age bound are deleted from the file. Default `maxAgeMs / 10` within 1 s to 60 s. */
   trimIntervalMs?: number;
+  /**
+   * How many of the newest updates are also kept in memory (at most 8 MiB of them), so that reconnecting
+   * subscribers a little behind — a reconnect storm after a restart — are served without a query.
+   * Loaded from the file at open. Default 1,000.
+   */
+  recentCount?: number;
 }
 
 /** The schema version written in `meta`; a file with another version is refused rather than misread. */
@@ -73,7 +82,7 @@ CREATE TABLE IF NOT EXISTS meta (
   value TEXT NOT NULL
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS updates (
-  "offset" INTEGER PRIMARY KEY AUTOINCREMENT,
+  "offset" INTEGER PRIMARY KEY,
   id TEXT NOT NULL,
   topics TEXT NOT NULL,   -- JSON array of strings
   data TEXT NOT NULL,
@@ -121,6 +130,8 @@ export class SqliteEngine implements Engine {
   private readonly batch: number;
   private readonly timer: NodeJS.Timeout;
   private followers: EngineFollower[] = [];
+  /** The newest updates, a suffix of the log (never holding one the file no longer does). */
+  private readonly recent: HistoryRing<StoredUpdate>;
   private closed = false;
 
   // The log as the file holds it, kept in step with every insert and delete.
@@ -141,7 +152,10 @@ export class SqliteEngine implements Engine {
   private readonly tombstone: Statement;
   private readonly deleteBefore: Statement;
   private readonly forgetTombstones: Statement;
-  private readonly publishTx: (row: unknown[]) => void;
+  private readonly setMeta: Statement;
+  private readonly insertRows: (rows: unknown[][]) => void;
+  private pending: { update: Update; resolve: (u: StoredUpdate) => void; reject: (e: unknown) => void }[] =
+    [];
 
   constructor(options: SqliteEngineOptions) {
     this.path = options.path;
@@ -193,19 +207,20 @@ export class SqliteEngine implements Engine {
     );
     this.deleteBefore = this.db.prepare('DELETE FROM updates WHERE "offset" < ?');
     this.forgetTombstones = this.db.prepare('DELETE FROM trimmed_ids WHERE "offset" < ?');
-    this.publishTx = this.db.transaction((row: unknown[]) => {
-      this.insert.run(row);
+    this.setMeta = this.db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)');
+    this.insertRows = this.db.transaction((rows: unknown[][]) => {
+      for (const row of rows) this.insert.run(row);
     });
 
-    const seq = this.db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'updates'").pluck().get() as
-      | number
-      | undefined;
+    const trimmedBefore = Number(
+      this.db.prepare("SELECT value FROM meta WHERE key = 'trimmed_before'").pluck().get() ?? 0,
+    );
     const stats = this.db
       .prepare(
         'SELECT count(*) AS n, coalesce(sum(bytes), 0) AS b, min("offset") AS first, max("offset") AS last FROM updates',
       )
       .get() as { n: number; b: number; first: number | null; last: number | null };
-    this.lastOffset = Math.max(seq ?? 0, stats.last ?? 0);
+    this.lastOffset = Math.max(trimmedBefore - 1, stats.last ?? 0);
     this.firstOffset = stats.first ?? this.lastOffset + 1;
     this.rows = stats.n;
     this.rowBytes = stats.b;
@@ -215,6 +230,7 @@ export class SqliteEngine implements Engine {
         | undefined) ?? 0;
     // The bounds may have been lowered since the file was last open.
     this.trim();
+    this.recent = this.loadRecent(options.recentCount ?? 1000);
 
     const interval = options.trimIntervalMs ?? Math.min(60_000, Math.max(1000, this.maxAgeMs / 10));
     this.timer = setInterval(
@@ -235,56 +251,78 @@ export class SqliteEngine implements Engine {
     if (update.topics.length === 0) {
       return Promise.reject(new EngineError('INVALID_UPDATE', 'An update needs at least one topic.'));
     }
-    const offset = this.lastOffset + 1;
-    // Time never goes backwards along the log, so the age bound always cuts a prefix of it.
-    const time = Math.max(this.now(), this.lastTime);
-    const id = update.id ?? `${this.epoch}-${offset}`;
-    const topics = JSON.stringify(update.topics);
-    const bytes =
-      32 +
-      Buffer.byteLength(update.data) +
-      Buffer.byteLength(id) +
-      Buffer.byteLength(topics) +
-      (update.event === undefined ? 0 : Buffer.byteLength(update.event));
-    try {
-      this.publishTx([
+    return new Promise((resolve, reject) => {
+      // Group commit: publishes made in the same synchronous run (a batch, a Promise.all) share one
+      // transaction, committed in a microtask. A lone publish is committed as soon as its caller yields.
+      this.pending.push({ update, resolve, reject });
+      if (this.pending.length === 1) queueMicrotask(() => this.flush());
+    });
+  }
+
+  /** Stores the pending publishes in one transaction, then delivers and resolves them in offset order. */
+  private flush(): void {
+    const batch = this.pending;
+    if (batch.length === 0) return;
+    this.pending = [];
+    const stored: StoredUpdate[] = [];
+    const rows: unknown[][] = [];
+    let offset = this.lastOffset;
+    let time = this.lastTime;
+    let bytes = 0;
+    for (const { update } of batch) {
+      offset++;
+      // Time never goes backwards along the log, so the age bound always cuts a prefix of it.
+      time = Math.max(this.now(), time);
+      const id = update.id ?? `${this.epoch}-${offset}`;
+      const topics = JSON.stringify(update.topics);
+      const size =
+        32 +
+        Buffer.byteLength(update.data) +
+        Buffer.byteLength(id) +
+        Buffer.byteLength(topics) +
+        (update.event === undefined ? 0 : Buffer.byteLength(update.event));
+      bytes += size;
+      const isPrivate = update.private === undefined ? null : update.private ? 1 : 0;
+      rows.push([
         offset,
         id,
         topics,
         update.data,
         update.event ?? null,
         update.retry ?? null,
-        update.private === undefined ? null : update.private ? 1 : 0,
+        isPrivate,
         time,
-        bytes,
+        size,
       ]);
-    } catch (error) {
-      return Promise.reject(
-        new EngineError(
-          'ENGINE_UNAVAILABLE',
-          `The SQLite store ${this.path} could not store the update: ${message(error)}`,
-          {
-            cause: error,
-          },
-        ),
-      );
+      stored.push({
+        topics: update.topics,
+        data: update.data,
+        id,
+        event: update.event,
+        retry: update.retry,
+        private: update.private,
+        offset,
+        epoch: this.epoch,
+        time,
+      });
     }
+    try {
+      if (this.closed) throw new Error('the engine was closed');
+      this.insertRows(rows);
+    } catch (error) {
+      const failure = new EngineError(
+        'ENGINE_UNAVAILABLE',
+        `The SQLite store ${this.path} could not store the update: ${message(error)}`,
+        { cause: error },
+      );
+      for (const p of batch) p.reject(failure);
+      return;
+    }
+    if (this.rows === 0) this.firstOffset = this.lastOffset + 1;
     this.lastOffset = offset;
     this.lastTime = time;
-    if (this.rows === 0) this.firstOffset = offset;
-    this.rows++;
+    this.rows += rows.length;
     this.rowBytes += bytes;
-    const stored: StoredUpdate = {
-      topics: update.topics,
-      data: update.data,
-      id,
-      event: update.event,
-      retry: update.retry,
-      private: update.private,
-      offset,
-      epoch: this.epoch,
-      time,
-    };
     if (this.rows >= this.maxCount + this.batch || this.rowBytes > this.maxBytes) {
       try {
         this.trim();
@@ -292,9 +330,13 @@ export class SqliteEngine implements Engine {
         // Stored and committed already; the next publish or the timer trims.
       }
     }
-    // Live delivery right after the commit, synchronously: no follower can see offset n+1 before n.
-    for (const follower of this.followers) follower.update(stored);
-    return Promise.resolve(stored);
+    for (const [i, u] of stored.entries()) this.recent.append(u.id, u, rows[i]![8] as number);
+    // Live delivery right after the commit, in offset order, before anything else runs: no follower can
+    // see offset n+1 before n, and every update a caller sees resolved is already in history.
+    for (const [i, u] of stored.entries()) {
+      for (const follower of this.followers) follower.update(u);
+      batch[i]!.resolve(u);
+    }
   }
 
   follow(follower: EngineFollower): () => void {
@@ -337,8 +379,11 @@ export class SqliteEngine implements Engine {
 
   close(): Promise<void> {
     if (this.closed) return Promise.resolve();
+    // Publishes already accepted are committed (and resolved) before the file is closed.
+    this.flush();
     this.closed = true;
     this.followers = [];
+    this.recent.clear();
     clearInterval(this.timer);
     this.db.close();
     return Promise.resolve();
@@ -381,6 +426,8 @@ export class SqliteEngine implements Engine {
       this.deleteBefore.run(floor);
       // Trimmed publisher IDs are remembered for as long as history spans: maxCount offsets.
       this.forgetTombstones.run(floor - this.maxCount);
+      // Where the log starts now: with every row gone, the next offset is still known after a restart.
+      this.setMeta.run('trimmed_before', String(floor));
       this.rows -= removed.n;
       this.rowBytes -= removed.b;
       this.firstOffset = floor;
@@ -389,6 +436,13 @@ export class SqliteEngine implements Engine {
 
   private read(lastEventId: string): HistoryRead {
     const position = this.current();
+    const recent = this.recent.lookup(lastEventId);
+    if (recent.found) {
+      // A suffix of the log holds the newest update with this ID, and everything after it.
+      const entries = this.recent.after(recent.offset - 1);
+      if (entries[0]!.value.time < this.now() - this.maxAgeMs) return { status: 'expired', position };
+      return { status: 'ok', updates: entries.slice(1).map((e) => e.value), position };
+    }
     const found = this.byId.get(lastEventId) as { offset: number; time: number } | undefined;
     if (found !== undefined) {
       // Still in the file, but maybe past a bound that the batched deletion has not applied yet.
@@ -406,6 +460,30 @@ export class SqliteEngine implements Engine {
     const generated = dash > 0 && Number.isSafeInteger(offset) && offset > 0 && /^[0-9a-z]{8}$/.test(epoch);
     const expired = generated && (epoch !== this.epoch || offset <= this.lastOffset);
     return { status: expired ? 'expired' : 'unknown', position };
+  }
+
+  /**
+   * The in-memory suffix of the log, filled from the file. Its byte bound is 7/8 of `maxBytes` (where
+   * trim() cuts the file down to) so it never holds an update the file has dropped.
+   */
+  private loadRecent(count: number): HistoryRing<StoredUpdate> {
+    const recent = new HistoryRing<StoredUpdate>(
+      {
+        maxCount: Math.min(this.maxCount, positive('recentCount', count)),
+        maxBytes: Math.min(this.maxBytes - this.maxBytes / 8, 8 * 1024 * 1024),
+        maxAgeMs: this.maxAgeMs,
+        now: this.now,
+      },
+      this.lastOffset - Math.min(this.rows, count) + 1,
+    );
+    const rows = this.db
+      .prepare(
+        `SELECT "offset", id, topics, data, event, retry, private, time, bytes FROM updates
+         WHERE "offset" > ? ORDER BY "offset"`,
+      )
+      .all(this.lastOffset - Math.min(this.rows, count)) as (UpdateRow & { bytes: number })[];
+    for (const row of rows) recent.append(row.id, this.toStored(row), row.bytes);
+    return recent;
   }
 
   private toStored(row: UpdateRow): StoredUpdate {
