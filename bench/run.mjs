@@ -316,6 +316,7 @@ async function runPeer(peer) {
 function summarize(r) {
   return {
     published: r.publish.ok,
+    publishedPerSecond: Math.round(r.publish.ok / r.publish.seconds),
     publishFailed: r.publish.rejected + r.publish.errors + r.publish.skipped,
     delivered: r.delivered,
     expected: r.expected,
@@ -445,7 +446,14 @@ const minutes = ((Date.now() - started) / 60_000).toFixed(1);
 
 // ---- Report.
 const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
+const busy = Number(machine.loadAtStart.split(' ')[0]) > 1.5 || Number(machine.loadAtEnd.split(' ')[0]) > 1.5;
+const notes = busy
+  ? [
+      `The machine was shared with other work during this run (load average ${machine.loadAtStart} at the start, ${machine.loadAtEnd} at the end, on ${machine.cores} cores): the pinned cores were not ours alone, so absolute figures are pessimistic. Compare servers within the run.`,
+    ]
+  : [];
 const report = {
+  notes,
   machine,
   quick,
   N,

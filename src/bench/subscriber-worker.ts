@@ -59,6 +59,20 @@ function open(job: WorkerOpen): void {
   const lastEventId = job.lastEventId === undefined ? '' : `Last-Event-ID: ${job.lastEventId}\r\n`;
   let next = 0;
   let pending = 0;
+  // The request bytes, encoded once per distinct path (once in all when the URL has no %I).
+  const requests = new Map<string, Buffer>();
+  const requestFor = (index: number): Buffer => {
+    const path = fillIndex(target.path, index);
+    let bytes = requests.get(path);
+    if (!bytes) {
+      bytes = Buffer.from(
+        `GET ${path} HTTP/1.1\r\nHost: ${target.hostHeader}\r\nAccept: text/event-stream\r\nCache-Control: no-cache\r\n${lastEventId}${extra}\r\n`,
+        'latin1',
+      );
+      if (requests.size < 1000) requests.set(path, bytes);
+    }
+    return bytes;
+  };
 
   const checkDone = () => {
     if (resolved === job.indices.length && connectMs < 0) {
@@ -75,8 +89,7 @@ function open(job: WorkerOpen): void {
   };
 
   const openOne = (index: number, n: number) => {
-    const path = fillIndex(target.path, index);
-    const request = `GET ${path} HTTP/1.1\r\nHost: ${target.hostHeader}\r\nAccept: text/event-stream\r\nCache-Control: no-cache\r\n${lastEventId}${extra}\r\n`;
+    const request = requestFor(index);
     let conn: Connection;
     let settled = false;
     const settle = () => {
