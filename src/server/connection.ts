@@ -8,6 +8,7 @@
  * once per event-loop turn with a single `writeMany`.
  */
 import type { StoredUpdate } from '../engines/engine.js';
+import type { Batch, SubscriberGroup } from './group.js';
 import type { Hub } from './hub.js';
 import type { PreparedEvent } from './prepared.js';
 import type { Subscription } from './request.js';
@@ -40,6 +41,8 @@ export abstract class SseConnection {
   stallTicks = 0;
   lastBuffered = 0;
   deadline = 0;
+  /** The group of connections with the same subscription shape; set by the hub. */
+  group: SubscriberGroup | null = null;
   protected readonly hub: Hub;
   private readonly privateSelectors: readonly TopicSelector[] | null;
   private readonly conflation: Conflation | null;
@@ -59,6 +62,8 @@ export abstract class SseConnection {
   protected abstract writeOne(event: PreparedEvent): void;
   /** Writes several events in one write. */
   protected abstract writeMany(events: readonly PreparedEvent[]): void;
+  /** Writes a batch shared with other connections (its bytes are joined once for all of them). */
+  protected abstract writeBatch(batch: Batch): void;
   /** Ends the stream: gracefully (the bytes written still go out) or at once. */
   protected abstract terminate(graceful: boolean): void;
 
@@ -72,15 +77,11 @@ export abstract class SseConnection {
 
   // ---- the hot path -------------------------------------------------------------------------------
 
-  /** Called by the hub's fan-out for an event whose topics matched this connection's selectors. */
+  /**
+   * Called by the hub's fan-out for an event whose topics matched this connection's selectors (and that
+   * its group may receive: private updates are filtered once per group).
+   */
   offer(event: PreparedEvent): void {
-    const update = event.update!;
-    if (
-      update.private &&
-      (this.privateSelectors === null || !matchesAny(this.privateSelectors, update.topics))
-    ) {
-      return;
-    }
     if (this.backlog !== null) {
       this.backlog.push(event);
       this.queuedBytes += event.payload.length;
@@ -114,6 +115,30 @@ export abstract class SseConnection {
     this.queue = [event];
     this.queuedBytes = event.payload.length;
     this.hub.markDirty(this);
+  }
+
+  /** Called by the hub at the end of a turn with its group's batch: one write, bytes shared with the group. */
+  sendBatch(batch: Batch): void {
+    if (this.closed) return;
+    const max = this.hub.options.maxBufferedBytes;
+    if (this.backlog !== null || this.queue !== null) {
+      // Replaying, or already queued this turn (busy socket): append, keep the order.
+      const held = this.queuedBytes + (this.backlog === null ? this.buffered : 0);
+      if (held + batch.size > max) {
+        this.hub.dropSlow(this);
+        return;
+      }
+      const list = this.backlog ?? this.queue!;
+      for (const e of batch.events) list.push(e);
+      this.queuedBytes += batch.size;
+      return;
+    }
+    if (this.buffered + batch.size > max) {
+      this.hub.dropSlow(this);
+      return;
+    }
+    this.wrote = true;
+    this.writeBatch(batch);
   }
 
   /** Called by the hub once per turn for each connection with a queue: everything queued in one write. */

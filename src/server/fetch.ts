@@ -5,6 +5,7 @@
  */
 import { SseConnection } from './connection.js';
 import { ServerError } from './errors.js';
+import type { Batch } from './group.js';
 import type { Hub } from './hub.js';
 import type { PreparedEvent } from './prepared.js';
 import type { SubscribeOptions, Subscription } from './request.js';
@@ -53,6 +54,10 @@ export class FetchConnection extends SseConnection {
 
   protected writeOne(event: PreparedEvent): void {
     this.controller?.enqueue(event.payload);
+  }
+
+  protected writeBatch(batch: Batch): void {
+    this.controller?.enqueue(batch.bytes(false));
   }
 
   protected writeMany(events: readonly PreparedEvent[]): void {

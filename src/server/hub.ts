@@ -17,6 +17,7 @@ import { encodeEventText } from '../protocol/encode.js';
 import type { CloseReason, SseConnection } from './connection.js';
 import { ServerError } from './errors.js';
 import { handleFetchRequest } from './fetch.js';
+import { Batch, SubscriberGroup } from './group.js';
 import { handleNodeRequest } from './node-http.js';
 import { handleHttp2Stream } from './node-http2.js';
 import { type HubOptions, type ResolvedHubOptions, resolveHubOptions } from './options.js';
@@ -85,7 +86,9 @@ export class Hub extends EventEmitter<HubEvents> {
   /** True while more than one update was fanned out in this event-loop turn: connections queue instead of writing. */
   coalescing = false;
   private readonly ownsEngine: boolean;
-  private readonly index = new TopicIndex<SseConnection>();
+  private readonly index = new TopicIndex<SubscriberGroup>();
+  private readonly groups = new Map<string, SubscriberGroup>();
+  private dirtyGroups: SubscriberGroup[] = [];
   private readonly connections = new Set<SseConnection>();
   private readonly unfollow: () => void;
   private readonly ticker: NodeJS.Timeout;
@@ -168,7 +171,11 @@ export class Hub extends EventEmitter<HubEvents> {
 
   /** Subscribers whose selectors match `topic` now (public and private alike). */
   subscribersOf(topic: string): number {
-    return this.index.subscribersOf(topic);
+    let n = 0;
+    this.index.match([topic], (group) => {
+      n += group.members.size;
+    });
+    return n;
   }
 
   /** Connections open now. */
@@ -194,16 +201,35 @@ export class Hub extends EventEmitter<HubEvents> {
     this.current = null;
   }
 
-  // Bound once, so a fan-out allocates no closure.
-  private readonly visit = (connection: SseConnection): void => {
-    this.stats.deliveries++;
-    connection.offer(this.current!);
+  // One visit per matching group (bound once, so a fan-out allocates no closure).
+  private readonly visit = (group: SubscriberGroup): void => {
+    const event = this.current!;
+    if (!group.mayReceive(event.update!)) return;
+    if (this.coalescing && group.batchable) {
+      // In a burst: append once for the whole group; its members get the batch at the end of the turn.
+      if (group.pending === null) {
+        group.pending = [event];
+        this.dirtyGroups.push(group);
+      } else group.pending.push(event);
+      return;
+    }
+    this.stats.deliveries += group.members.size;
+    for (const connection of group.members) connection.offer(event);
   };
 
   private readonly endTurn = (): void => {
     this.turnScheduled = false;
     this.turnUpdates = 0;
     this.coalescing = false;
+    // Groups first: a member already queued this turn appends the batch to its queue, flushed just after.
+    const groups = this.dirtyGroups;
+    this.dirtyGroups = [];
+    for (const group of groups) {
+      const batch = new Batch(group.pending!);
+      group.pending = null;
+      this.stats.deliveries += batch.events.length * group.members.size;
+      for (const connection of group.members) connection.sendBatch(batch);
+    }
     const dirty = this.dirty;
     this.dirty = [];
     for (const connection of dirty) connection.flush();
@@ -276,7 +302,15 @@ export class Hub extends EventEmitter<HubEvents> {
     if (lastEventId !== undefined) connection.backlog = [];
     this.connections.add(connection);
     this.stats.connections = this.connections.size;
-    this.index.add(connection, connection.selectors);
+    const key = SubscriberGroup.keyOf(subscription, connection.id);
+    let group = this.groups.get(key);
+    if (group === undefined) {
+      group = new SubscriberGroup(key, subscription);
+      this.groups.set(key, group);
+      this.index.add(group, group.selectors);
+    }
+    group.members.add(connection);
+    connection.group = group;
     if (this.options.maxLifetimeMs > 0) {
       const spread = this.options.maxLifetimeMs * this.options.lifetimeJitter;
       connection.deadline = Date.now() + this.options.maxLifetimeMs - Math.random() * spread;
@@ -321,7 +355,14 @@ export class Hub extends EventEmitter<HubEvents> {
   /** Called once per connection when it ends, whatever the reason. */
   detach(connection: SseConnection, reason: CloseReason): void {
     if (!this.connections.delete(connection)) return;
-    this.index.remove(connection);
+    const group = connection.group;
+    if (group !== null) {
+      group.members.delete(connection);
+      if (group.members.size === 0) {
+        this.groups.delete(group.key);
+        this.index.remove(group);
+      }
+    }
     this.stats.connections = this.connections.size;
     if (this.listenerCount('disconnect') > 0) this.emit('disconnect', info(connection), reason);
   }

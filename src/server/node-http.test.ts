@@ -89,11 +89,19 @@ describe('Hub over node:http', () => {
     const s = await start();
     const all = await connectSse(`${s.url}/?topic=a&topic=b`);
     const onlyA = await connectSse(`${s.url}/?topic=a`);
+    const same = await connectSse(`${s.url}/?topic=b&topic=a`); // same shape as `all`: one group
+    assert.equal(s.hub.subscribersOf('a'), 3);
+    assert.equal(s.hub.subscribersOf('b'), 2);
     const writes: Promise<unknown>[] = [];
     for (let i = 0; i < 300; i++) writes.push(s.hub.publish(i % 3 === 0 ? 'b' : 'a', `e${i}`));
     await Promise.all(writes);
     await all.until((x) => x.events.length === 300);
     await onlyA.until((x) => x.events.length === 200);
+    await same.until((x) => x.events.length === 300);
+    assert.deepEqual(
+      same.events.map((e) => e.data),
+      all.events.map((e) => e.data),
+    );
     assert.deepEqual(
       all.events.map((e) => e.data),
       Array.from({ length: 300 }, (_, i) => `e${i}`),
@@ -104,7 +112,7 @@ describe('Hub over node:http', () => {
         .filter((i) => i % 3 !== 0)
         .map((i) => `e${i}`),
     );
-    for (const c of [all, onlyA]) c.close();
+    for (const c of [all, onlyA, same]) c.close();
     await s.stop();
   });
 

@@ -9,6 +9,7 @@ import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { Socket } from 'node:net';
 import { SseConnection } from './connection.js';
 import { ServerError } from './errors.js';
+import type { Batch } from './group.js';
 import type { Hub } from './hub.js';
 import { Http2Connection } from './node-http2.js';
 import type { PreparedEvent } from './prepared.js';
@@ -63,6 +64,10 @@ export class NodeHttpConnection extends SseConnection {
 
   protected writeOne(event: PreparedEvent): void {
     this.socket.write(this.framed ? event.chunk : event.payload);
+  }
+
+  protected writeBatch(batch: Batch): void {
+    this.socket.write(batch.bytes(this.framed));
   }
 
   protected writeMany(events: readonly PreparedEvent[]): void {

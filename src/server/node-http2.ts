@@ -6,6 +6,7 @@
 import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import { SseConnection } from './connection.js';
 import { ServerError } from './errors.js';
+import type { Batch } from './group.js';
 import type { Hub } from './hub.js';
 import type { PreparedEvent } from './prepared.js';
 import type { SubscribeOptions, Subscription } from './request.js';
@@ -41,6 +42,10 @@ export class Http2Connection extends SseConnection {
 
   protected writeOne(event: PreparedEvent): void {
     this.stream.write(event.payload);
+  }
+
+  protected writeBatch(batch: Batch): void {
+    this.stream.write(batch.bytes(false));
   }
 
   protected writeMany(events: readonly PreparedEvent[]): void {
