@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import type Database from 'better-sqlite3';
+import Database from 'better-sqlite3';
 import { CrierError } from '../../protocol/errors.js';
 import { engineContract } from '../contract.js';
 import type { StoredUpdate } from '../engine.js';
@@ -225,7 +225,10 @@ describe('SqliteEngine', () => {
       assert.equal((await engine.readAfter('mine')).status, 'expired');
       for (let i = 0; i < 10; i++) await engine.publish({ topics: ['t'], data: 'x' });
       assert.equal((await engine.readAfter('mine')).status, 'unknown');
-      assert.equal((await engine.readAfter(`${engine.epoch}-999`)).status, 'unknown');
+      assert.equal(
+        (await engine.readAfter(`${engine.epoch}.${engine.run.toString(36)}-999`)).status,
+        'unknown',
+      );
       await engine.close();
     });
   });
@@ -295,6 +298,30 @@ describe('SqliteEngine', () => {
       const reopened = new SqliteEngine({ path });
       assert.deepEqual(await reopened.position(), { epoch: engine.epoch, offset: stored.offset });
       await reopened.close();
+    });
+  });
+
+  test('after a power loss lost the newest updates, their IDs are expired, not confused with new ones', async () => {
+    await inDir(async (dir) => {
+      const path = join(dir, 'crier.db');
+      const first = new SqliteEngine({ path });
+      const kept = await first.publish({ topics: ['t'], data: 'kept' });
+      const lost = await first.publish({ topics: ['t'], data: 'lost' });
+      await first.close();
+      // What a power loss with synchronous=NORMAL can do: the WAL's tail (the last commits) is gone.
+      const raw = new Database(path);
+      raw.prepare('DELETE FROM updates WHERE "offset" = ?').run(lost.offset);
+      raw.close();
+
+      const second = new SqliteEngine({ path });
+      assert.equal(second.run, first.run + 1);
+      const reused = await second.publish({ topics: ['t'], data: 'new at the same offset' });
+      assert.equal(reused.offset, lost.offset);
+      assert.notEqual(reused.id, lost.id);
+      assert.equal((await second.readAfter(lost.id)).status, 'expired');
+      const read = await second.readAfter(kept.id);
+      assert.equal(read.status === 'ok' && read.updates[0]?.data, 'new at the same offset');
+      await second.close();
     });
   });
 });

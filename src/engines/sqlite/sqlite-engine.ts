@@ -117,8 +117,15 @@ type Statement = Database.Statement<unknown[], unknown>;
 
 export class SqliteEngine implements Engine {
   readonly name = 'sqlite';
-  /** Eight base-36 characters, drawn when the file was created. Generated IDs are `<epoch>-<offset>`. */
+  /** Eight base-36 characters, drawn when the file was created. */
   readonly epoch: string;
+  /**
+   * How many times the file has been opened, this time included (written with an fsync at open). Generated
+   * IDs are `<epoch>.<run in base 36>-<offset>`: after a power loss the last updates may be lost and their
+   * offsets given again, but never their IDs, so a client holding a lost ID is told, never misplaced.
+   */
+  readonly run: number;
+  private readonly idPrefix: string;
   /** The database file, as given. */
   readonly path: string;
   readonly maxCount: number;
@@ -177,14 +184,17 @@ export class SqliteEngine implements Engine {
       // Exclusive: the first write below takes the lock until close, so a second process fails now.
       this.db.pragma('locking_mode = EXCLUSIVE');
       this.db.pragma('journal_mode = WAL');
-      this.db.pragma(`synchronous = ${synchronous.toUpperCase()}`);
+      // The run counter must reach the disk before any ID using it is handed out.
+      this.db.pragma('synchronous = FULL');
       this.db.exec(SCHEMA);
-      this.epoch = this.db.transaction(() => this.initMeta())();
+      [this.epoch, this.run] = this.db.transaction(() => this.initMeta())();
+      this.db.pragma(`synchronous = ${synchronous.toUpperCase()}`);
     } catch (error) {
       this.db.close();
       throw openError(options.path, error);
     }
 
+    this.idPrefix = `${this.epoch}.${this.run.toString(36)}-`;
     this.insert = this.db.prepare(
       'INSERT INTO updates ("offset", id, topics, data, event, retry, private, time, bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
     );
@@ -203,7 +213,7 @@ export class SqliteEngine implements Engine {
     );
     this.tombstone = this.db.prepare(
       `INSERT OR REPLACE INTO trimmed_ids (id, "offset")
-       SELECT id, "offset" FROM updates WHERE "offset" < ? AND id <> (? || '-' || "offset")`,
+       SELECT id, "offset" FROM updates WHERE "offset" < ? AND id NOT GLOB (? || '.*-' || "offset")`,
     );
     this.deleteBefore = this.db.prepare('DELETE FROM updates WHERE "offset" < ?');
     this.forgetTombstones = this.db.prepare('DELETE FROM trimmed_ids WHERE "offset" < ?');
@@ -273,7 +283,7 @@ export class SqliteEngine implements Engine {
       offset++;
       // Time never goes backwards along the log, so the age bound always cuts a prefix of it.
       time = Math.max(this.now(), time);
-      const id = update.id ?? `${this.epoch}-${offset}`;
+      const id = update.id ?? this.idPrefix + offset;
       const topics = JSON.stringify(update.topics);
       const size =
         32 +
@@ -453,12 +463,13 @@ export class SqliteEngine implements Engine {
       return { status: 'ok', updates: rows.map((r) => this.toStored(r)), position };
     }
     if (this.trimmedId.get(lastEventId) !== undefined) return { status: 'expired', position };
-    // Not stored now. If it has the shape of a generated ID, it tells whether it was stored once.
-    const dash = lastEventId.lastIndexOf('-');
-    const epoch = lastEventId.slice(0, dash);
-    const offset = Number(lastEventId.slice(dash + 1));
-    const generated = dash > 0 && Number.isSafeInteger(offset) && offset > 0 && /^[0-9a-z]{8}$/.test(epoch);
-    const expired = generated && (epoch !== this.epoch || offset <= this.lastOffset);
+    // Not stored now. If it has the shape of a generated ID, it tells whether it was stored once: from
+    // another file, trimmed, or from an earlier run (lost in a power loss if its offset is not trimmed).
+    const generated = /^([0-9a-z]{8})\.([0-9a-z]{1,10})-([1-9][0-9]{0,15})$/.exec(lastEventId);
+    if (generated === null) return { status: 'unknown', position };
+    const [, epoch, run, offset] = generated;
+    const expired =
+      epoch !== this.epoch || Number.parseInt(run!, 36) < this.run || Number(offset) <= this.lastOffset;
     return { status: expired ? 'expired' : 'unknown', position };
   }
 
@@ -504,8 +515,8 @@ export class SqliteEngine implements Engine {
     return { epoch: this.epoch, offset: this.lastOffset };
   }
 
-  /** Reads the epoch, or writes a new one (and the schema version) when the file is new. */
-  private initMeta(): string {
+  /** Reads the epoch, or writes a new one (and the schema version) when the file is new; counts the run. */
+  private initMeta(): [epoch: string, run: number] {
     const get = this.db.prepare('SELECT value FROM meta WHERE key = ?').pluck();
     const schema = get.get('schema') as string | undefined;
     if (schema !== undefined && schema !== SCHEMA_VERSION) {
@@ -514,17 +525,20 @@ export class SqliteEngine implements Engine {
         `The SQLite store ${this.path} has schema version ${schema}; this Crier reads version ${SCHEMA_VERSION}.`,
       );
     }
-    const existing = get.get('epoch') as string | undefined;
-    if (existing !== undefined) return existing;
-    const epoch = BigInt('0x' + randomBytes(6).toString('hex'))
-      .toString(36)
-      .padStart(8, '0')
-      .slice(-8);
-    const put = this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)');
-    put.run('schema', SCHEMA_VERSION);
-    put.run('epoch', epoch);
-    put.run('created', new Date().toISOString());
-    return epoch;
+    const put = this.db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)');
+    let epoch = get.get('epoch') as string | undefined;
+    if (epoch === undefined) {
+      epoch = BigInt('0x' + randomBytes(6).toString('hex'))
+        .toString(36)
+        .padStart(8, '0')
+        .slice(-8);
+      put.run('schema', SCHEMA_VERSION);
+      put.run('epoch', epoch);
+      put.run('created', new Date().toISOString());
+    }
+    const run = Number(get.get('runs') ?? 0) + 1;
+    put.run('runs', String(run));
+    return [epoch, run];
   }
 }
 
