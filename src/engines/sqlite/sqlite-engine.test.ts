@@ -324,4 +324,19 @@ describe('SqliteEngine', () => {
       await second.close();
     });
   });
+
+  test('a database of another application fails at open with a CrierError and leaves the file unlocked', async () => {
+    await inDir(async (dir) => {
+      const path = join(dir, 'other.db');
+      const other = new Database(path);
+      other.exec('CREATE TABLE updates (name TEXT)');
+      other.close();
+      assert.throws(() => new SqliteEngine({ path }), { code: 'ENGINE_UNAVAILABLE', message: /other\.db/ });
+      const again = new Database(path, { timeout: 0 });
+      assert.deepEqual(again.prepare('SELECT count(*) AS n FROM updates').get(), { n: 0 });
+      const tables = again.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all();
+      assert.deepEqual(tables, ['updates']);
+      again.close();
+    });
+  });
 });

@@ -172,6 +172,7 @@ export class SqliteEngine implements Engine {
     this.now = options.history?.now ?? Date.now;
     // Delete in batches of a tenth of the count bound (at most 1,000 rows): one DELETE per batch publishes.
     this.batch = Math.max(1, Math.min(1000, Math.ceil(this.maxCount / 10)));
+    const recentCount = positive('recentCount', options.recentCount ?? 1000);
     const synchronous = options.synchronous ?? 'normal';
     if (synchronous !== 'normal' && synchronous !== 'full') {
       throw new RangeError(
@@ -186,61 +187,65 @@ export class SqliteEngine implements Engine {
       this.db.pragma('journal_mode = WAL');
       // The run counter must reach the disk before any ID using it is handed out.
       this.db.pragma('synchronous = FULL');
-      this.db.exec(SCHEMA);
-      [this.epoch, this.run] = this.db.transaction(() => this.initMeta())();
+      // One transaction: a file that is not ours is left without a stray table.
+      [this.epoch, this.run] = this.db.transaction(() => {
+        this.db.exec(SCHEMA);
+        return this.initMeta();
+      })();
       this.db.pragma(`synchronous = ${synchronous.toUpperCase()}`);
+
+      this.idPrefix = `${this.epoch}.${this.run.toString(36)}-`;
+      this.insert = this.db.prepare(
+        'INSERT INTO updates ("offset", id, topics, data, event, retry, private, time, bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      );
+      this.byId = this.db.prepare(
+        'SELECT "offset", time FROM updates WHERE id = ? ORDER BY "offset" DESC LIMIT 1',
+      );
+      this.after = this.db.prepare(
+        'SELECT "offset", id, topics, data, event, retry, private, time FROM updates WHERE "offset" > ? ORDER BY "offset"',
+      );
+      this.trimmedId = this.db.prepare('SELECT 1 FROM trimmed_ids WHERE id = ?').pluck();
+      this.oldest = this.db.prepare(
+        'SELECT "offset", time, bytes FROM updates WHERE "offset" >= ? ORDER BY "offset"',
+      );
+      this.rangeStats = this.db.prepare(
+        'SELECT count(*) AS n, coalesce(sum(bytes), 0) AS b FROM updates WHERE "offset" < ?',
+      );
+      this.tombstone = this.db.prepare(
+        `INSERT OR REPLACE INTO trimmed_ids (id, "offset")
+       SELECT id, "offset" FROM updates WHERE "offset" < ? AND id NOT GLOB (? || '.*-' || "offset")`,
+      );
+      this.deleteBefore = this.db.prepare('DELETE FROM updates WHERE "offset" < ?');
+      this.forgetTombstones = this.db.prepare('DELETE FROM trimmed_ids WHERE "offset" < ?');
+      this.setMeta = this.db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)');
+      this.insertRows = this.db.transaction((rows: unknown[][]) => {
+        for (const row of rows) this.insert.run(row);
+      });
+
+      const trimmedBefore = Number(
+        this.db.prepare("SELECT value FROM meta WHERE key = 'trimmed_before'").pluck().get() ?? 0,
+      );
+      const stats = this.db
+        .prepare(
+          'SELECT count(*) AS n, coalesce(sum(bytes), 0) AS b, min("offset") AS first, max("offset") AS last FROM updates',
+        )
+        .get() as { n: number; b: number; first: number | null; last: number | null };
+      this.lastOffset = Math.max(trimmedBefore - 1, stats.last ?? 0);
+      this.firstOffset = stats.first ?? this.lastOffset + 1;
+      this.rows = stats.n;
+      this.rowBytes = stats.b;
+      this.lastTime =
+        (this.db.prepare('SELECT time FROM updates ORDER BY "offset" DESC LIMIT 1').pluck().get() as
+          | number
+          | undefined) ?? 0;
+      // The bounds may have been lowered since the file was last open.
+      this.trim();
+      this.recent = this.loadRecent(recentCount);
     } catch (error) {
+      // A failed open leaves nothing open: not a half-read file, not the lock.
       this.db.close();
       throw openError(options.path, error);
     }
-
-    this.idPrefix = `${this.epoch}.${this.run.toString(36)}-`;
-    this.insert = this.db.prepare(
-      'INSERT INTO updates ("offset", id, topics, data, event, retry, private, time, bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
-    );
-    this.byId = this.db.prepare(
-      'SELECT "offset", time FROM updates WHERE id = ? ORDER BY "offset" DESC LIMIT 1',
-    );
-    this.after = this.db.prepare(
-      'SELECT "offset", id, topics, data, event, retry, private, time FROM updates WHERE "offset" > ? ORDER BY "offset"',
-    );
-    this.trimmedId = this.db.prepare('SELECT 1 FROM trimmed_ids WHERE id = ?').pluck();
-    this.oldest = this.db.prepare(
-      'SELECT "offset", time, bytes FROM updates WHERE "offset" >= ? ORDER BY "offset"',
-    );
-    this.rangeStats = this.db.prepare(
-      'SELECT count(*) AS n, coalesce(sum(bytes), 0) AS b FROM updates WHERE "offset" < ?',
-    );
-    this.tombstone = this.db.prepare(
-      `INSERT OR REPLACE INTO trimmed_ids (id, "offset")
-       SELECT id, "offset" FROM updates WHERE "offset" < ? AND id NOT GLOB (? || '.*-' || "offset")`,
-    );
-    this.deleteBefore = this.db.prepare('DELETE FROM updates WHERE "offset" < ?');
-    this.forgetTombstones = this.db.prepare('DELETE FROM trimmed_ids WHERE "offset" < ?');
-    this.setMeta = this.db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)');
-    this.insertRows = this.db.transaction((rows: unknown[][]) => {
-      for (const row of rows) this.insert.run(row);
-    });
-
-    const trimmedBefore = Number(
-      this.db.prepare("SELECT value FROM meta WHERE key = 'trimmed_before'").pluck().get() ?? 0,
-    );
-    const stats = this.db
-      .prepare(
-        'SELECT count(*) AS n, coalesce(sum(bytes), 0) AS b, min("offset") AS first, max("offset") AS last FROM updates',
-      )
-      .get() as { n: number; b: number; first: number | null; last: number | null };
-    this.lastOffset = Math.max(trimmedBefore - 1, stats.last ?? 0);
-    this.firstOffset = stats.first ?? this.lastOffset + 1;
-    this.rows = stats.n;
-    this.rowBytes = stats.b;
-    this.lastTime =
-      (this.db.prepare('SELECT time FROM updates ORDER BY "offset" DESC LIMIT 1').pluck().get() as
-        | number
-        | undefined) ?? 0;
-    // The bounds may have been lowered since the file was last open.
-    this.trim();
-    this.recent = this.loadRecent(options.recentCount ?? 1000);
 
     const interval = options.trimIntervalMs ?? Math.min(60_000, Math.max(1000, this.maxAgeMs / 10));
     this.timer = setInterval(
@@ -344,7 +349,16 @@ export class SqliteEngine implements Engine {
     // Live delivery right after the commit, in offset order, before anything else runs: no follower can
     // see offset n+1 before n, and every update a caller sees resolved is already in history.
     for (const [i, u] of stored.entries()) {
-      for (const follower of this.followers) follower.update(u);
+      for (const follower of this.followers) {
+        try {
+          follower.update(u);
+        } catch (error) {
+          // A follower must not throw. The update is stored; the other followers and callers still get it.
+          process.emitWarning(`A SqliteEngine follower threw: ${message(error)}`, {
+            code: 'CRIER_FOLLOWER_THREW',
+          });
+        }
+      }
       batch[i]!.resolve(u);
     }
   }
@@ -480,7 +494,7 @@ export class SqliteEngine implements Engine {
   private loadRecent(count: number): HistoryRing<StoredUpdate> {
     const recent = new HistoryRing<StoredUpdate>(
       {
-        maxCount: Math.min(this.maxCount, positive('recentCount', count)),
+        maxCount: Math.min(this.maxCount, count),
         maxBytes: Math.min(this.maxBytes - this.maxBytes / 8, 8 * 1024 * 1024),
         maxAgeMs: this.maxAgeMs,
         now: this.now,
