@@ -225,6 +225,21 @@ export function engineContract(
       });
     });
 
+    test('readAll returns every update still in history, oldest first, after the count bound', async () => {
+      await withEngine({ maxCount: 5 }, async (engine) => {
+        const empty = await engine.readAll();
+        assert.equal(empty.status, 'ok');
+        assert.deepEqual(empty.updates, []);
+        const published: StoredUpdate[] = [];
+        for (let i = 0; i < 9; i++)
+          published.push(await engine.publish({ topics: [`t${i % 2}`], data: `${i}` }));
+        const all = await engine.readAll();
+        assert.equal(all.status, 'ok');
+        assert.deepEqual(all.updates.map(fields), published.slice(4).map(fields));
+        assert.deepEqual(all.position, { epoch: published[8]!.epoch, offset: published[8]!.offset });
+      });
+    });
+
     test('a reused publisher ID points to the newest update with that ID', async () => {
       await withEngine({}, async (engine) => {
         await engine.publish({ topics: ['t'], data: '1', id: 'same' });

@@ -129,6 +129,13 @@ export interface Engine {
    */
   readAfter(lastEventId: string): Promise<HistoryRead>;
 
+  /**
+   * Reads every update still in history, oldest first, in offset order, for a subscriber that asks for
+   * all of it (Mercure's `lastEventID=earliest`). Always `ok`: an empty history gives no updates. The
+   * `position` has the same meaning as for `readAfter`, so the core joins it to the live stream the same way.
+   */
+  readAll(): Promise<HistoryRead & { readonly status: 'ok' }>;
+
   /** The newest position now. */
   position(): Promise<StreamPosition>;
 

@@ -55,6 +55,7 @@ describe('Hub over node:http', () => {
     await ab.until((x) => x.events.length === 2);
     await s.hub.publish('b', 'end');
     await b.until((x) => x.events.length === 2);
+    await ab.until((x) => x.events.length === 3);
     assert.deepEqual(
       b.events.map((e) => e.data),
       ['both', 'end'],
@@ -64,6 +65,7 @@ describe('Hub over node:http', () => {
       [
         ['score', 'both'],
         ['message', 'only a'],
+        ['message', 'end'],
       ],
     );
     for (const c of [a, ab, b, any]) c.close();
@@ -195,6 +197,7 @@ describe('Hub over node:http', () => {
       name: 'slow-read',
       publish: (u) => inner.publish(u),
       follow: (f) => inner.follow(f),
+      readAll: () => inner.readAll(),
       readAfter: async (id): Promise<HistoryRead> => {
         await pause();
         const read = await inner.readAfter(id);
@@ -389,6 +392,7 @@ describe('Hub over node:http', () => {
         return inner.follow(f);
       },
       readAfter: (id) => inner.readAfter(id),
+      readAll: () => inner.readAll(),
       position: () => inner.position(),
       health: () => inner.health(),
       close: () => inner.close(),

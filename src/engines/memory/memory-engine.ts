@@ -87,6 +87,12 @@ export class MemoryEngine implements Engine {
     return Promise.resolve({ status: expired ? 'expired' : 'unknown', position });
   }
 
+  readAll(): Promise<HistoryRead & { readonly status: 'ok' }> {
+    if (this.closed) return Promise.reject(new EngineError('ENGINE_CLOSED', 'The memory engine is closed.'));
+    const position = this.current();
+    return Promise.resolve({ status: 'ok', updates: this.ring.after(0).map((e) => e.value), position });
+  }
+
   position(): Promise<StreamPosition> {
     return Promise.resolve(this.current());
   }

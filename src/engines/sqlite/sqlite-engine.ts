@@ -387,6 +387,28 @@ export class SqliteEngine implements Engine {
     }
   }
 
+  readAll(): Promise<HistoryRead & { readonly status: 'ok' }> {
+    if (this.closed) return Promise.reject(closedError());
+    try {
+      const position = this.current();
+      // The count and age bounds apply exactly, whatever the batched deletion has done so far.
+      const floor = Math.max(this.firstOffset, this.lastOffset - this.maxCount + 1);
+      const cutoff = this.now() - this.maxAgeMs;
+      const rows = (this.after.all(floor - 1) as UpdateRow[]).filter((r) => r.time >= cutoff);
+      return Promise.resolve({ status: 'ok', updates: rows.map((r) => this.toStored(r)), position });
+    } catch (error) {
+      return Promise.reject(
+        new EngineError(
+          'ENGINE_UNAVAILABLE',
+          `The SQLite store ${this.path} could not be read: ${message(error)}`,
+          {
+            cause: error,
+          },
+        ),
+      );
+    }
+  }
+
   position(): Promise<StreamPosition> {
     return Promise.resolve(this.current());
   }
