@@ -101,6 +101,8 @@ export class Hub extends EventEmitter<HubEvents> {
   private turnUpdates = 0;
   private current: PreparedEvent | null = null;
   private seq = 0;
+  /** The previous turn fanned out more than one update: start this one coalescing. */
+  private busy = false;
   /** This turn's joined batches, by first seq (×2, +1 when framed): most connections share one buffer. */
   private joined = new Map<number, { last: number; bytes: Buffer }>();
   private closing = false;
@@ -190,8 +192,9 @@ export class Hub extends EventEmitter<HubEvents> {
     event.seq = this.seq++;
     this.stats.updates++;
     // The first update of a turn writes through to idle sockets; later ones in the same turn are queued
-    // and leave together in the end-of-turn flush (one write per connection for the whole burst).
-    if (this.turnUpdates++ > 0) this.coalescing = true;
+    // and leave together in the end-of-turn flush (one write per connection for the whole burst). After a
+    // turn with several updates (work is piling up) even the first one is queued: one write per turn.
+    if (this.turnUpdates++ > 0 || this.busy) this.coalescing = true;
     if (!this.turnScheduled) {
       this.turnScheduled = true;
       setImmediate(this.endTurn);
@@ -218,6 +221,7 @@ export class Hub extends EventEmitter<HubEvents> {
   };
 
   private readonly endTurn = (): void => {
+    this.busy = this.turnUpdates > 1;
     this.turnScheduled = false;
     this.turnUpdates = 0;
     this.coalescing = false;
