@@ -67,7 +67,7 @@ export function renderReport(ctx, out, svgPath) {
   L.push('');
   L.push('Versions: ' + results.map((r) => `${r.label}: ${r.version || '?'}`).join('; ') + '.', '');
   L.push(
-    'Latency is receive time minus the publish time the publisher wrote into each event (`{"t":<µs>}`), over every delivery, from an HDR-style histogram (values within 0.8 %). "Held" is deliveries received per second of publishing; "delivered" is the share of what a server that drops nothing would deliver; "subscribers dropped" counts subscriptions the server closed by the end of the measurement (a server that sheds slow consumers closes them; its clients would resume by replay). Figures drift from machine to machine and with other load on it: compare servers within one run.',
+    'Latency is receive time minus the publish time the publisher wrote into each event (`{"t":<µs>}`), over every delivery, from an HDR-style histogram (values within 0.8 %). "Held" is deliveries received per second of publishing; "delivered" is the share of what a server that drops nothing would deliver; "load generator CPU" is the CPU the subscriber workers used, as a share of one core (they have core 1 to themselves only when the machine is otherwise idle; near 100 % the figure may be the limit of the generator rather than of the server); "subscribers dropped" counts subscriptions the server closed by the end of the measurement (a server that sheds slow consumers closes them; its clients would resume by replay). Figures drift from machine to machine and with other load on it: compare servers within one run.',
     '',
   );
 
@@ -83,18 +83,20 @@ export function renderReport(ctx, out, svgPath) {
   L.push('## Fan-out: one topic, every subscriber gets every event', '');
   L.push(`![${'throughput against p99'}](${relative(dirname(out), svgPath)})`, '');
   L.push(
-    '| events/s × subscribers | server | publishes answered/s | held deliveries/s | delivered | p50 ms | p90 ms | p99 ms | max ms | subscribers dropped |',
-    '|---|---|---|---|---|---|---|---|---|---|',
+    '| events/s × subscribers | server | publishes answered/s | held deliveries/s | delivered | p50 ms | p90 ms | p99 ms | max ms | subscribers dropped | load generator CPU |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
   );
   for (const rate of RATES) {
     for (const r of run) {
       const f = r.fanout.find((x) => x.rate === rate);
       if (!f)
-        L.push(`| ${rate} × ${N} | ${r.label} | not run: ${r.errors.join('; ') || 'failed'} | | | | | | | |`);
-      else if (f.notRun) L.push(`| ${rate} × ${N} | ${r.label} | not run: ${f.notRun} | | | | | | | |`);
+        L.push(
+          `| ${rate} × ${N} | ${r.label} | not run: ${r.errors.join('; ') || 'failed'} | | | | | | | | |`,
+        );
+      else if (f.notRun) L.push(`| ${rate} × ${N} | ${r.label} | not run: ${f.notRun} | | | | | | | | |`);
       else
         L.push(
-          `| ${rate} × ${N} | ${r.label} | ${cell(f.publishedPerSecond)} | ${cell(f.perSecond)} | ${cell((100 * f.delivered) / Math.max(1, f.expected), 1)} % | ${cell(f.p50, 1)} | ${cell(f.p90, 1)} | ${cell(f.p99, 1)} | ${cell(f.max, 0)} | ${cell(f.closed)} |`,
+          `| ${rate} × ${N} | ${r.label} | ${cell(f.publishedPerSecond)} | ${cell(f.perSecond)} | ${cell((100 * f.delivered) / Math.max(1, f.expected), 1)} % | ${cell(f.p50, 1)} | ${cell(f.p90, 1)} | ${cell(f.p99, 1)} | ${cell(f.max, 0)} | ${cell(f.closed)} | ${f.generatorCpu === undefined ? '–' : `${Math.round(f.generatorCpu * 100)} %`} |`,
         );
     }
   }
@@ -193,14 +195,14 @@ export function renderReport(ctx, out, svgPath) {
       '',
     );
     L.push(
-      '| server | events/s × subscribers | client | connected in | held deliveries/s | p50 ms | p99 ms |',
-      '|---|---|---|---|---|---|---|',
+      '| server | events/s × subscribers | client | connected in | held deliveries/s | p50 ms | p99 ms | client CPU |',
+      '|---|---|---|---|---|---|---|---|',
     );
     for (const x of check.rows)
       L.push(
         x.error
-          ? `| ${x.peer} | ${x.rate} | error: ${x.error} | | | | |`
-          : `| ${x.peer} | ${x.rate} × ${N} | ${x.tool} | ${cell(x.connectMs / 1000, 2)} s | ${cell(x.perSecond)} | ${cell(x.p50, 1)} | ${cell(x.p99, 1)} |`,
+          ? `| ${x.peer} | ${x.rate} | error: ${x.error} | | | | | |`
+          : `| ${x.peer} | ${x.rate} × ${N} | ${x.tool} | ${cell(x.connectMs / 1000, 2)} s | ${cell(x.perSecond)} | ${cell(x.p50, 1)} | ${cell(x.p99, 1)} | ${x.generatorCpu === undefined ? '–' : `${Math.round(x.generatorCpu * 100)} %`} |`,
       );
     L.push('');
   }

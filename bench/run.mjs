@@ -322,6 +322,7 @@ function summarize(r) {
     expected: r.expected,
     stale: r.stale,
     closed: r.closed,
+    generatorCpu: r.generatorCpu,
     perSecond: Math.round(r.deliveriesPerSecond),
     p50: r.latency.p50,
     p90: r.latency.p90,
@@ -372,6 +373,7 @@ async function instrumentCheck() {
         perSecond: Math.round(ours.deliveriesPerSecond),
         p50: ours.latency.p50,
         p99: ours.latency.p99,
+        generatorCpu: ours.generatorCpu,
       });
       await sleep(1000);
       log(`instrument check: ${name} ${N} x ${rate}/s, ssebench`);

@@ -48,6 +48,8 @@ export interface SubscribeReport extends ConnectReport {
   events: number;
   /** Events received since the last `mark()` that were published before it. */
   stale: number;
+  /** CPU seconds the workers used since the last `mark()`, all together. */
+  cpuSeconds: number;
   latency: LatencyHistogram;
   /** Time from open to `expectEvents` events received, per connection that got there. */
   catchUp: LatencyHistogram;
@@ -241,6 +243,7 @@ export class SubscriberPool {
       caughtUp: 0,
       events: 0,
       stale: 0,
+      cpuSeconds: 0,
       latency,
       catchUp,
       lastEventId: '',
@@ -251,6 +254,7 @@ export class SubscriberPool {
       catchUp.add(LatencyHistogram.fromSparse(r.catchUp));
       out.events += r.events;
       out.stale += r.stale;
+      out.cpuSeconds += r.cpuMicros / 1e6;
       out.connected += r.connected;
       out.failed += r.failed;
       out.non200 += r.non200;

@@ -30,6 +30,11 @@ export interface FanoutResult {
   expected: number;
   /** Subscriptions the server had closed by the end (e.g. dropped as slow consumers). */
   closed: number;
+  /**
+   * CPU the subscriber workers used while measuring, in cores (CPU seconds per second of publishing). Near
+   * the cores the load generator has (1 when pinned to one), its own speed may limit the figures.
+   */
+  generatorCpu: number;
   /** Delivered events per second of publishing. */
   deliveriesPerSecond: number;
   latency: LatencyMs;
@@ -79,6 +84,7 @@ export async function fanout(options: FanoutOptions): Promise<FanoutResult> {
       delivered: report.events,
       stale: report.stale,
       closed: report.closed,
+      generatorCpu: Math.round((report.cpuSeconds / pub.seconds) * 100) / 100,
       // Every publish that went out and was not refused (answered 2xx, or still unanswered at the end: an
       // overloaded server answers late) should reach every subscriber of its topic.
       expected: Math.round(((pub.sent - pub.skipped - pub.rejected) * report.connected) / topics),
@@ -218,6 +224,7 @@ export async function subscribe(options: SubscribeOptions & { duration: number }
       eventsPerSecond: report.events / seconds,
       latency: toMs(report.latency.summary()),
       closed: report.closed,
+      generatorCpu: Math.round((report.cpuSeconds / seconds) * 100) / 100,
       errorCodes: report.errorCodes,
     };
   } finally {

@@ -23,6 +23,8 @@ let eventsAtMark = 0;
 /** Events published before the last mark (their `t` is older) are stale: counted apart, not measured. */
 let since = 0;
 let stale = 0;
+/** CPU time of this process at the mark, to report how busy the load generator itself was. */
+let cpuAtMark = process.cpuUsage();
 
 interface Connection {
   socket: net.Socket;
@@ -185,6 +187,7 @@ function report(): void {
     type: 'report',
     events: events - eventsAtMark,
     stale,
+    cpuMicros: ((u) => u.user + u.system)(process.cpuUsage(cpuAtMark)),
     histogram: histogram.toSparse(),
     catchUp: catchUp.toSparse(),
     connectMs,
@@ -203,6 +206,7 @@ process.on('message', (message: ToWorker) => {
       eventsAtMark = events;
       since = message.since;
       stale = 0;
+      cpuAtMark = process.cpuUsage();
       histogram.reset();
       send({ type: 'marked' });
       break;

@@ -43,6 +43,8 @@ export type ToParent =
       events: number;
       /** Events received since the mark whose `t` was older than it (a backlog from before). */
       stale: number;
+      /** CPU time this worker used since the mark (user + system), in µs. */
+      cpuMicros: number;
       histogram: SparseHistogram;
       catchUp: SparseHistogram;
       connectMs: number;
