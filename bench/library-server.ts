@@ -20,7 +20,7 @@ const server = http.createServer((req, res) => {
     req.on('end', () => {
       const form = new URLSearchParams(body);
       hub.publish(form.get('topic') ?? 'x', form.get('data') ?? '').then(
-        () => res.writeHead(200, { 'content-length': '2' }).end('ok'),
+        (stored) => res.writeHead(200, { 'content-type': 'text/plain' }).end(stored.id),
         (error: Error) => res.writeHead(400).end(error.message),
       );
     });

@@ -101,6 +101,8 @@ export class Hub extends EventEmitter<HubEvents> {
   private turnUpdates = 0;
   private current: PreparedEvent | null = null;
   private seq = 0;
+  /** Encoded updates by stored update, so a reconnect storm replays shared bytes instead of re-encoding. */
+  private prepared = new WeakMap<StoredUpdate, PreparedEvent>();
   /** The previous turn fanned out more than one update: start this one coalescing. */
   private busy = false;
   /** This turn's joined batches, by first seq (×2, +1 when framed): most connections share one buffer. */
@@ -190,6 +192,7 @@ export class Hub extends EventEmitter<HubEvents> {
   private fanOut(update: StoredUpdate): void {
     const event = PreparedEvent.ofUpdate(update); // encoded once, for everyone
     event.seq = this.seq++;
+    this.prepared.set(update, event); // and reused by replays while the engine keeps the update
     this.stats.updates++;
     // The first update of a turn writes through to idle sockets; later ones in the same turn are queued
     // and leave together in the end-of-turn flush (one write per connection for the whole burst). After a
@@ -257,6 +260,15 @@ export class Hub extends EventEmitter<HubEvents> {
     const bytes = joinEvents(events, framed);
     if (hit === undefined) this.joined.set(key, { last, bytes });
     return bytes;
+  }
+
+  private prepare(update: StoredUpdate): PreparedEvent {
+    let event = this.prepared.get(update);
+    if (event === undefined) {
+      event = PreparedEvent.ofUpdate(update);
+      this.prepared.set(update, event);
+    }
+    return event;
   }
 
   /** A connection queued its first event of this turn. */
@@ -341,8 +353,7 @@ export class Hub extends EventEmitter<HubEvents> {
         }),
       );
     } else {
-      for (const update of read.updates)
-        if (connection.wants(update)) out.push(PreparedEvent.ofUpdate(update));
+      for (const update of read.updates) if (connection.wants(update)) out.push(this.prepare(update));
     }
     // Join: buffered live events that the history read already covered are dropped (by offset).
     const covered = read.position;
