@@ -336,6 +336,25 @@ describe('Hub over node:http', () => {
     await s.stop();
   });
 
+  test('closes a half-open connection whose buffer stops draining, before it reaches the byte bound', async () => {
+    const s = await start({ heartbeatMs: 60, stallTimeoutMs: 300, maxBufferedBytes: 256 * 1024 * 1024 });
+    const reasons: string[] = [];
+    s.hub.on('disconnect', (_info, reason) => reasons.push(reason));
+    const port = Number(new URL(s.url).port);
+    const peer = net.connect(port, '127.0.0.1');
+    peer.pause(); // like a peer that vanished: nothing is ever read (or acknowledged by the application)
+    peer.write('GET /?topic=t HTTP/1.1\r\nHost: x\r\n\r\n');
+    await new Promise<void>((r) => s.hub.once('connect', () => r()));
+    const megabyte = 'x'.repeat(1024 * 1024);
+    for (let i = 0; i < 24; i++) await s.hub.publish('t', megabyte); // more than the kernel buffers hold
+    await new Promise<void>((r) => s.hub.once('disconnect', () => r()));
+    assert.deepEqual(reasons, ['stalled']);
+    assert.equal(s.hub.stats.stalledDisconnects, 1);
+    assert.equal(s.hub.stats.slowDisconnects, 0);
+    peer.destroy();
+    await s.stop();
+  });
+
   test('graceful shutdown sends each client a jittered retry:, closes in waves, refuses newcomers, resolves when drained', async () => {
     const s = await start();
     const clients = await Promise.all(Array.from({ length: 5 }, () => connectSse(`${s.url}/?topic=t`)));
