@@ -27,8 +27,12 @@ export class Batch {
   }
 
   bytes(framed: boolean): Buffer {
-    if (framed) return (this.framed ??= joinEvents(this.events, true));
-    return (this.plain ??= joinEvents(this.events, false));
+    if (framed) {
+      if (this.framed === null) this.framed = joinEvents(this.events, true);
+      return this.framed;
+    }
+    if (this.plain === null) this.plain = joinEvents(this.events, false);
+    return this.plain;
   }
 }
 

@@ -16,16 +16,19 @@ describe('MemoryEngine', () => {
   test('delivers each update to followers synchronously, in offset order, after storing it', async () => {
     const engine = new MemoryEngine();
     const seen: number[] = [];
+    const inHistory: string[] = [];
     engine.follow({
       update: (u) => {
         seen.push(u.offset);
-        // Already in history when followers see it.
-        assert.ok(u.offset <= engine['ring'].lastOffset);
+        // Already in history when followers see it: the ID is findable for replay.
+        engine.readAfter(u.id).then((read) => inHistory.push(read.status));
       },
       reset: () => assert.fail('no reset expected'),
     });
     for (let i = 0; i < 5; i++) engine.publish({ topics: ['t'], data: String(i) });
     assert.deepEqual(seen, [1, 2, 3, 4, 5]);
+    await engine.position();
+    assert.deepEqual(inHistory, ['ok', 'ok', 'ok', 'ok', 'ok']);
   });
 
   test('reads history after a generated or a publisher-given ID', async () => {
