@@ -1,70 +1,76 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { request } from 'node:http';
 import { describe, test } from 'node:test';
-import { EventStreamParser, type ParsedEvent } from '../protocol/index.js';
+import { flagOf, OPTIONS } from '../hub/config.js';
 
 const entry = new URL('./crier.ts', import.meta.url).pathname;
 
-function runCrier(args: string[]): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', entry, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+function runCrier(args: string[], env: Record<string, string> = {}): ChildProcess {
+  return spawn(process.execPath, ['--import', 'tsx', entry, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
+  });
 }
 
-async function startServe(): Promise<{ child: ChildProcess; base: string }> {
-  const child = runCrier(['serve', '--port', '0']);
+async function output(child: ChildProcess): Promise<{ code: number; out: string; err: string }> {
   let out = '';
-  for await (const chunk of child.stdout!) {
-    out += chunk;
-    const match = /listening on (http:\/\/\S+)/.exec(out);
-    if (match) return { child, base: match[1]! };
-  }
-  throw new Error(`crier serve did not start: ${out}`);
+  let err = '';
+  child.stdout!.on('data', (c) => {
+    out += c;
+  });
+  child.stderr!.on('data', (c) => {
+    err += c;
+  });
+  const [code] = (await once(child, 'exit')) as [number];
+  return { code, out, err };
 }
 
-describe('crier serve (the small server until the hub lands)', () => {
-  test('streams a published body to a subscriber as an event', async (t) => {
-    const { child, base } = await startServe();
+describe('crier serve', () => {
+  test('starts the Mercure hub with no key configured, printing working demo tokens', async (t) => {
+    const child = runCrier(['serve', '--port', '0', '--log-level', 'silent']);
     t.after(() => child.kill());
-    const events: ParsedEvent[] = [];
-    const parser = new EventStreamParser({ onEvent: (e) => events.push(e) });
-    const req = request(`${base}/events`);
-    req.end();
-    const [res] = (await once(req, 'response')) as [import('node:http').IncomingMessage];
-    t.after(() => res.destroy());
-    assert.equal(res.headers['content-type'], 'text/event-stream');
-    assert.equal(res.headers['cache-control'], 'no-cache, no-transform');
-    const got = new Promise<ParsedEvent>((resolve) => {
-      res.on('data', (chunk: Buffer) => {
-        parser.push(chunk);
-        const hit = events.find((e) => e.type === 'publish');
-        if (hit) resolve(hit);
-      });
+    let out = '';
+    for await (const chunk of child.stdout!) {
+      out += chunk;
+      if (/Subscriber token/.test(out) && out.endsWith('\n\n')) break;
+    }
+    const hubUrl = /Mercure hub: (http:\/\/\S+)\)/.exec(out)![1]!;
+    const publisher = /Publisher token \(24 h\):\s+(\S+)/.exec(out)![1]!;
+    const refused = await fetch(hubUrl, { method: 'POST', body: new URLSearchParams({ topic: 'x' }) });
+    assert.equal(refused.status, 401, 'anonymous publishing is refused');
+    const res = await fetch(hubUrl, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${publisher}` },
+      body: new URLSearchParams({ topic: 'hello', data: 'world' }),
     });
-    await once(res, 'data'); // the connected comment: the subscription is in place
-    const publish = await fetch(`${base}/publish`, { method: 'POST', body: 'hello\nworld' });
-    assert.equal(publish.status, 200);
-    const event = await got;
-    assert.equal(event.data, 'hello\nworld');
-    assert.match(event.lastEventId, /^\d+$/);
+    assert.equal(res.status, 200);
+    assert.match(await res.text(), /^urn:uuid:/);
   });
 
-  test('refuses a body over 64 KiB with 413', async (t) => {
-    const { child, base } = await startServe();
-    t.after(() => child.kill());
-    const res = await fetch(`${base}/publish`, { method: 'POST', body: 'x'.repeat(70_000) });
-    assert.equal(res.status, 413);
-    assert.match(await res.text(), /larger than 65536 bytes/);
+  test('--help lists every option with its environment variable', async () => {
+    const { code, out } = await output(runCrier(['serve', '--help']));
+    assert.equal(code, 0);
+    for (const name of Object.keys(OPTIONS) as Array<keyof typeof OPTIONS>) {
+      assert.match(out, new RegExp(`${flagOf(name)}\\b`), name);
+    }
   });
 
-  test('exits with status 2 and names the option for an invalid port', async () => {
-    const child = runCrier(['serve', '--port', 'abc']);
-    let err = '';
-    child.stderr!.on('data', (c) => {
-      err += c;
-    });
-    const [code] = await once(child, 'exit');
+  test('exits with status 2 naming the option for an invalid value', async () => {
+    const { code, err } = await output(runCrier(['serve', '--port', 'abc']));
     assert.equal(code, 2);
-    assert.match(err, /--port must be an integer/);
+    assert.match(err, /--port/);
+  });
+
+  test('exits with status 2 naming an unknown option', async () => {
+    const { code, err } = await output(runCrier(['serve', '--no-such-thing']));
+    assert.equal(code, 2);
+    assert.match(err, /Unknown option --no-such-thing/);
+  });
+
+  test('reads options from CRIER_* environment variables', async () => {
+    const { code, err } = await output(runCrier(['serve'], { CRIER_MAX_TOPICS: 'many' }));
+    assert.equal(code, 2);
+    assert.match(err, /CRIER_MAX_TOPICS/);
   });
 });

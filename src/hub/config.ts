@@ -119,6 +119,11 @@ export const OPTIONS = {
     'PEM certificate chain: serves HTTPS with HTTP/1.1 and h2 (ALPN).',
   ),
   tlsKey: option(text.optional(), 'FILE', 'PEM private key for --tls-cert.'),
+  publicUrl: option(
+    text.optional(),
+    'URL',
+    "The hub's public URL (https://hub.example/.well-known/mercure): discovery links and the 1.0 token audience. Default: the listening address.",
+  ),
   store: option(
     text.default('memory'),
     'URL',

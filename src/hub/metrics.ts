@@ -1,0 +1,109 @@
+/**
+ * Prometheus metrics for the hub (prom-client), on a registry of its own so several hubs in one process
+ * (tests) do not clash. Gauges and counters read from the server library's `Hub.stats` at scrape time;
+ * publishes and replays are counted as they happen.
+ */
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { Hub } from '../server/index.js';
+import type { TrackedEngine } from './tracked-engine.js';
+
+export class HubMetrics {
+  readonly registry = new Registry();
+  readonly publishes: Counter<'status'>;
+  readonly publishLatency: Histogram;
+  readonly replays: Counter<'result'>;
+  readonly disconnects: Counter<'reason'>;
+
+  constructor(hub: Hub, engine: TrackedEngine) {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry, prefix: 'crier_process_' });
+    new Gauge({
+      name: 'crier_connections',
+      help: 'Subscriber connections open now.',
+      registers,
+      collect() {
+        this.set(hub.stats.connections);
+      },
+    });
+    new Gauge({
+      name: 'crier_subscriptions',
+      help: 'Subscriber connections open now (one subscription request each).',
+      registers,
+      collect() {
+        this.set(hub.connectionCount);
+      },
+    });
+    const counterFrom = (name: string, help: string, read: () => number) =>
+      new Counter({
+        name,
+        help,
+        registers,
+        collect() {
+          // The library keeps the running total; the counter shows it at scrape time.
+          this.reset();
+          this.inc(read());
+        },
+      });
+    counterFrom('crier_updates_total', 'Updates fanned out by this node.', () => hub.stats.updates);
+    counterFrom(
+      'crier_deliveries_total',
+      'Events handed to subscriber connections.',
+      () => hub.stats.deliveries,
+    );
+    counterFrom(
+      'crier_slow_disconnects_total',
+      'Subscribers dropped because their buffer was full.',
+      () => hub.stats.slowDisconnects,
+    );
+    counterFrom(
+      'crier_stalled_disconnects_total',
+      'Subscribers closed as half-open.',
+      () => hub.stats.stalledDisconnects,
+    );
+    this.publishes = new Counter({
+      name: 'crier_publishes_total',
+      help: 'Publish requests by HTTP status.',
+      labelNames: ['status'],
+      registers,
+    });
+    this.replays = new Counter({
+      name: 'crier_replays_total',
+      help: 'Subscriptions that asked for replay, by result.',
+      labelNames: ['result'],
+      registers,
+    });
+    this.disconnects = new Counter({
+      name: 'crier_disconnects_total',
+      help: 'Subscriber disconnects by reason.',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.publishLatency = new Histogram({
+      name: 'crier_publish_duration_seconds',
+      help: 'Time to validate and store a publish.',
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers,
+    });
+    new Gauge({
+      name: 'crier_engine_ready',
+      help: '1 when the engine is ready, else 0.',
+      registers,
+      async collect() {
+        this.set((await engine.health()).ready ? 1 : 0);
+      },
+    });
+    hub.on('disconnect', (_info, reason) => this.disconnects.inc({ reason }));
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  render(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  close(): void {
+    this.registry.clear();
+  }
+}

@@ -1,0 +1,841 @@
+/**
+ * The Crier hub: the Mercure protocol (draft-07 and draft-08) at `/.well-known/mercure`, the subscriptions
+ * API, the native JSON publish API, health and metrics, over node:http or TLS with HTTP/1.1 and h2 on one
+ * port. `createHubServer(config)` builds it from the one configuration schema (src/hub/config.ts).
+ *
+ * Where a publish enters: `publishForm` / `publishJson` → `validateUpdate` → `Hub.publish` (src/server).
+ * Where a subscriber enters: `subscribe` → auth → `readMercureSubscription` → `handleNodeRequest`.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createSecureServer,
+  type Http2SecureServer,
+  type Http2ServerRequest,
+  type Http2ServerResponse,
+} from 'node:http2';
+import type { AddressInfo } from 'node:net';
+import { decodeProtectedHeader } from 'jose';
+import pino, { type Logger } from 'pino';
+import type { Engine, Update } from '../engines/engine.js';
+import { MemoryEngine } from '../engines/memory/index.js';
+import { handleNodeRequest } from '../server/index.js';
+import {
+  type AccessTokenConfig,
+  type AuthContext,
+  AuthError,
+  type Authenticator,
+  type AuthKeysConfig,
+  canReceive,
+  createAuthenticator,
+  DEFAULT_COOKIE_NAMES,
+  headerValue,
+  type KeySource,
+  keySourceFromString,
+  type ProtocolVersion,
+  type SignatureAlgorithm,
+  subscriptionPayload,
+} from './auth/index.js';
+import type { HubConfig } from './config.js';
+import { HubError } from './errors.js';
+import { HubMetrics } from './metrics.js';
+import { RateLimiter } from './rate-limit.js';
+import { grantsSelector, looksLikeVersion1, MercureHub, readMercureSubscription } from './subscribe.js';
+import {
+  type ActiveSubscription,
+  SubscriptionRegistry,
+  subscriptionDocument,
+  subscriptionTopic,
+} from './subscriptions.js';
+import { TrackedEngine } from './tracked-engine.js';
+import { parseForm, type UpdateInput, updateFromForm, validateUpdate } from './update.js';
+
+type Req = IncomingMessage | Http2ServerRequest;
+type Res = ServerResponse | Http2ServerResponse;
+
+export const HUB_PATH = '/.well-known/mercure';
+
+export interface HubServerOptions {
+  /** The engine to use instead of the one `--store` names (tests, embedding). */
+  engine?: Engine;
+  /** A pino logger; default one built from `--log-level` writing JSON to stdout. */
+  logger?: Logger;
+}
+
+/** What `--store` names, opened. */
+export async function openStore(config: HubConfig): Promise<Engine> {
+  const history = {
+    maxCount: config.historySize,
+    maxBytes: config.historyBytes,
+    maxAgeMs: config.historyAge,
+  };
+  if (config.store === 'memory') return new MemoryEngine({ history });
+  if (config.store.startsWith('sqlite:')) {
+    const { SqliteEngine } = await import('../engines/sqlite/index.js');
+    return new SqliteEngine({ path: config.store.slice('sqlite:'.length), history });
+  }
+  throw new HubError(
+    'UNAVAILABLE',
+    `--store ${config.store}: this store is not available in this build yet; use memory or sqlite:PATH.`,
+  );
+}
+
+/** Keys from the configuration; `generated` holds a random secret when none was configured. */
+export function keysFromConfig(config: HubConfig): { keys: AuthKeysConfig; generated?: string } {
+  const source = (value: string, alg: string | undefined): KeySource =>
+    keySourceFromString(value, alg as SignatureAlgorithm | undefined);
+  const keys: { publisher?: KeySource[]; subscriber?: KeySource[]; shared?: KeySource[] } = {};
+  const shared: KeySource[] = [];
+  if (config.jwtKey !== undefined) shared.push(source(config.jwtKey, config.jwtAlg));
+  if (config.jwksUrl !== undefined) shared.push({ jwksUrl: config.jwksUrl });
+  if (config.publisherJwtKey !== undefined)
+    keys.publisher = [source(config.publisherJwtKey, config.publisherJwtAlg ?? config.jwtAlg)];
+  if (config.subscriberJwtKey !== undefined)
+    keys.subscriber = [source(config.subscriberJwtKey, config.subscriberJwtAlg ?? config.jwtAlg)];
+  if (shared.length > 0) keys.shared = shared;
+  if (keys.shared === undefined && keys.publisher === undefined && keys.subscriber === undefined) {
+    const generated = randomBytes(32).toString('base64url');
+    return { keys: { shared: { secret: generated } }, generated };
+  }
+  // A role with no key of its own falls back to the shared keys; with none at all, it gets the other role's.
+  if (keys.shared === undefined) {
+    keys.publisher ??= keys.subscriber;
+    keys.subscriber ??= keys.publisher;
+  }
+  return { keys };
+}
+
+export class HubServer {
+  readonly config: HubConfig;
+  readonly hub: MercureHub;
+  readonly engine: TrackedEngine;
+  auth: Authenticator;
+  private readonly keys: AuthKeysConfig;
+  readonly server: Server | Http2SecureServer;
+  readonly log: Logger;
+  readonly metrics: HubMetrics;
+  readonly subscriptions = new SubscriptionRegistry();
+  /** The random key generated when none was configured (`npm start` with no flags), else undefined. */
+  readonly generatedKey: string | undefined;
+  private hubUrl: URL;
+  private readonly publicUrlFixed: boolean;
+  private readonly perIp = new Map<string, number>();
+  private readonly publishLimiter: RateLimiter | null;
+  private readonly corsOrigins: Set<string>;
+  private readonly sockets = new Set<{ destroy(): void }>();
+  private requestSeq = 0;
+  private closed = false;
+
+  private constructor(config: HubConfig, engine: TrackedEngine, options: HubServerOptions) {
+    this.config = config;
+    this.engine = engine;
+    this.log = options.logger ?? pino({ level: config.logLevel, base: { service: 'crier' } });
+    this.publicUrlFixed = config.publicUrl !== undefined;
+    this.hubUrl = new URL(config.publicUrl ?? `http://${config.host}:${config.port}${HUB_PATH}`);
+    const { keys, generated } = keysFromConfig(config);
+    this.generatedKey = generated;
+    this.keys = keys;
+    this.auth = this.buildAuth();
+    this.corsOrigins = new Set(config.corsOrigins);
+    this.publishLimiter = config.publishRate > 0 ? new RateLimiter(config.publishRate) : null;
+    this.hub = new MercureHub({
+      engine,
+      heartbeatMs: config.heartbeat,
+      retryMs: config.retry,
+      maxLifetimeMs: config.maxLifetime,
+      maxBufferedBytes: config.writeBuffer,
+      maxSelectors: config.maxTopics + 1,
+      logger: {
+        warn: (message: string, fields?: Record<string, unknown>) => this.log.warn(fields ?? {}, message),
+      },
+    });
+    this.metrics = new HubMetrics(this.hub, engine);
+    const handler = (req: Req, res: Res) => {
+      this.handle(req, res).catch((error: unknown) => this.fail(req, res, error));
+    };
+    if (config.tlsCert !== undefined && config.tlsKey !== undefined) {
+      this.server = createSecureServer(
+        { cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey), allowHTTP1: true },
+        handler,
+      );
+    } else {
+      this.server = createServer({ keepAliveTimeout: 65_000 }, handler);
+    }
+    this.server.on('connection', (socket: { destroy(): void; once(e: 'close', f: () => void): void }) => {
+      this.sockets.add(socket);
+      socket.once('close', () => this.sockets.delete(socket));
+    });
+  }
+
+  /** Opens the store and builds the hub (not listening yet). */
+  static async create(config: HubConfig, options: HubServerOptions = {}): Promise<HubServer> {
+    const engine = new TrackedEngine(options.engine ?? (await openStore(config)));
+    await engine.init();
+    return new HubServer(config, engine, options);
+  }
+
+  /** The hub's URL (`…/.well-known/mercure`), with the real port once listening. */
+  get url(): string {
+    return this.hubUrl.href;
+  }
+
+  /** The base URL (scheme, host and port) the server listens on. */
+  get origin(): string {
+    return this.hubUrl.origin;
+  }
+
+  async listen(): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen({ port: this.config.port, host: this.config.host, backlog: 65_535 }, () =>
+        resolve(),
+      );
+    });
+    const address = this.server.address() as AddressInfo;
+    if (!this.publicUrlFixed) {
+      const scheme = this.config.tlsCert === undefined ? 'http' : 'https';
+      const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+      this.hubUrl = new URL(`${scheme}://${host}:${address.port}${HUB_PATH}`);
+      this.auth = this.buildAuth(); // the 1.0 resource identifier (token audience) has the real port now
+    }
+  }
+
+  private buildAuth(): Authenticator {
+    const config = this.config;
+    const accessTokens: AccessTokenConfig | undefined =
+      config.protocol === '07'
+        ? undefined
+        : {
+            resource: this.hubUrl.href,
+            audience: config.audience.length > 0 ? config.audience : undefined,
+            issuers: config.issuer.length > 0 ? config.issuer : undefined,
+            cookieName: this.hubUrl.protocol === 'https:' ? undefined : 'mercure_access_token',
+          };
+    return createAuthenticator({
+      keys: this.keys,
+      allowAnonymousSubscribers: config.anonymous,
+      publishOrigins: config.publishOrigins,
+      legacy: config.protocol === '08' ? false : {},
+      accessTokens,
+    });
+  }
+
+  /** Graceful shutdown: subscribers are closed in waves with a jittered retry, then the store. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.hub.close({ timeoutMs: 5_000 });
+    await new Promise<void>((resolve) => {
+      this.server.close(() => resolve());
+      for (const socket of this.sockets) socket.destroy();
+    });
+    await this.engine.close();
+    this.metrics.close();
+  }
+
+  // ---- routing ------------------------------------------------------------------------------------
+
+  private async handle(req: Req, res: Res): Promise<void> {
+    const started = process.hrtime.bigint();
+    const requestId =
+      headerValue(req.headers as Record<string, string>, 'x-request-id') ??
+      `${process.pid.toString(36)}-${(++this.requestSeq).toString(36)}`;
+    res.setHeader('x-request-id', requestId);
+    const url = new URL(req.url ?? '/', 'http://hub.invalid');
+    const path = url.pathname;
+    const method = req.method ?? 'GET';
+    res.once('finish', () => {
+      if (
+        res.statusCode === 200 &&
+        String(res.getHeader('content-type') ?? '').startsWith('text/event-stream')
+      )
+        return;
+      this.log.info(
+        {
+          requestId,
+          method,
+          path,
+          status: res.statusCode,
+          ms: Number(process.hrtime.bigint() - started) / 1e6,
+        },
+        'request',
+      );
+    });
+    const base = this.hubUrl.pathname;
+    if (path === base || path.startsWith(`${base}/`)) {
+      res.setHeader('link', `<${this.hubUrl.href}>; rel="mercure"`);
+      this.cors(req, res);
+      if (method === 'OPTIONS') return this.preflight(req, res);
+      if (path === base) {
+        if (method === 'GET' || method === 'HEAD') return this.subscribe(req, res, url, requestId);
+        if (method === 'POST') return this.publishForm(req, res);
+        throw new HubError(
+          'METHOD_NOT_ALLOWED',
+          `${method} is not allowed here: GET subscribes, POST publishes.`,
+          {
+            headers: { allow: 'GET, POST, OPTIONS' },
+          },
+        );
+      }
+      if (path === `${base}/subscriptions` || path.startsWith(`${base}/subscriptions/`)) {
+        if (method !== 'GET')
+          throw new HubError('METHOD_NOT_ALLOWED', 'The subscriptions API answers GET only.', {
+            headers: { allow: 'GET' },
+          });
+        return this.subscriptionsApi(req, res, path);
+      }
+      throw new HubError('NOT_FOUND', `Nothing is served at ${path}.`);
+    }
+    const metadataUrl = this.auth.protectedResourceMetadataUrl;
+    if (metadataUrl !== undefined && path === new URL(metadataUrl).pathname && method === 'GET') {
+      return this.json(res, 200, this.auth.protectedResourceMetadata());
+    }
+    if (path === '/v1/publish') {
+      this.cors(req, res);
+      if (method === 'OPTIONS') return this.preflight(req, res);
+      if (method !== 'POST')
+        throw new HubError('METHOD_NOT_ALLOWED', 'POST updates to /v1/publish.', {
+          headers: { allow: 'POST' },
+        });
+      return this.publishJson(req, res);
+    }
+    if (path === '/healthz') return this.text(res, 200, 'ok');
+    if (path === '/readyz') {
+      const health = await this.engine.health();
+      return this.text(
+        res,
+        health.ready && !this.closed ? 200 : 503,
+        health.ready ? (health.detail ?? 'ready') : `not ready: ${health.detail ?? 'engine'}`,
+      );
+    }
+    if (path === '/metrics') {
+      const body = await this.metrics.render();
+      res.writeHead(200, { 'content-type': this.metrics.contentType });
+      res.end(body);
+      return;
+    }
+    if (path === '/' && method === 'GET') {
+      res.setHeader('link', `<${this.hubUrl.href}>; rel="mercure"`);
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+      res.end(landingPage(this.hubUrl.href));
+      return;
+    }
+    throw new HubError('NOT_FOUND', `Nothing is served at ${path}. The Mercure hub is at ${base}.`);
+  }
+
+  // ---- subscribe ----------------------------------------------------------------------------------
+
+  private async subscribe(req: Req, res: Res, url: URL, requestId: string): Promise<void> {
+    const params = url.searchParams;
+    const protocol = this.protocolOf(req, params);
+    const authRequest = {
+      method: req.method ?? 'GET',
+      url: req.url ?? '/',
+      headers: req.headers as Record<string, string>,
+    };
+    const subscriber = await this.auth.authenticateSubscriber(authRequest, protocol);
+    const headerId = headerValue(req.headers as Record<string, string>, 'last-event-id');
+    const subscription = readMercureSubscription(params, headerId, protocol, this.config.maxTopics);
+    const ip = req.socket.remoteAddress ?? 'unknown';
+    if (this.hub.connectionCount >= this.config.maxConnections) {
+      throw new HubError(
+        'TOO_MANY_CONNECTIONS',
+        `The hub holds its maximum of ${this.config.maxConnections} subscribers; retry later.`,
+        {
+          headers: { 'retry-after': '5' },
+        },
+      );
+    }
+    const held = this.perIp.get(ip) ?? 0;
+    if (held >= this.config.maxConnectionsPerIp) {
+      throw new HubError(
+        'RATE_LIMITED',
+        `This address holds ${held} subscriptions, the most allowed (--max-connections-per-ip).`,
+        {
+          headers: { 'retry-after': '5' },
+        },
+      );
+    }
+    const fingerprint = JSON.stringify(
+      protocol === '0.x'
+        ? ((subscriber?.claims.mercure as { subscribe?: unknown } | undefined)?.subscribe ?? null)
+        : (subscriber?.grants.subscribeDetails.map((d) => d.matchers) ?? null),
+    );
+    const privateSelector = grantsSelector(subscriber?.grants, fingerprint);
+    res.setHeader(
+      protocol === '0.x' ? 'last-event-id' : 'mercure-last-event-id',
+      this.engine.lastEventId ?? 'earliest',
+    );
+    res.setHeader('cache-control', 'no-cache, no-transform, private');
+    if (req.method === 'HEAD') {
+      res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8' });
+      res.end();
+      return;
+    }
+    this.perIp.set(ip, held + 1);
+    const closeStream = onClose(req, res);
+    let released = false;
+    let expiry: NodeJS.Timeout | undefined;
+    let active: ActiveSubscription[] = [];
+    const release = () => {
+      if (released) return;
+      released = true;
+      if (expiry !== undefined) clearTimeout(expiry);
+      const n = (this.perIp.get(ip) ?? 1) - 1;
+      if (n <= 0) this.perIp.delete(ip);
+      else this.perIp.set(ip, n);
+      for (const s of active) {
+        s.active = false;
+        this.subscriptions.remove(s);
+        this.announce(s, protocol);
+      }
+      active = [];
+    };
+    closeStream.on(release);
+    await handleNodeRequest(this.hub, req, res, {
+      mercure: { selectors: subscription.matchers.map((m) => m.selector), privateSelector },
+      lastEventId: subscription.lastEventId,
+      // biome-ignore lint/suspicious/noExplicitAny: the hub subclass reads the extra `mercure` field
+    } as any);
+    if (res.statusCode !== 200 || closeStream.closed) {
+      release();
+      return;
+    }
+    if (subscriber?.expiresAt !== undefined) {
+      // Both drafts: the connection must end when the token expires.
+      const ms = Math.max(0, subscriber.expiresAt - Date.now());
+      expiry = setTimeout(() => closeStream.close(), Math.min(ms, 2_147_483_647));
+      expiry.unref();
+    }
+    this.log.debug(
+      {
+        requestId,
+        protocol,
+        matchers: subscription.matchers.length,
+        replay: subscription.lastEventId !== undefined,
+      },
+      'subscribed',
+    );
+    if (this.config.subscriptions) {
+      const subscriberId = `urn:uuid:${randomUUID()}`;
+      active = subscription.matchers.map((m) => ({
+        matchType: m.type,
+        match: m.match,
+        subscriber: subscriberId,
+        payload: payloadOf(subscriber, protocol, m.match),
+        active: true,
+      }));
+      for (const s of active) {
+        this.subscriptions.add(s);
+        this.announce(s, protocol);
+      }
+    }
+  }
+
+  /** Publishes a subscription event (private, on the reserved topic). */
+  private announce(s: ActiveSubscription, protocol: ProtocolVersion): void {
+    const base = this.hubUrl.pathname;
+    const doc = subscriptionDocument(base, s, protocol);
+    this.hub
+      .publish(subscriptionTopic(base, s, protocol), JSON.stringify(doc), {
+        private: true,
+        id: `urn:uuid:${randomUUID()}`,
+      })
+      .catch((error: unknown) => this.log.warn({ err: error }, 'subscription event not published'));
+  }
+
+  /** The protocol of a request: fixed by `--protocol`, else 1.0 when its parameters or token say so. */
+  private protocolOf(req: Req, params: URLSearchParams): ProtocolVersion {
+    if (this.config.protocol === '07') return '0.x';
+    if (this.config.protocol === '08') return '1.0';
+    if (looksLikeVersion1(params)) return '1.0';
+    const headers = req.headers as Record<string, string>;
+    const authorization = headerValue(headers, 'authorization');
+    const bearer = authorization === undefined ? undefined : /^bearer\s+(\S+)$/i.exec(authorization)?.[1];
+    const token =
+      bearer ?? (params.has('authorization') ? undefined : cookie(headers, this.accessCookieName()));
+    if (bearer === undefined && token !== undefined) return '1.0';
+    if (bearer !== undefined) {
+      try {
+        const typ = decodeProtectedHeader(bearer).typ?.toLowerCase();
+        if (typ === 'at+jwt' || typ === 'application/at+jwt') return '1.0';
+      } catch {
+        // a malformed token: let 0.x verification refuse it
+      }
+    }
+    return '0.x';
+  }
+
+  private accessCookieName(): string {
+    return this.hubUrl.protocol === 'https:' ? DEFAULT_COOKIE_NAMES['1.0'] : 'mercure_access_token';
+  }
+
+  // ---- publish ------------------------------------------------------------------------------------
+
+  private async publishForm(req: Req, res: Res): Promise<void> {
+    const type = String(req.headers['content-type'] ?? '')
+      .split(';')[0]!
+      .trim()
+      .toLowerCase();
+    if (type !== '' && type !== 'application/x-www-form-urlencoded') {
+      throw new HubError(
+        'UNSUPPORTED_MEDIA_TYPE',
+        `Publish with Content-Type application/x-www-form-urlencoded, got ${type}.`,
+      );
+    }
+    const protocol = this.protocolOf(req, new URLSearchParams());
+    const publisher = await this.authenticatePublisher(req, protocol);
+    const body = await readBody(req, this.config.maxBody);
+    const update = validateUpdate(updateFromForm(parseForm(body)), {
+      protocol,
+      hubUrl: this.hubUrl,
+      maxTopics: this.config.maxTopics,
+    });
+    this.auth.authorizePublish(publisher, update.topics);
+    const stored = await this.store(update);
+    res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
+    res.end(stored);
+  }
+
+  private async publishJson(req: Req, res: Res): Promise<void> {
+    const type = String(req.headers['content-type'] ?? '')
+      .split(';')[0]!
+      .trim()
+      .toLowerCase();
+    if (type !== 'application/json') {
+      throw new HubError(
+        'UNSUPPORTED_MEDIA_TYPE',
+        `POST /v1/publish takes Content-Type application/json, got ${type || 'none'}.`,
+      );
+    }
+    const protocol = this.protocolOf(req, new URLSearchParams());
+    const publisher = await this.authenticatePublisher(req, protocol);
+    const body = await readBody(req, this.config.maxBody);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body.toString('utf8'));
+    } catch (error) {
+      throw new HubError('INVALID_REQUEST', `The body is not valid JSON: ${(error as Error).message}`);
+    }
+    const batch = Array.isArray(parsed);
+    const items = batch ? (parsed as unknown[]) : [parsed];
+    if (items.length === 0) throw new HubError('INVALID_REQUEST', 'A batch must hold at least one update.');
+    if (items.length > 1000)
+      throw new HubError('INVALID_REQUEST', `A batch holds at most 1000 updates, got ${items.length}.`);
+    // All or nothing: every update is validated and authorized before the first is stored.
+    const updates = items.map((item, i) => {
+      try {
+        const update = validateUpdate(jsonInput(item), {
+          protocol: '0.x',
+          hubUrl: this.hubUrl,
+          maxTopics: this.config.maxTopics,
+        });
+        this.auth.authorizePublish(publisher, update.topics);
+        return update;
+      } catch (error) {
+        if (batch && error instanceof HubError) {
+          throw new HubError(error.code, `Update ${i}: ${error.message}`, { headers: { ...error.headers } });
+        }
+        throw error;
+      }
+    });
+    const ids: string[] = [];
+    for (const update of updates) ids.push(await this.store(update));
+    this.json(res, 200, batch ? { ids } : { id: ids[0] });
+  }
+
+  private async authenticatePublisher(req: Req, protocol: ProtocolVersion): Promise<AuthContext> {
+    const authRequest = {
+      method: req.method ?? 'POST',
+      url: req.url ?? '/',
+      headers: req.headers as Record<string, string>,
+    };
+    const publisher = await this.auth.authenticatePublisher(authRequest, protocol);
+    if (this.publishLimiter !== null) {
+      const key =
+        headerValue(authRequest.headers, 'authorization') ??
+        publisher.subject ??
+        req.socket.remoteAddress ??
+        '';
+      const wait = this.publishLimiter.take(key);
+      if (wait > 0) {
+        this.metrics.publishes.inc({ status: '429' });
+        throw new HubError(
+          'RATE_LIMITED',
+          `Publish rate limit of ${this.config.publishRate}/s reached for this token; retry after ${wait} s.`,
+          {
+            headers: { 'retry-after': String(wait) },
+          },
+        );
+      }
+    }
+    return publisher;
+  }
+
+  private async store(update: Update): Promise<string> {
+    const timer = this.metrics.publishLatency.startTimer();
+    try {
+      const stored = await this.hub.publish(update.topics, update.data, {
+        id: update.id,
+        event: update.event,
+        retry: update.retry,
+        private: update.private,
+      });
+      this.metrics.publishes.inc({ status: '200' });
+      return stored.id;
+    } catch (error) {
+      throw new HubError('UNAVAILABLE', `The update could not be stored: ${(error as Error).message}`, {
+        cause: error,
+      });
+    } finally {
+      timer();
+    }
+  }
+
+  // ---- subscriptions API --------------------------------------------------------------------------
+
+  private async subscriptionsApi(req: Req, res: Res, path: string): Promise<void> {
+    if (!this.config.subscriptions)
+      throw new HubError('NOT_FOUND', 'The subscriptions API is off: start the hub with --subscriptions.');
+    const params = new URL(req.url ?? '/', 'http://hub.invalid').searchParams;
+    const protocol = this.protocolOf(req, params);
+    const authRequest = {
+      method: 'GET',
+      url: req.url ?? '/',
+      headers: req.headers as Record<string, string>,
+    };
+    const subscriber = await this.auth.authenticate(authRequest, 'subscriber', protocol);
+    if (subscriber === null) throw this.auth.missingToken(protocol);
+    if (!canReceive(subscriber.grants, { private: true, topics: [path] })) {
+      throw new AuthError('INSUFFICIENT_SCOPE', 'The token does not allow reading these subscriptions.', {
+        description: 'The access token does not allow reading these subscriptions',
+      });
+    }
+    const base = this.hubUrl.pathname;
+    const rest = path
+      .slice(`${base}/subscriptions`.length)
+      .split('/')
+      .filter((s) => s !== '');
+    let parts: string[];
+    try {
+      parts = rest.map((s) => decodeURIComponent(s));
+    } catch {
+      throw new HubError('INVALID_REQUEST', 'The subscription path has an invalid percent-escape.');
+    }
+    const lastEventId = this.engine.lastEventId ?? 'earliest';
+    const etag = `"${lastEventId.replace(/["\\]/g, '')}"`;
+    const inm = headerValue(req.headers as Record<string, string>, 'if-none-match');
+    res.setHeader('etag', etag);
+    res.setHeader('cache-control', 'must-revalidate');
+    if (
+      inm !== undefined &&
+      (inm.trim() === '*' || inm.split(',').some((t) => t.trim().replace(/^W\//, '') === etag))
+    ) {
+      res.writeHead(304);
+      res.end();
+      return;
+    }
+    const lastKey = protocol === '0.x' ? 'lastEventID' : 'last_event_id';
+    const v1 = protocol === '1.0';
+    let filter: { match?: string; matchType?: string; subscriber?: string };
+    if (v1 && parts.length >= 2) filter = { matchType: parts[0], match: parts[1], subscriber: parts[2] };
+    else if (!v1 && parts.length >= 1) filter = { match: parts[0], subscriber: parts[1] };
+    else if (parts.length === 0) filter = {};
+    else throw new HubError('NOT_FOUND', 'Use /subscriptions/{match_type}/{match}[/{subscriber}].');
+    if (parts.length > (v1 ? 3 : 2)) throw new HubError('NOT_FOUND', `Nothing is served at ${path}.`);
+    const found = this.subscriptions.find(filter);
+    const single = filter.subscriber !== undefined;
+    if (single) {
+      const s = found[0];
+      if (s === undefined) throw new HubError('NOT_FOUND', 'No such active subscription.');
+      return this.json(
+        res,
+        200,
+        { ...subscriptionDocument(base, s, protocol), [lastKey]: lastEventId },
+        'application/ld+json',
+      );
+    }
+    this.json(
+      res,
+      200,
+      {
+        '@context': 'https://mercure.rocks/',
+        id: path,
+        type: 'Subscriptions',
+        [lastKey]: lastEventId,
+        subscriptions: found.map((s) => subscriptionDocument(base, s, protocol, false)),
+      },
+      'application/ld+json',
+    );
+  }
+
+  // ---- responses ----------------------------------------------------------------------------------
+
+  private cors(req: Req, res: Res): void {
+    const origin = headerValue(req.headers as Record<string, string>, 'origin');
+    if (origin === undefined || this.corsOrigins.size === 0) return;
+    if (this.corsOrigins.has(origin) || this.corsOrigins.has('*')) {
+      // Credentials (the cookie) need an explicit origin, never `*`.
+      res.setHeader('access-control-allow-origin', origin);
+      res.setHeader('access-control-allow-credentials', 'true');
+      res.setHeader(
+        'access-control-expose-headers',
+        'link, last-event-id, mercure-last-event-id, crier-replay, etag',
+      );
+      res.setHeader('vary', 'origin');
+    }
+  }
+
+  private preflight(req: Req, res: Res): void {
+    if (res.hasHeader('access-control-allow-origin')) {
+      res.setHeader('access-control-allow-methods', 'GET, POST, OPTIONS');
+      res.setHeader(
+        'access-control-allow-headers',
+        headerValue(req.headers as Record<string, string>, 'access-control-request-headers') ??
+          'authorization, last-event-id, content-type',
+      );
+      res.setHeader('access-control-max-age', '600');
+    }
+    res.writeHead(204);
+    res.end();
+  }
+
+  private text(res: Res, status: number, body: string, headers: Record<string, string> = {}): void {
+    res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', ...headers });
+    res.end(`${body}\n`);
+  }
+
+  private json(res: Res, status: number, body: unknown, type = 'application/json'): void {
+    res.writeHead(status, { 'content-type': `${type}; charset=utf-8` });
+    res.end(JSON.stringify(body));
+  }
+
+  private fail(req: Req, res: Res, error: unknown): void {
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    if (error instanceof AuthError) {
+      const headers: Record<string, string> = {};
+      if (error.wwwAuthenticate !== undefined) headers['www-authenticate'] = error.wwwAuthenticate;
+      if (req.method === 'POST' || req.url?.startsWith('/v1/'))
+        this.metrics.publishes.inc({ status: String(error.status) });
+      this.text(res, error.status, error.description, headers);
+      return;
+    }
+    if (error instanceof HubError) {
+      if (req.method === 'POST' && error.code !== 'RATE_LIMITED')
+        this.metrics.publishes.inc({ status: String(error.status) });
+      if (error.status === 413) res.setHeader('connection', 'close');
+      this.text(res, error.status, error.message, { ...error.headers });
+      return;
+    }
+    this.log.error({ err: error }, 'unexpected error');
+    this.text(res, 500, 'Internal error.');
+  }
+}
+
+/** Creates the hub and starts listening. */
+export async function createHubServer(config: HubConfig, options: HubServerOptions = {}): Promise<HubServer> {
+  const server = await HubServer.create(config, options);
+  await server.listen();
+  return server;
+}
+
+function jsonInput(item: unknown): UpdateInput {
+  if (typeof item !== 'object' || item === null || Array.isArray(item)) {
+    throw new HubError(
+      'INVALID_REQUEST',
+      'An update must be a JSON object with "topics" (or "topic") and "data".',
+    );
+  }
+  const o = item as Record<string, unknown>;
+  const topics = o.topics ?? (o.topic === undefined ? undefined : [o.topic]);
+  if (!Array.isArray(topics) || topics.some((t) => typeof t !== 'string')) {
+    throw new HubError('INVALID_REQUEST', '"topics" must be a non-empty array of strings.');
+  }
+  for (const key of ['data', 'id', 'type'] as const) {
+    if (o[key] !== undefined && typeof o[key] !== 'string')
+      throw new HubError('INVALID_REQUEST', `"${key}" must be a string.`);
+  }
+  if (o.private !== undefined && typeof o.private !== 'boolean')
+    throw new HubError('INVALID_REQUEST', '"private" must be true or false.');
+  if (o.retry !== undefined && !(typeof o.retry === 'number' && Number.isInteger(o.retry) && o.retry >= 0)) {
+    throw new HubError('INVALID_REQUEST', '"retry" must be a non-negative integer (milliseconds).');
+  }
+  return {
+    topics: topics as string[],
+    data: o.data as string | undefined,
+    id: o.id as string | undefined,
+    type: o.type as string | undefined,
+    retry: o.retry as number | undefined,
+    private: o.private as boolean | undefined,
+  };
+}
+
+function payloadOf(context: AuthContext | null, protocol: ProtocolVersion, match: string): unknown {
+  if (context === null) return undefined;
+  return protocol === '0.x' ? context.grants.payload : subscriptionPayload(context.grants, match);
+}
+
+function cookie(headers: Record<string, string>, name: string): string | undefined {
+  const raw = headerValue(headers, 'cookie');
+  if (raw === undefined) return undefined;
+  for (const pair of raw.split(';')) {
+    const eq = pair.indexOf('=');
+    if (eq !== -1 && pair.slice(0, eq).trim() === name) return pair.slice(eq + 1).trim();
+  }
+  return undefined;
+}
+
+/** Reads a request body up to `max` bytes; more is a 413 (the rest is not read). */
+async function readBody(req: Req, max: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length'] ?? Number.NaN);
+  if (declared > max) {
+    throw new HubError(
+      'BODY_TOO_LARGE',
+      `The body is ${declared} bytes; the most accepted is ${max} (--max-body).`,
+    );
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > max)
+      throw new HubError('BODY_TOO_LARGE', `The body is larger than ${max} bytes (--max-body).`);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+/** When the subscriber's stream ends, and a way to end it (token expiry). */
+function onClose(req: Req, res: Res): { closed: boolean; on(f: () => void): void; close(): void } {
+  const h2 = 'stream' in res && req.httpVersionMajor === 2 ? (res as Http2ServerResponse).stream : undefined;
+  const socket = req.socket;
+  const state = {
+    closed: false,
+    on(f: () => void) {
+      const done = () => {
+        state.closed = true;
+        f();
+      };
+      if (h2 !== undefined) h2.once('close', done);
+      else socket.once('close', done);
+    },
+    close() {
+      if (h2 !== undefined) h2.close();
+      else socket.destroy();
+    },
+  };
+  return state;
+}
+
+function landingPage(hubUrl: string): string {
+  return `<!doctype html><html lang="en"><meta charset="utf-8"><title>Crier hub</title>
+<style>body{font:16px/1.5 system-ui,sans-serif;margin:2rem auto;max-width:44rem;color:#1d2330}code{background:#f3f4f7;padding:0 .2em}</style>
+<h1>Crier hub</h1>
+<p>The Mercure hub is at <code>${hubUrl}</code>. Subscribe with <code>new EventSource('${hubUrl}?topic=…')</code>,
+publish with a form POST carrying a publisher JWT. See docs/hub.md.</p>
+<p>Operations: <a href="/healthz">/healthz</a>, <a href="/readyz">/readyz</a>, <a href="/metrics">/metrics</a>.</p></html>`;
+}

@@ -1,0 +1,160 @@
+/**
+ * Reading a Mercure subscription from the query string, for both protocol versions, and the `Hub` subclass
+ * that hands the server library selectors compiled per matcher (each matcher has its own syntax in Mercure,
+ * where the library's query reader takes one syntax per request) and the subscriber's private rights as
+ * one selector built from its token's grants.
+ */
+import { Hub, type SubscribeOptions, type Subscription } from '../server/index.js';
+import { compileSelector, type TopicSelector } from '../topics/index.js';
+import type { Grants, ProtocolVersion } from './auth/index.js';
+import { HubError } from './errors.js';
+import { EARLIEST } from './tracked-engine.js';
+
+/** A matcher type as named in subscription events: 0.x selectors are `template` (exact or RFC 6570). */
+export type MatchType = 'exact' | 'urlpattern' | 'template';
+
+export interface Matcher {
+  readonly type: MatchType;
+  readonly match: string;
+  readonly selector: TopicSelector;
+}
+
+export interface MercureSubscription {
+  readonly protocol: ProtocolVersion;
+  readonly matchers: readonly Matcher[];
+  /** Where replay starts: an ID, {@link EARLIEST}, or undefined for live only. */
+  readonly lastEventId: string | undefined;
+}
+
+const FORBIDDEN = /[\u0000-\u001f\u007f-\u009f\p{Cf}]/u;
+
+/** Query parameters that only a 1.0 (draft-08) subscriber sends. */
+export function looksLikeVersion1(params: URLSearchParams): boolean {
+  for (const name of params.keys()) {
+    if (
+      /^match/i.test(name) ||
+      name === 'topicURLPattern' ||
+      name === 'last_event_id' ||
+      name === 'access_token'
+    )
+      return true;
+  }
+  return false;
+}
+
+/** Reads the matchers and the replay start of a subscribe request. Bad input is a 400 `HubError`. */
+export function readMercureSubscription(
+  params: URLSearchParams,
+  lastEventIdHeader: string | undefined,
+  protocol: ProtocolVersion,
+  maxTopics: number,
+): MercureSubscription {
+  const matchers: Matcher[] = [];
+  const add = (type: MatchType, match: string, param: string) => {
+    if (matchers.length >= maxTopics) {
+      throw new HubError('TOO_MANY_TOPICS', `More than ${maxTopics} topic matchers in one request.`);
+    }
+    if (FORBIDDEN.test(match)) {
+      throw new HubError(
+        'INVALID_REQUEST',
+        `The "${param}" value must not contain control or format characters.`,
+      );
+    }
+    matchers.push({ type, match, selector: compileMatcher(type, match, param) });
+  };
+  for (const [name, value] of params) {
+    if (protocol === '0.x') {
+      if (name === 'topic') add('template', value, name);
+      continue;
+    }
+    if (name === 'match' || name === 'match_exact' || name === 'topic') add('exact', value, name);
+    else if (name === 'match_urlpattern' || name === 'topicURLPattern') add('urlpattern', value, name);
+    else if (/^match/i.test(name)) {
+      throw new HubError(
+        'INVALID_REQUEST',
+        `Unknown matcher parameter "${name}": use match (or match_exact) and match_urlpattern.`,
+      );
+    }
+  }
+  if (matchers.length === 0) {
+    throw new HubError(
+      'INVALID_REQUEST',
+      protocol === '0.x'
+        ? 'Missing "topic": subscribe to at least one topic selector.'
+        : 'Missing "match": subscribe to at least one topic matcher (match or match_urlpattern).',
+    );
+  }
+  const fromQuery =
+    params.get(protocol === '0.x' ? 'lastEventID' : 'last_event_id') ??
+    params.get('lastEventID') ??
+    params.get('last_event_id');
+  const raw = lastEventIdHeader !== undefined && lastEventIdHeader !== '' ? lastEventIdHeader : fromQuery;
+  const lastEventId = raw === null || raw === '' ? undefined : raw === 'earliest' ? EARLIEST : raw;
+  return { protocol, matchers, lastEventId };
+}
+
+function compileMatcher(type: MatchType, match: string, param: string): TopicSelector {
+  if (match === '*') return compileSelector('*', 'auto'); // the wildcard, whatever the matcher type
+  if (type === 'exact') return compileSelector(match, 'exact');
+  if (type === 'template') {
+    try {
+      return compileSelector(match, 'auto');
+    } catch {
+      // As the Mercure hub does: a selector that is not a valid URI template is an exact topic.
+      return compileSelector(match, 'exact');
+    }
+  }
+  try {
+    return compileSelector(match, 'urlpattern');
+  } catch (error) {
+    throw new HubError(
+      'INVALID_REQUEST',
+      `The "${param}" value "${match}" is not a valid URL pattern: ${(error as Error).message}`,
+    );
+  }
+}
+
+/** A private-rights selector from a token's grants: matches the topics its subscribe grants allow. */
+export function grantsSelector(grants: Grants | undefined, fingerprint: string): TopicSelector | null {
+  const selectors = grants?.subscribe;
+  if (selectors === undefined || selectors.length === 0) return null;
+  return {
+    source: `grants:${fingerprint}`,
+    kind: 'template',
+    matches(topic: string): boolean {
+      for (const s of selectors) if (s.matches(topic)) return true;
+      return false;
+    },
+  };
+}
+
+/** Subscribe options carrying a subscription already read by the hub layer. */
+export interface MercureSubscribeOptions extends SubscribeOptions {
+  mercure?: { selectors: readonly TopicSelector[]; privateSelector: TopicSelector | null };
+}
+
+/**
+ * The server library's `Hub`, given Mercure's selectors. The library reads `Last-Event-ID`, limits and
+ * shutdown state as usual; the selectors come from the hub layer.
+ */
+export class MercureHub extends Hub {
+  override readSubscription(
+    target: string,
+    header: string | undefined,
+    options: MercureSubscribeOptions = {},
+  ): Subscription {
+    const mercure = options.mercure;
+    if (mercure === undefined) return super.readSubscription(target, header, options);
+    const base = super.readSubscription(target, header, {
+      ...options,
+      topics: ['*'],
+      privateTopics: [],
+      syntax: 'auto',
+    });
+    return {
+      ...base,
+      selectors: mercure.selectors,
+      privateSelectors: mercure.privateSelector === null ? null : [mercure.privateSelector],
+    };
+  }
+}

@@ -1,0 +1,65 @@
+/**
+ * The hub's view of its engine: the same engine, plus what Mercure needs that the server library does not
+ * know about — the ID of the newest update (the `Last-Event-ID` / `Mercure-Last-Event-ID` response headers,
+ * the subscriptions API's `last_event_id` and `ETag`) and `earliest` (replay all of history), reached through
+ * `readAfter` with a sentinel no real ID can equal (IDs never contain NUL).
+ */
+import type {
+  Engine,
+  EngineFollower,
+  EngineHealth,
+  HistoryRead,
+  StoredUpdate,
+  StreamPosition,
+  Update,
+} from '../engines/engine.js';
+
+/** Pass as `lastEventId` to replay every update still in history. */
+export const EARLIEST = '\u0000earliest';
+
+export class TrackedEngine implements Engine {
+  readonly name: string;
+  /** The ID of the newest update stored (seen live, or found at start); `undefined` when none. */
+  lastEventId: string | undefined;
+  private readonly unfollow: () => void;
+
+  constructor(private readonly inner: Engine) {
+    this.name = inner.name;
+    this.unfollow = inner.follow({
+      update: (update) => {
+        this.lastEventId = update.id;
+      },
+      reset: () => {},
+    });
+  }
+
+  /** Finds the newest ID already in history (a durable store after a restart). */
+  async init(): Promise<void> {
+    const all = await this.inner.readAll();
+    const newest = all.updates.at(-1);
+    if (newest !== undefined && this.lastEventId === undefined) this.lastEventId = newest.id;
+  }
+
+  publish(update: Update): Promise<StoredUpdate> {
+    return this.inner.publish(update);
+  }
+  follow(follower: EngineFollower): () => void {
+    return this.inner.follow(follower);
+  }
+  readAfter(lastEventId: string): Promise<HistoryRead> {
+    return lastEventId === EARLIEST ? this.inner.readAll() : this.inner.readAfter(lastEventId);
+  }
+  readAll(): Promise<HistoryRead & { readonly status: 'ok' }> {
+    return this.inner.readAll();
+  }
+  position(): Promise<StreamPosition> {
+    return this.inner.position();
+  }
+  health(): Promise<EngineHealth> {
+    return this.inner.health();
+  }
+  async close(): Promise<void> {
+    this.unfollow();
+    await this.inner.close();
+  }
+}

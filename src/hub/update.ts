@@ -1,0 +1,197 @@
+/**
+ * Reading and validating a publish: the Mercure form body (`topic`, `data`, `private`, `id`, `type`,
+ * `retry`) and the native JSON API share `validateUpdate`, so both refuse exactly the same input with the
+ * status the drafts name. Nothing reaches the engine before every field has passed.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Update } from '../engines/engine.js';
+import type { ProtocolVersion } from './auth/index.js';
+import { HubError } from './errors.js';
+
+/** An update as a publisher describes it, before validation. */
+export interface UpdateInput {
+  topics: readonly string[];
+  data?: string;
+  private?: boolean;
+  id?: string;
+  type?: string;
+  retry?: string | number;
+}
+
+export interface UpdateRules {
+  protocol: ProtocolVersion;
+  /** The hub's public URL: topics resolving under its path are reserved. */
+  hubUrl: URL;
+  maxTopics: number;
+}
+
+// C0 and C1 controls, DEL, and Unicode format characters (draft-08 forbids them in topics, IDs and types).
+const FORBIDDEN = /[\u0000-\u001f\u007f-\u009f\p{Cf}]/u;
+
+/** Parses an `application/x-www-form-urlencoded` body strictly: a bad escape or bad UTF-8 is a 400. */
+export function parseForm(body: Buffer): Array<[string, string]> {
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(body);
+  } catch {
+    throw new HubError('INVALID_REQUEST', 'The request body is not valid UTF-8.');
+  }
+  const fields: Array<[string, string]> = [];
+  if (text === '') return fields;
+  for (const part of text.split('&')) {
+    if (part === '') continue;
+    const eq = part.indexOf('=');
+    const rawName = eq === -1 ? part : part.slice(0, eq);
+    const rawValue = eq === -1 ? '' : part.slice(eq + 1);
+    fields.push([decodeField(rawName), decodeField(rawValue)]);
+  }
+  return fields;
+}
+
+function decodeField(raw: string): string {
+  try {
+    return decodeURIComponent(raw.replace(/\+/g, ' '));
+  } catch {
+    const shown = raw.length > 40 ? `${raw.slice(0, 40)}…` : raw;
+    throw new HubError(
+      'INVALID_REQUEST',
+      `Malformed form body: "${shown}" has an invalid percent-escape or encodes invalid UTF-8.`,
+    );
+  }
+}
+
+/** The Mercure publish form as an `UpdateInput` (unknown fields are ignored, as the drafts require). */
+export function updateFromForm(fields: ReadonlyArray<[string, string]>): UpdateInput {
+  const input: { -readonly [K in keyof UpdateInput]: UpdateInput[K] } = { topics: [] };
+  const topics: string[] = [];
+  const seen = new Set<string>();
+  for (const [name, value] of fields) {
+    switch (name) {
+      case 'topic':
+        topics.push(value);
+        break;
+      case 'private':
+        input.private = true; // presence alone marks it private, whatever the value
+        break;
+      case 'data':
+      case 'id':
+      case 'type':
+      case 'retry':
+        if (seen.has(name))
+          throw new HubError('INVALID_REQUEST', `The field "${name}" must appear at most once.`);
+        seen.add(name);
+        input[name] = value;
+        break;
+      default:
+        break;
+    }
+  }
+  input.topics = topics;
+  return input;
+}
+
+/** Checks every field and returns the update to store, with a generated `urn:uuid:` ID when none was given. */
+export function validateUpdate(input: UpdateInput, rules: UpdateRules): Update {
+  const { topics } = input;
+  if (!Array.isArray(topics) || topics.length === 0) {
+    throw new HubError('INVALID_REQUEST', 'Missing "topic": an update needs a topic.');
+  }
+  if (rules.protocol === '1.0' && topics.length > 1) {
+    throw new HubError(
+      'INVALID_REQUEST',
+      `Mercure 1.0 allows exactly one "topic" field, got ${topics.length}. Send one update per topic.`,
+    );
+  }
+  if (topics.length > rules.maxTopics) {
+    throw new HubError(
+      'TOO_MANY_TOPICS',
+      `An update has ${topics.length} topics; the most accepted is ${rules.maxTopics}.`,
+    );
+  }
+  for (const topic of topics) {
+    if (typeof topic !== 'string' || topic === '') {
+      throw new HubError('INVALID_REQUEST', 'A topic must be a non-empty string.');
+    }
+    if (FORBIDDEN.test(topic)) {
+      throw new HubError('INVALID_REQUEST', 'A topic must not contain control or format characters.');
+    }
+    if (isReservedTopic(topic, rules.hubUrl)) {
+      throw new HubError(
+        'RESERVED_TOPIC',
+        `The topic "${topic}" is in the hub's reserved namespace (${rules.hubUrl.pathname}); only the hub publishes there.`,
+      );
+    }
+  }
+  const data = input.data ?? '';
+  if (typeof data !== 'string') throw new HubError('INVALID_REQUEST', '"data" must be a string.');
+  let id = input.id;
+  if (id !== undefined) {
+    if (typeof id !== 'string') throw new HubError('INVALID_REQUEST', '"id" must be a string.');
+    if (id === '') id = undefined;
+    else if (id.startsWith('#')) {
+      throw new HubError(
+        'INVALID_REQUEST',
+        'An "id" must not start with "#" (reserved for IDs the hub generates).',
+      );
+    } else if (id === 'earliest') {
+      throw new HubError('INVALID_REQUEST', '"earliest" is reserved and cannot be an update ID.');
+    } else if (FORBIDDEN.test(id)) {
+      throw new HubError(
+        'INVALID_REQUEST',
+        'An "id" must not contain CR, LF, NUL or other control characters.',
+      );
+    }
+  }
+  const type = input.type === '' ? undefined : input.type;
+  if (type !== undefined && (typeof type !== 'string' || FORBIDDEN.test(type))) {
+    throw new HubError(
+      'INVALID_REQUEST',
+      'A "type" must not contain CR, LF, NUL or other control characters.',
+    );
+  }
+  let retry: number | undefined;
+  if (input.retry !== undefined && input.retry !== '') {
+    const text = String(input.retry);
+    if (!/^\d{1,15}$/.test(text)) {
+      throw new HubError(
+        'INVALID_REQUEST',
+        `"retry" must be a number of milliseconds (digits only), got "${text.slice(0, 20)}".`,
+      );
+    }
+    retry = Number(text);
+  }
+  return {
+    topics: [...topics],
+    data,
+    id: id ?? `urn:uuid:${randomUUID()}`,
+    event: type,
+    retry,
+    private: input.private === true ? true : undefined,
+  };
+}
+
+const UNRESERVED_ESCAPE = /%(2[dD]|2[eE]|[3][0-9]|[46][1-9a-fA-F]|[57][0-9aA]|5[fF]|7[eE])/g;
+
+/**
+ * Whether a topic addresses the hub's reserved namespace: resolved against the hub's URL, with dot-segments
+ * removed and escapes of unreserved characters decoded, its path is the hub's path or below it — whatever
+ * the scheme or host, so an absolute topic cannot forge subscription events.
+ */
+export function isReservedTopic(topic: string, hubUrl: URL): boolean {
+  let url: URL;
+  try {
+    url = new URL(topic, hubUrl);
+  } catch {
+    return false;
+  }
+  let path = url.pathname.replace(UNRESERVED_ESCAPE, (m) =>
+    String.fromCharCode(Number.parseInt(m.slice(1), 16)),
+  );
+  try {
+    path = new URL(path, 'http://x').pathname; // remove dot-segments the decoding exposed
+  } catch {
+    return false;
+  }
+  const base = hubUrl.pathname.replace(/\/$/, '');
+  return path === base || path.startsWith(`${base}/`);
+}
