@@ -27,6 +27,11 @@ import { TopicIndex } from './selectors.js';
 
 /** The reserved event type sent when a `Last-Event-ID` cannot be replayed (see docs/library.md). */
 export const REPLAY_UNAVAILABLE_EVENT = 'crier-replay-unavailable';
+/**
+ * The reserved `Last-Event-ID` that asks for every update still in history (Mercure's `earliest`). It is
+ * never a real event ID: `publish` refuses it.
+ */
+export const EARLIEST = 'earliest';
 /** The response header that tells how replay went: `ok`, `expired`, `unknown` (absent without `Last-Event-ID`). */
 export const REPLAY_HEADER = 'Crier-Replay';
 
@@ -134,6 +139,12 @@ export class Hub extends EventEmitter<HubEvents> {
     if (list.length === 0) throw new ServerError('INVALID_UPDATE', 'Publish to at least one topic.');
     if (typeof data !== 'string')
       throw new ServerError('INVALID_UPDATE', `data must be a string, got ${typeof data}.`);
+    if (options.id === EARLIEST) {
+      throw new ServerError(
+        'INVALID_UPDATE',
+        `The event ID "${EARLIEST}" is reserved: it asks for all history.`,
+      );
+    }
     // Validate the fields before storing anything (throws ProtocolError for CR/LF/NUL in id or event).
     encodeEventText({ id: options.id, event: options.event, retry: options.retry });
     return this.engine.publish({
@@ -338,7 +349,7 @@ export class Hub extends EventEmitter<HubEvents> {
     }
     let read: Awaited<ReturnType<Engine['readAfter']>>;
     try {
-      read = await this.engine.readAfter(lastEventId);
+      read = await (lastEventId === EARLIEST ? this.engine.readAll() : this.engine.readAfter(lastEventId));
     } catch (error) {
       this.detach(connection, 'server');
       throw error;

@@ -9,6 +9,7 @@ export { FetchConnection, handleFetchRequest } from './fetch.js';
 export {
   type CloseOptions,
   type ConnectionInfo,
+  EARLIEST,
   Hub,
   type HubEvents,
   type HubStats,

@@ -167,6 +167,22 @@ describe('Hub over node:http', () => {
     await s.stop();
   });
 
+  test('replays all history that matches for the reserved Last-Event-ID earliest, then goes live', async () => {
+    const s = await start();
+    for (let i = 0; i < 4; i++) await s.hub.publish(i % 2 ? 'odd' : 'even', String(i));
+    const c = await connectSse(`${s.url}/?topic=even&lastEventID=earliest`);
+    assert.equal(c.headers['crier-replay'], 'ok');
+    await s.hub.publish('even', 'live');
+    await c.until((x) => x.events.length === 3);
+    assert.deepEqual(
+      c.events.map((e) => e.data),
+      ['0', '2', 'live'],
+    );
+    await assert.rejects(s.hub.publish('even', 'x', { id: 'earliest' }), /reserved/);
+    c.close();
+    await s.stop();
+  });
+
   test('tells the client when Last-Event-ID cannot be replayed (reserved event and header), then goes live', async () => {
     const s = await start({ engine: new MemoryEngine({ history: { maxCount: 2 } }) });
     const first = await s.hub.publish('t', 'gone');
