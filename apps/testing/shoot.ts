@@ -51,6 +51,16 @@ try {
       if (m.type() === 'error') console.log('  console:', m.text());
     });
     page.on('pageerror', (e) => console.log('  pageerror:', e.message));
+    // The dashboard is more telling with readers elsewhere: open the other apps in the background first.
+    const companions = [];
+    if (shot.name === 'dashboard') {
+      for (const path of ['/ticker/', '/sports/', '/sports/m2', '/ticker/']) {
+        const p = await context.newPage();
+        await p.goto(base + path);
+        companions.push(p);
+      }
+      await page.waitForTimeout(6_000);
+    }
     if (shot.before) {
       await page.goto(base + shot.path);
       await page.click(`[data-user="${shot.before}"]`);

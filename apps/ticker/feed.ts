@@ -132,7 +132,7 @@ export class TickerFeed {
     // Start at a rotating offset so that, when ticks are skipped, no symbol is always the one left out.
     for (let k = 0; k < n; k++) {
       const info = this.symbols[(this.cursor + k) % n]!;
-      const vol = 0.0009 + (info.symbol.charCodeAt(0) % 5) * 0.0002;
+      const vol = 0.0003 + (info.symbol.charCodeAt(0) % 5) * 0.00008;
       const z = (this.random() + this.random() + this.random() - 1.5) * 2; // ~N(0, 1)
       info.price = Math.max(0.5, Math.round(info.price * Math.exp(vol * z) * 100) / 100);
       info.high = Math.max(info.high, info.price);
