@@ -8,6 +8,7 @@ import { drawChart } from '../shared/spark.js';
 import type { StatsHistory, StatsSample } from './model.js';
 
 const samples: StatsSample[] = [];
+let liveSamples = 0;
 const KEEP = 180;
 const pill = $('#status');
 const n = (v: number) => v.toLocaleString('en-US');
@@ -27,6 +28,7 @@ async function start(): Promise<void> {
       if (last && sample.t <= last.t) return;
       samples.push(sample);
       if (samples.length > KEEP) samples.shift();
+      liveSamples++;
       render();
     },
     onStatus: (status, detail) => showStatus(pill, status, detail),
@@ -48,7 +50,7 @@ function render(): void {
   $('#uptime').textContent =
     `demo up ${up >= 3600 ? `${Math.floor(up / 3600)}h ` : ''}${Math.floor((up % 3600) / 60)}m ${up % 60}s`;
   document.body.dataset.deliveries = String(s.totals.deliveries);
-  document.body.dataset.samples = String(samples.length);
+  document.body.dataset.live = String(liveSamples);
 
   const max = Math.max(...s.selectors.map((x) => x.subscribers), 1);
   $('#selectors').replaceChildren(

@@ -106,7 +106,11 @@ export function drawChart(
     const x = (i: number) => left + ((i + offset) / (slots - 1)) * plotW;
     const y = (v: number) => top + plotH - (v / max) * plotH;
     ctx.beginPath();
-    s.values.forEach((v, i) => (i === 0 ? ctx.moveTo(x(i), y(v)) : ctx.lineTo(x(i), y(v))));
+    for (let i = 0; i < s.values.length; i++) {
+      const v = s.values[i]!;
+      if (i === 0) ctx.moveTo(x(i), y(v));
+      else ctx.lineTo(x(i), y(v));
+    }
     ctx.strokeStyle = s.color;
     ctx.lineWidth = 2;
     ctx.lineJoin = 'round';

@@ -54,6 +54,7 @@ async function start(): Promise<void> {
 async function resync(): Promise<void> {
   if (resyncing) return;
   resyncing = true;
+  document.body.dataset.resyncs = String(Number(document.body.dataset.resyncs ?? 0) + 1);
   try {
     await loadSnapshot();
     render();

@@ -8,8 +8,9 @@
  * cookie whose `mercure.subscribe` selectors authorise private updates; POST (form) with `topic`, `data`,
  * `type`, `private`, `id` and a publisher JWT (`mercure.publish`); the response body is the update's ID.
  *
- * `restartHub()` closes the hub and its server and starts new ones on the same port over the same SQLite
- * file (history survives, as with the hub's durable store), while the demo's simulators keep running.
+ * `stopHub()` closes the hub (every stream ends, publishes and subscribes are refused at the socket) while
+ * the demo's backends keep running, as when a separately deployed hub goes down; `startHub()` starts a new
+ * hub over the same SQLite file (history survives, as with the hub's durable store).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -106,7 +107,7 @@ export interface DemoServer {
   hub: Hub;
   demo: Demo;
   restartHub(): Promise<void>;
-  /** Stops the hub's server for good (the demo keeps running) — to test a page while the hub is down. */
+  /** Takes the hub down (the demo's backends keep running). */
   stopHub(): Promise<void>;
   startHub(): Promise<void>;
   close(): Promise<void>;
@@ -116,38 +117,40 @@ export async function startDemoServer(options: DemoOptions & { port?: number } =
   const dir = mkdtempSync(join(tmpdir(), 'crier-demo-'));
   const storePath = join(dir, 'hub.db');
   let hub: Hub;
-  let server: Server | undefined;
   let port = options.port ?? 0;
   const publisherToken = await signToken({ publish: ['*'] }, 86_400);
   let demo: Demo | undefined;
 
-  const listen = async () => {
-    hub = new Hub({ engine: new SqliteEngine({ path: storePath }), logger: null, heartbeatMs: 5_000 });
-    const current = hub;
-    server = createServer((req, res) => {
-      if (demo?.handle(req, res)) return;
-      if ((req.url ?? '').split('?')[0] === HUB_PATH) {
-        mercure(current, req, res).catch((error: unknown) => {
-          if (!res.headersSent) res.writeHead(400).end(`${String(error)}\n`);
-        });
+  let up = false;
+  const server: Server = createServer((req, res) => {
+    if (demo?.handle(req, res)) return;
+    if ((req.url ?? '').split('?')[0] === HUB_PATH) {
+      if (!up) {
+        req.socket.destroy(); // the hub is down: like a refused connection
         return;
       }
-      res.writeHead(404).end();
-    });
-    await new Promise<void>((resolve) => server!.listen(port, '127.0.0.1', resolve));
-    port = (server.address() as AddressInfo).port;
+      const current = hub;
+      mercure(current, req, res).catch((error: unknown) => {
+        if (!res.headersSent) res.writeHead(400).end(`${String(error)}\n`);
+      });
+      return;
+    }
+    res.writeHead(404).end();
+  });
+  const startHub = async () => {
+    hub = new Hub({ engine: new SqliteEngine({ path: storePath }), logger: null, heartbeatMs: 5_000 });
+    up = true;
   };
-  const unlisten = async () => {
-    const s = server;
-    const h = hub;
-    server = undefined;
-    if (!s) return;
-    await h.close({ waveSize: 1_000, waveIntervalMs: 0, timeoutMs: 1_000 });
-    await h.engine.close();
-    s.closeAllConnections();
-    await new Promise<void>((resolve) => s.close(() => resolve()));
+  const stopHub = async () => {
+    if (!up) return;
+    up = false;
+    await hub.close({ waveSize: 1_000, waveIntervalMs: 0, timeoutMs: 1_000 });
+    await hub.engine.close();
+    server.closeAllConnections(); // and the keep-alive connections of publishers
   };
-  await listen();
+  await startHub();
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  port = (server.address() as AddressInfo).port;
   const url = `http://127.0.0.1:${port}`;
   const ctx: DemoContext = {
     get hub() {
@@ -165,14 +168,15 @@ export async function startDemoServer(options: DemoOptions & { port?: number } =
     },
     demo,
     async restartHub() {
-      await unlisten();
-      await listen();
+      await stopHub();
+      await startHub();
     },
-    stopHub: unlisten,
-    startHub: listen,
+    stopHub,
+    startHub,
     async close() {
       await demo?.close();
-      await unlisten();
+      await stopHub();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
       rmSync(dir, { recursive: true, force: true });
     },
   };
