@@ -14,19 +14,22 @@ describe('HistoryRing', () => {
       ],
     );
     assert.deepEqual(ring.lookup('id-b'), { found: true, offset: 2 });
-    assert.deepEqual(ring.lookup('nope'), { found: false });
+    assert.deepEqual(ring.lookup('nope'), { found: false, evicted: false });
   });
 
-  test('is bounded by count and forgets the IDs it evicted', () => {
+  test('is bounded by count and remembers only the last 10,000 IDs it evicted', () => {
     const ring = new HistoryRing<number>({ maxCount: 3 });
-    for (let i = 1; i <= 5000; i++) ring.append(`e${i}`, i, 1);
+    for (let i = 1; i <= 12_000; i++) ring.append(`e${i}`, i, 1);
     assert.equal(ring.size, 3);
-    assert.equal(ring.firstOffset, 4998);
-    assert.deepEqual(ring.lookup('e1'), { found: false });
-    assert.deepEqual(ring.lookup('e4999'), { found: true, offset: 4999 });
+    assert.equal(ring.firstOffset, 11_998);
+    assert.deepEqual(ring.lookup('e1'), { found: false, evicted: false });
+    assert.deepEqual(ring.lookup('e11997'), { found: false, evicted: true });
+    assert.deepEqual(ring.lookup('e1998'), { found: false, evicted: true });
+    assert.deepEqual(ring.lookup('e1997'), { found: false, evicted: false });
+    assert.deepEqual(ring.lookup('e11999'), { found: true, offset: 11_999 });
     assert.deepEqual(
       ring.after(0).map((e) => e.value),
-      [4998, 4999, 5000],
+      [11_998, 11_999, 12_000],
     );
   });
 
@@ -54,7 +57,7 @@ describe('HistoryRing', () => {
     now = 1050;
     ring.append('new', 'n', 1);
     now = 1120;
-    assert.deepEqual(ring.lookup('old'), { found: false });
+    assert.deepEqual(ring.lookup('old'), { found: false, evicted: true });
     assert.deepEqual(
       ring.after(0).map((e) => e.id),
       ['new'],

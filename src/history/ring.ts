@@ -35,8 +35,14 @@ export const DEFAULT_HISTORY_MAX_AGE_MS = 60 * 60 * 1000;
 export type RingLookup =
   /** The ID is in the ring at this offset. */
   | { readonly found: true; readonly offset: number }
-  /** The ID is not (or no longer) in the ring. */
-  | { readonly found: false };
+  /**
+   * The ID is not in the ring. `evicted` is true when a bound evicted it recently (the ring remembers the
+   * last 10,000 evicted IDs), so a caller can tell "expired" from "never seen".
+   */
+  | { readonly found: false; readonly evicted: boolean };
+
+/** How many evicted IDs a ring remembers at most, to tell an expired ID from an unknown one. */
+const MAX_REMEMBERED_EVICTIONS = 10_000;
 
 export class HistoryRing<T> {
   readonly maxCount: number;
@@ -47,6 +53,9 @@ export class HistoryRing<T> {
   private entries: RingEntry<T>[] = [];
   private head = 0;
   private readonly byId = new Map<string, number>();
+  /** Recently evicted IDs, oldest first (a Map keeps insertion order). */
+  private readonly evicted = new Map<string, true>();
+  private readonly evictedCap: number;
   private totalBytes = 0;
   private nextOffset: number;
 
@@ -56,6 +65,7 @@ export class HistoryRing<T> {
     this.maxAgeMs = positive('maxAgeMs', options.maxAgeMs ?? DEFAULT_HISTORY_MAX_AGE_MS);
     this.now = options.now ?? Date.now;
     this.nextOffset = firstOffset;
+    this.evictedCap = MAX_REMEMBERED_EVICTIONS;
   }
 
   /** Entries held now. */
@@ -88,6 +98,7 @@ export class HistoryRing<T> {
     const entry: RingEntry<T> = { offset: this.nextOffset++, id, bytes, time: this.now(), value };
     this.entries.push(entry);
     this.byId.set(id, entry.offset);
+    this.evicted.delete(id);
     this.totalBytes += bytes;
     this.evict(entry.time);
     return entry;
@@ -97,7 +108,7 @@ export class HistoryRing<T> {
   lookup(id: string): RingLookup {
     this.evict(this.now());
     const offset = this.byId.get(id);
-    return offset === undefined ? { found: false } : { found: true, offset };
+    return offset === undefined ? { found: false, evicted: this.evicted.has(id) } : { found: true, offset };
   }
 
   /** The entries with an offset greater than `offset`, oldest first (a copy). */
@@ -111,6 +122,8 @@ export class HistoryRing<T> {
   clear(): void {
     this.entries = [];
     this.head = 0;
+    for (const id of this.byId.keys()) this.evicted.set(id, true);
+    while (this.evicted.size > this.evictedCap) this.evicted.delete(this.evicted.keys().next().value!);
     this.byId.clear();
     this.totalBytes = 0;
   }
@@ -127,7 +140,11 @@ export class HistoryRing<T> {
       this.entries[this.head] = undefined as unknown as RingEntry<T>;
       this.head++;
       this.totalBytes -= first.bytes;
-      if (this.byId.get(first.id) === first.offset) this.byId.delete(first.id);
+      if (this.byId.get(first.id) === first.offset) {
+        this.byId.delete(first.id);
+        this.evicted.set(first.id, true);
+        if (this.evicted.size > this.evictedCap) this.evicted.delete(this.evicted.keys().next().value!);
+      }
     }
     if (this.head > 1024 && this.head * 2 > this.entries.length) {
       this.entries = this.entries.slice(this.head);

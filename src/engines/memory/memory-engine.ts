@@ -56,7 +56,14 @@ export class MemoryEngine implements Engine {
     };
     this.ring.append(stored.id, stored, estimateBytes(stored));
     // Live delivery right after the append, synchronously: no follower can see offset n+1 before n.
-    for (const follower of this.followers) follower.update(stored);
+    // A follower must not throw; if one does, the update is stored all the same and the others still get it.
+    for (const follower of this.followers) {
+      try {
+        follower.update(stored);
+      } catch (error) {
+        process.emitWarning(`A memory engine follower threw: ${(error as Error)?.message ?? error}`);
+      }
+    }
     return Promise.resolve(stored);
   }
 
@@ -78,6 +85,7 @@ export class MemoryEngine implements Engine {
         position,
       });
     }
+    if (found.evicted) return Promise.resolve({ status: 'expired', position });
     // Not in the ring. If it has the shape of an ID we generated, we can tell it was stored once.
     const dash = lastEventId.lastIndexOf('-');
     const epoch = lastEventId.slice(0, dash);

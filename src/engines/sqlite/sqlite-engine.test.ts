@@ -215,7 +215,7 @@ describe('SqliteEngine', () => {
     });
   });
 
-  test('a trimmed publisher-given ID is expired for maxCount more updates, then unknown', async () => {
+  test('a trimmed publisher-given ID is expired for about 10,000 more updates, then unknown', async () => {
     await inDir(async (dir) => {
       const engine = new SqliteEngine({ path: join(dir, 'crier.db'), history: { maxCount: 5 } });
       await engine.publish({ topics: ['t'], data: '1', id: 'mine' });
@@ -223,10 +223,17 @@ describe('SqliteEngine', () => {
       engine.trim();
       assert.equal(rowCount(engine), 5);
       assert.equal((await engine.readAfter('mine')).status, 'expired');
-      for (let i = 0; i < 10; i++) await engine.publish({ topics: ['t'], data: 'x' });
+      const publish100 = () =>
+        Promise.all(Array.from({ length: 100 }, () => engine.publish({ topics: ['t'], data: 'x' })));
+      for (let i = 0; i < 99; i++) await publish100(); // 9,900 more: still within the remembered span
+      engine.trim();
+      assert.equal((await engine.readAfter('mine')).status, 'expired');
+      await publish100();
+      await publish100();
+      engine.trim();
       assert.equal((await engine.readAfter('mine')).status, 'unknown');
       assert.equal(
-        (await engine.readAfter(`${engine.epoch}.${engine.run.toString(36)}-999`)).status,
+        (await engine.readAfter(`${engine.epoch}.${engine.run.toString(36)}-999999`)).status,
         'unknown',
       );
       await engine.close();

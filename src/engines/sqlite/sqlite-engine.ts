@@ -115,6 +115,9 @@ interface UpdateRow {
 
 type Statement = Database.Statement<unknown[], unknown>;
 
+/** Trimmed publisher IDs are remembered over at least this many offsets, so they answer `expired`. */
+const REMEMBERED_TRIMMED_IDS = 10_000;
+
 export class SqliteEngine implements Engine {
   readonly name = 'sqlite';
   /** Eight base-36 characters, drawn when the file was created. */
@@ -470,8 +473,8 @@ export class SqliteEngine implements Engine {
       const removed = this.rangeStats.get(floor) as { n: number; b: number };
       this.tombstone.run(floor, this.epoch);
       this.deleteBefore.run(floor);
-      // Trimmed publisher IDs are remembered for as long as history spans: maxCount offsets.
-      this.forgetTombstones.run(floor - this.maxCount);
+      // Trimmed publisher IDs are remembered over the last max(maxCount, 10,000) offsets, to answer expired.
+      this.forgetTombstones.run(floor - Math.max(this.maxCount, REMEMBERED_TRIMMED_IDS));
       // Where the log starts now: with every row gone, the next offset is still known after a restart.
       this.setMeta.run('trimmed_before', String(floor));
       this.rows -= removed.n;
