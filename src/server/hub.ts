@@ -113,6 +113,8 @@ export class Hub extends EventEmitter<HubEvents> {
   /** This turn's joined batches, by first seq (×2, +1 when framed): most connections share one buffer. */
   private joined = new Map<number, { last: number; bytes: Buffer }>();
   private closing = false;
+  /** The newest update this hub has seen from the engine (its ID goes in replay-gap notices). */
+  private newest: StoredUpdate | null = null;
 
   constructor(options: HubOptions = {}) {
     super();
@@ -200,7 +202,13 @@ export class Hub extends EventEmitter<HubEvents> {
 
   // ---- the hot path: one update from the engine to every matching connection ----------------------------
 
+  /** The ID of the newest update this hub has seen from the engine (Mercure's `Last-Event-ID` response header). */
+  get lastEventId(): string | undefined {
+    return this.newest?.id;
+  }
+
   private fanOut(update: StoredUpdate): void {
+    this.newest = update;
     const event = PreparedEvent.ofUpdate(update); // encoded once, for everyone
     event.seq = this.seq++;
     this.prepared.set(update, event); // and reused by replays while the engine keeps the update
@@ -357,9 +365,13 @@ export class Hub extends EventEmitter<HubEvents> {
     if (connection.closed) return;
     const out = first;
     if (read.status !== 'ok') {
+      // The notice carries the ID of the newest update seen, so a client that reconnects before the next
+      // live update resumes from here instead of from its lost ID (which would report the same gap again).
+      const newest = this.newest !== null && this.newest.epoch === read.position.epoch ? this.newest : null;
       out.push(
         PreparedEvent.ofFields({
           event: REPLAY_UNAVAILABLE_EVENT,
+          id: newest?.id,
           data: JSON.stringify({ lastEventId, reason: read.status }),
         }),
       );

@@ -186,7 +186,9 @@ describe('Hub over node:http', () => {
   test('tells the client when Last-Event-ID cannot be replayed (reserved event and header), then goes live', async () => {
     const s = await start({ engine: new MemoryEngine({ history: { maxCount: 2 } }) });
     const first = await s.hub.publish('t', 'gone');
-    for (let i = 0; i < 3; i++) await s.hub.publish('t', 'x');
+    let newest = first;
+    for (let i = 0; i < 3; i++) newest = await s.hub.publish('t', 'x');
+    assert.equal(s.hub.lastEventId, newest.id);
     const expired = await connectSse(`${s.url}/?topic=t`, { 'last-event-id': first.id });
     assert.equal(expired.headers['crier-replay'], 'expired');
     const unknown = await connectSse(`${s.url}/?topic=t`, { 'last-event-id': 'never-issued' });
@@ -199,6 +201,8 @@ describe('Hub over node:http', () => {
       await c.until((x) => x.events.length === 2);
       assert.equal(c.events[0]!.type, REPLAY_UNAVAILABLE_EVENT);
       assert.deepEqual(JSON.parse(c.events[0]!.data), { lastEventId: id, reason });
+      // The notice moves the client's last event ID to the newest update, so a reconnect resumes from there.
+      assert.equal(c.events[0]!.lastEventId, newest.id);
       assert.equal(c.events[1]!.data, 'live');
       c.close();
     }
