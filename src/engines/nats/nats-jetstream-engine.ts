@@ -1,0 +1,687 @@
+/**
+ * The NATS JetStream engine: many hub nodes share one log, a JetStream stream, so a publish on any node
+ * reaches subscribers on every node and any node replays any client's history.
+ *
+ * - Append: one JetStream publish. The acknowledged stream sequence is the offset. The stream only ever
+ *   loses messages from its front (limits `max_msgs`, `max_bytes`, `max_age`, discard old, no per-subject
+ *   limit), so sequences of what is kept are consecutive. A generated ID is `<epoch>-<sequence>`.
+ * - Epoch: derived from the stream's name and creation time (`created` in the stream info), so a stream
+ *   deleted and recreated (or lost with a server's store) is a new epoch.
+ * - Publisher IDs: the update goes to the subject `<prefix>.i.<sha256(id)>` (generated IDs: `<prefix>.g`),
+ *   so the stream's own subject index finds the newest update with an ID (a direct get `last_by_subj`),
+ *   atomically with the publish. A second, small stream (`<name>_IDS`, one message per ID, bounds ten
+ *   times the history's) remembers IDs that were stored once, so a trimmed publisher ID reads `expired`
+ *   rather than `unknown`.
+ * - Follow: one ordered pull consumer per engine, from the newest sequence known when following starts.
+ *   It recreates itself after a reconnect or a server restart from the last sequence it delivered, so the
+ *   live stream resumes with no gap and no duplicate; the engine calls `reset` only when the sequences it
+ *   gets skip some (history it needed was trimmed meanwhile) or the epoch changed.
+ * - Read: direct gets of the sequences after the ID's, up to the stream's last sequence read first, which
+ *   is the `position`.
+ * - Faults: publishing while disconnected rejects at once with `ENGINE_UNAVAILABLE`; a server that does
+ *   not answer (paused, overloaded) makes publishes reject after `requestTimeoutMs`.
+ *
+ * See docs/nats.md for the subjects, the guarantees and measured costs.
+ */
+import { createHash } from 'node:crypto';
+import {
+  type ConsumerMessages,
+  DeliverPolicy,
+  DiscardPolicy,
+  type JetStreamClient,
+  type JetStreamManager,
+  jetstream,
+  jetstreamManager,
+  RetentionPolicy,
+  StorageType,
+  type StoredMsg,
+  type StreamInfo,
+} from '@nats-io/jetstream';
+import { type ConnectionOptions, connect, type NatsConnection } from '@nats-io/transport-node';
+import {
+  DEFAULT_HISTORY_MAX_AGE_MS,
+  DEFAULT_HISTORY_MAX_BYTES,
+  DEFAULT_HISTORY_MAX_COUNT,
+} from '../../history/ring.js';
+import type {
+  Engine,
+  EngineFollower,
+  EngineHealth,
+  HistoryRead,
+  StoredUpdate,
+  StreamPosition,
+  Update,
+} from '../engine.js';
+import { EngineError } from '../errors.js';
+
+export interface NatsJetStreamEngineOptions {
+  /** NATS servers, `host:port` or `nats://host:port`. Default `127.0.0.1:4222`. Ignored with `connection`. */
+  servers?: string | string[];
+  /** Further connection options (credentials, TLS, name). The engine sets its own reconnect and ping timing. */
+  connectOptions?: Partial<ConnectionOptions>;
+  /**
+   * A connection to use instead of opening one. The engine does not close it; its reconnect settings are
+   * the caller's (keep reconnecting forever for a hub).
+   */
+  connection?: NatsConnection;
+  /** The stream's name. Engines with the same stream name on the same NATS share one log. Default `CRIER`. */
+  stream?: string;
+  /** The subject prefix of the stream (`<prefix>.g`, `<prefix>.i.*`, `<prefix>.seen.*`). Default `crier`. */
+  subjectPrefix?: string;
+  /** History bounds; each has a finite default (10,000 updates, 64 MiB, 1 hour), as in the memory engine. */
+  history?: {
+    /** Most updates kept (the stream's `max_msgs`). Default 10,000. */
+    maxCount?: number;
+    /** Most bytes kept (the stream's `max_bytes`, as NATS counts them). Default 64 MiB. */
+    maxBytes?: number;
+    /** Updates older than this are dropped (`max_age`, by the server's clock), in milliseconds. Default 1 hour. */
+    maxAgeMs?: number;
+  };
+  /** `file` (default: survives a server restart) or `memory`. */
+  storage?: 'file' | 'memory';
+  /** Stream replicas in a NATS cluster. Default 1. */
+  replicas?: number;
+  /**
+   * How long a publish or a read may wait for NATS before it is rejected with `ENGINE_UNAVAILABLE`, in
+   * milliseconds. Default 2,000.
+   */
+  requestTimeoutMs?: number;
+  /** How often the follower checks the stream's epoch while idle, in milliseconds. Default 2,000. */
+  epochCheckMs?: number;
+}
+
+/** What the stream stores for one update (the message body, JSON). */
+interface Body {
+  /** topics */
+  t: string[];
+  /** data */
+  d: string;
+  /** the publisher's ID, absent for a generated one */
+  i?: string;
+  /** event */
+  e?: string;
+  /** retry */
+  r?: number;
+  /** private */
+  p?: boolean;
+  /** time stored, ms since the Unix epoch (the publishing node's clock) */
+  ms: number;
+}
+
+/** Direct gets in flight at once for one read. */
+const READ_WINDOW = 128;
+const GENERATED_ID = /^([0-9a-z]{8})-([1-9][0-9]{0,15})$/;
+
+export class NatsJetStreamEngine implements Engine {
+  readonly name = 'nats';
+  readonly streamName: string;
+  readonly subjectPrefix: string;
+  readonly maxCount: number;
+  readonly maxBytes: number;
+  readonly maxAgeMs: number;
+  /**
+   * Resolves once the engine reached NATS and made sure its streams exist; publishes and reads wait for
+   * it. Rejects when that failed (each later call tries again).
+   */
+  get ready(): Promise<void> {
+    return this.init().then(() => undefined);
+  }
+
+  private readonly options: NatsJetStreamEngineOptions;
+  private readonly requestTimeoutMs: number;
+  private readonly epochCheckMs: number;
+  private readonly idsStream: string;
+  private readonly encoder = new TextEncoder();
+  private readonly decoder = new TextDecoder();
+  private initializing: Promise<Connected> | undefined;
+  private connected: Connected | undefined;
+  private closed = false;
+  /** The current epoch and the stream's creation time it comes from ('' before the first stream info). */
+  private epoch = '';
+  private created = '';
+  /** The newest sequence this engine knows to be stored in the current epoch. */
+  private knownLast = 0;
+  /** Whether the connection is down (between a disconnect and a reconnect). */
+  private down = false;
+
+  // The live stream.
+  private followers: EngineFollower[] = [];
+  private live: ConsumerMessages | undefined;
+  private liveStarting: Promise<void> | undefined;
+  /** The sequence last handed to followers, 0 before the first. */
+  private liveLast = 0;
+  private liveEpoch = '';
+  private epochTimer: NodeJS.Timeout | undefined;
+
+  constructor(options: NatsJetStreamEngineOptions = {}) {
+    this.options = options;
+    this.streamName = options.stream ?? 'CRIER';
+    if (!/^[A-Za-z0-9_-]+$/.test(this.streamName))
+      throw new EngineError(
+        'INVALID_UPDATE',
+        `Stream name "${this.streamName}": use letters, digits, _ and -.`,
+      );
+    this.idsStream = `${this.streamName}_IDS`;
+    this.subjectPrefix = options.subjectPrefix ?? 'crier';
+    if (!/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/.test(this.subjectPrefix))
+      throw new EngineError(
+        'INVALID_UPDATE',
+        `Subject prefix "${this.subjectPrefix}": use dot-separated tokens of letters, digits, _ and -.`,
+      );
+    this.maxCount = positive('maxCount', options.history?.maxCount ?? DEFAULT_HISTORY_MAX_COUNT);
+    this.maxBytes = positive('maxBytes', options.history?.maxBytes ?? DEFAULT_HISTORY_MAX_BYTES);
+    this.maxAgeMs = positive('maxAgeMs', options.history?.maxAgeMs ?? DEFAULT_HISTORY_MAX_AGE_MS);
+    this.requestTimeoutMs = positive('requestTimeoutMs', options.requestTimeoutMs ?? 2000);
+    this.epochCheckMs = positive('epochCheckMs', options.epochCheckMs ?? 2000);
+    // Start connecting now; a failure is reported by the calls that need the connection.
+    this.init().catch(() => {});
+  }
+
+  async publish(update: Update): Promise<StoredUpdate> {
+    if (this.closed) throw closedError();
+    if (update.topics.length === 0)
+      throw new EngineError('INVALID_UPDATE', 'An update needs at least one topic.');
+    const c = await this.init();
+    if (this.down) throw this.unavailable('the connection is down');
+    const time = Date.now();
+    const body: Body = { t: [...update.topics], d: update.data, ms: time };
+    if (update.id !== undefined) body.i = update.id;
+    if (update.event !== undefined) body.e = update.event;
+    if (update.retry !== undefined) body.r = update.retry;
+    if (update.private !== undefined) body.p = update.private;
+    const payload = this.encoder.encode(JSON.stringify(body));
+    const idHash = update.id === undefined ? undefined : hashId(update.id);
+    const subject = idHash === undefined ? `${this.subjectPrefix}.g` : `${this.subjectPrefix}.i.${idHash}`;
+    // The "seen" record goes out with the publish: it only decides expired vs unknown for a trimmed ID,
+    // so it may fail without failing the publish.
+    const seen =
+      idHash === undefined
+        ? undefined
+        : c.js
+            .publish(`${this.subjectPrefix}.seen.${idHash}`, undefined, { timeout: this.requestTimeoutMs })
+            .catch(() => undefined);
+    let seq: number;
+    try {
+      const ack = await c.js.publish(subject, payload, { timeout: this.requestTimeoutMs, retries: 1 });
+      if (ack.stream !== this.streamName) throw new Error(`acked by stream ${ack.stream}`);
+      seq = ack.seq;
+    } catch (error) {
+      if (this.closed) throw closedError();
+      if (isStreamMissing(error)) this.recreateSoon();
+      throw this.unavailable('the publish was not acknowledged', error);
+    } finally {
+      await seen;
+    }
+    // A sequence that went backwards means the stream was recreated under us: learn the new epoch first.
+    if (seq <= this.knownLast) await this.refreshEpoch(c).catch(() => {});
+    if (seq > this.knownLast) this.knownLast = seq;
+    return toStored(body, update.id ?? `${this.epoch}-${seq}`, seq, this.epoch);
+  }
+
+  follow(follower: EngineFollower): () => void {
+    this.followers = [...this.followers, follower];
+    if (this.live === undefined && this.liveStarting === undefined && !this.closed) {
+      // Follow from the newest sequence known now: every update stored after this call has a larger one.
+      const from = this.connected ? this.knownLast : undefined;
+      this.liveStarting = this.startLive(from).finally(() => {
+        this.liveStarting = undefined;
+      });
+    }
+    return () => {
+      this.followers = this.followers.filter((f) => f !== follower);
+    };
+  }
+
+  async readAfter(lastEventId: string): Promise<HistoryRead> {
+    if (this.closed) throw closedError();
+    const c = await this.init();
+    const hash = lastEventId === '' ? undefined : hashId(lastEventId);
+    const [info, byId] = await Promise.all([
+      this.streamInfo(c),
+      hash === undefined
+        ? null
+        : this.direct(c, this.streamName, { last_by_subj: `${this.subjectPrefix}.i.${hash}` }),
+    ]);
+    const state = info.state;
+    const position = { epoch: this.epoch, offset: state.last_seq };
+    const found = byId === null ? undefined : this.parse(byId);
+    if (found !== undefined && found.i === lastEventId)
+      return this.readRange(c, byId!.seq, state.last_seq, false);
+
+    const generated = GENERATED_ID.exec(lastEventId);
+    if (generated !== null) {
+      const seq = Number(generated[2]);
+      if (generated[1] !== this.epoch) return { status: 'expired', position };
+      if (seq > state.last_seq) return { status: 'unknown', position };
+      if (seq < state.first_seq || state.messages === 0) {
+        // Gone. When it is the newest update and younger than the age bound, nothing after it is missing:
+        // it was removed only because it alone is larger than the byte bound.
+        const lastTime = Date.parse(state.last_ts);
+        if (seq === state.last_seq && Date.now() - lastTime < this.maxAgeMs)
+          return { status: 'ok', updates: [], position };
+        return { status: 'expired', position };
+      }
+      return this.readRange(c, seq, state.last_seq, true);
+    }
+    if (hash !== undefined) {
+      const seen = await this.direct(c, this.idsStream, {
+        last_by_subj: `${this.subjectPrefix}.seen.${hash}`,
+      });
+      if (seen !== null) return { status: 'expired', position };
+    }
+    return { status: 'unknown', position };
+  }
+
+  async readAll(): Promise<HistoryRead & { readonly status: 'ok' }> {
+    if (this.closed) throw closedError();
+    const c = await this.init();
+    for (let attempt = 0; ; attempt++) {
+      const { state } = await this.streamInfo(c);
+      if (state.messages === 0)
+        return { status: 'ok', updates: [], position: { epoch: this.epoch, offset: state.last_seq } };
+      const read = await this.readRange(c, state.first_seq - 1, state.last_seq, false);
+      if (read.status === 'ok') return read;
+      // The front was trimmed while reading: read again from the new front.
+      if (attempt >= 3) throw this.unavailable('history kept moving while it was read');
+    }
+  }
+
+  async position(): Promise<StreamPosition> {
+    if (this.closed) throw closedError();
+    const c = await this.init();
+    const { state } = await this.streamInfo(c);
+    return { epoch: this.epoch, offset: state.last_seq };
+  }
+
+  async health(): Promise<EngineHealth> {
+    if (this.closed) return { ready: false, detail: 'closed' };
+    try {
+      const c = await this.init();
+      if (this.down) return { ready: false, detail: 'disconnected from NATS' };
+      await this.streamInfo(c);
+      return { ready: true, detail: `stream ${this.streamName}, epoch ${this.epoch}` };
+    } catch (error) {
+      return { ready: false, detail: (error as Error).message };
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.followers = [];
+    clearInterval(this.epochTimer);
+    const c = this.connected ?? (await this.initializing?.catch(() => undefined));
+    await this.liveStarting?.catch(() => {});
+    this.live?.stop();
+    this.live = undefined;
+    if (c !== undefined && this.options.connection === undefined) await c.nc.close().catch(() => {});
+  }
+
+  // --- Connection and streams -------------------------------------------------------------------------
+
+  private init(): Promise<Connected> {
+    if (this.closed) return Promise.reject(closedError());
+    if (this.connected !== undefined) return Promise.resolve(this.connected);
+    this.initializing ??= this.connect().then(
+      (c) => {
+        this.connected = c;
+        return c;
+      },
+      (error: unknown) => {
+        this.initializing = undefined;
+        throw error;
+      },
+    );
+    return this.initializing;
+  }
+
+  private async connect(): Promise<Connected> {
+    let nc = this.options.connection;
+    const own = nc === undefined;
+    try {
+      nc ??= await connect({
+        servers: this.options.servers ?? '127.0.0.1:4222',
+        name: 'crier',
+        timeout: this.requestTimeoutMs,
+        reconnect: true,
+        maxReconnectAttempts: -1,
+        reconnectTimeWait: 250,
+        reconnectJitter: 100,
+        // A server that stops answering (paused, a dead link) is noticed within about three pings.
+        pingInterval: 2000,
+        maxPingOut: 2,
+        ...this.options.connectOptions,
+      });
+    } catch (error) {
+      throw this.unavailable('cannot connect', error);
+    }
+    try {
+      const jsm = await jetstreamManager(nc, { timeout: this.requestTimeoutMs });
+      const c: Connected = { nc, jsm, js: jetstream(nc, { timeout: this.requestTimeoutMs }) };
+      this.watchStatus(nc);
+      await this.ensureStreams(c);
+      if (this.closed) throw closedError();
+      return c;
+    } catch (error) {
+      if (own) await nc.close().catch(() => {});
+      if (error instanceof EngineError) throw error;
+      throw this.unavailable('cannot set up the JetStream streams', error);
+    }
+  }
+
+  private watchStatus(nc: NatsConnection): void {
+    (async () => {
+      for await (const s of nc.status()) {
+        if (s.type === 'disconnect' || s.type === 'staleConnection') this.down = true;
+        else if (s.type === 'reconnect') this.down = false;
+      }
+    })().catch(() => {});
+  }
+
+  /** Creates the streams when missing (or updates their bounds), and learns the epoch. */
+  private async ensureStreams(c: Connected): Promise<void> {
+    const p = this.subjectPrefix;
+    const ns = (ms: number) => ms * 1_000_000;
+    const storage = this.options.storage === 'memory' ? StorageType.Memory : StorageType.File;
+    const num_replicas = this.options.replicas ?? 1;
+    const main = {
+      name: this.streamName,
+      subjects: [`${p}.g`, `${p}.i.*`],
+      retention: RetentionPolicy.Limits,
+      discard: DiscardPolicy.Old,
+      storage,
+      num_replicas,
+      max_msgs: this.maxCount,
+      max_bytes: this.maxBytes,
+      max_age: ns(this.maxAgeMs),
+      max_msgs_per_subject: -1,
+      // No Nats-Msg-Id is used; the window must not exceed max_age.
+      duplicate_window: ns(Math.min(this.maxAgeMs, 1000)),
+      allow_direct: true,
+    };
+    const ids = {
+      name: this.idsStream,
+      subjects: [`${p}.seen.*`],
+      retention: RetentionPolicy.Limits,
+      discard: DiscardPolicy.Old,
+      storage,
+      num_replicas,
+      max_msgs: this.maxCount * 10,
+      max_bytes: Math.min(this.maxBytes, this.maxCount * 10 * 256),
+      max_age: ns(this.maxAgeMs * 10),
+      max_msgs_per_subject: 1,
+      duplicate_window: ns(Math.min(this.maxAgeMs * 10, 1000)),
+      allow_direct: true,
+    };
+    let info: StreamInfo;
+    for (const config of [ids, main]) {
+      try {
+        info = await c.jsm.streams.add(config);
+      } catch (error) {
+        // It exists with another configuration (other bounds): keep it, with this engine's bounds.
+        if (!/already in use|exists/i.test((error as Error).message)) throw error;
+        const { subjects: _subjects, ...bounds } = config;
+        info = await c.jsm.streams.update(config.name, bounds);
+      }
+    }
+    this.learnEpoch(info!);
+  }
+
+  private recreating: Promise<void> | undefined;
+  /** The stream is gone (deleted, or lost with the server's store): create it again, a new epoch. */
+  private recreateSoon(): void {
+    const c = this.connected;
+    if (c === undefined || this.recreating !== undefined || this.closed) return;
+    this.recreating = this.ensureStreams(c)
+      .catch(() => {})
+      .finally(() => {
+        this.recreating = undefined;
+      });
+  }
+
+  private async refreshEpoch(c: Connected): Promise<void> {
+    await this.streamInfo(c);
+  }
+
+  private async streamInfo(c: Connected): Promise<StreamInfo> {
+    try {
+      const info = await c.jsm.streams.info(this.streamName);
+      this.learnEpoch(info);
+      return info;
+    } catch (error) {
+      if (isStreamMissing(error)) this.recreateSoon();
+      throw this.unavailable(`cannot read stream ${this.streamName}`, error);
+    }
+  }
+
+  /** Takes the epoch from a stream info; a changed creation time is a new epoch. */
+  private learnEpoch(info: StreamInfo): void {
+    if (info.created !== this.created) {
+      this.created = info.created;
+      this.epoch = epochOf(this.streamName, info.created);
+      this.knownLast = info.state.last_seq;
+    } else if (info.state.last_seq > this.knownLast) {
+      this.knownLast = info.state.last_seq;
+    }
+    if (this.liveEpoch !== '' && this.liveEpoch !== this.epoch && this.live !== undefined) this.restartLive();
+  }
+
+  private async direct(c: Connected, stream: string, query: { last_by_subj: string } | { seq: number }) {
+    try {
+      return await c.jsm.direct.getMessage(stream, query);
+    } catch (error) {
+      throw this.unavailable(`cannot read stream ${stream}`, error);
+    }
+  }
+
+  // --- History ------------------------------------------------------------------------------------------
+
+  /**
+   * Reads the updates with sequences after..last (and checks `after` itself when `checkGenerated`: a
+   * generated ID names an update without a publisher ID). A missing sequence means the front was trimmed
+   * while reading, so the ID is expired.
+   */
+  private async readRange(
+    c: Connected,
+    after: number,
+    last: number,
+    checkGenerated: boolean,
+  ): Promise<HistoryRead> {
+    const position = { epoch: this.epoch, offset: last };
+    const first = checkGenerated ? after : after + 1;
+    const count = Math.max(0, last - first + 1);
+    const msgs: (StoredMsg | null)[] = new Array(count);
+    let next = 0;
+    const worker = async () => {
+      while (next < count) {
+        const i = next++;
+        msgs[i] = await this.direct(c, this.streamName, { seq: first + i });
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(READ_WINDOW, count) }, worker));
+    const updates: StoredUpdate[] = [];
+    for (const [i, m] of msgs.entries()) {
+      if (m === null || m === undefined) return { status: 'expired', position };
+      const body = this.parse(m);
+      if (body === undefined) return { status: 'expired', position };
+      if (checkGenerated && i === 0) {
+        if (body.i !== undefined) return { status: 'unknown', position };
+        continue;
+      }
+      updates.push(this.toUpdate(body, m.seq, this.epoch));
+    }
+    return { status: 'ok', updates, position };
+  }
+
+  private parse(m: { data: Uint8Array }): Body | undefined {
+    try {
+      const body = JSON.parse(this.decoder.decode(m.data)) as Body;
+      return Array.isArray(body.t) && typeof body.d === 'string' ? body : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private toUpdate(body: Body, seq: number, epoch: string): StoredUpdate {
+    return toStored(body, body.i ?? `${epoch}-${seq}`, seq, epoch);
+  }
+
+  // --- Live stream ------------------------------------------------------------------------------------
+
+  /** Starts the ordered consumer after sequence `from` (undefined: the newest when connected). */
+  private async startLive(from: number | undefined): Promise<void> {
+    let c: Connected;
+    for (;;) {
+      try {
+        c = await this.init();
+        break;
+      } catch {
+        if (this.closed) return;
+        await new Promise((r) => setTimeout(r, 500));
+        if (this.closed) return;
+      }
+    }
+    const start = from ?? this.knownLast;
+    this.liveEpoch = this.epoch;
+    this.liveLast = start;
+    let messages: ConsumerMessages;
+    try {
+      const consumer = await c.js.consumers.get(this.streamName, {
+        deliver_policy: DeliverPolicy.StartSequence,
+        opt_start_seq: start + 1,
+      });
+      messages = await consumer.consume({
+        max_messages: 1000,
+        callback: (m) => {
+          const body = this.parse(m);
+          this.deliver(m.seq, body);
+        },
+      });
+    } catch {
+      // Could not create the consumer (NATS down): try again shortly from the same place.
+      if (this.closed) return;
+      await new Promise((r) => setTimeout(r, 500));
+      if (!this.closed) return this.startLive(start);
+      return;
+    }
+    if (this.closed) {
+      messages.stop();
+      return;
+    }
+    this.live = messages;
+    // Status notifications: a recreated consumer may sit on a recreated stream: check the epoch.
+    (async () => {
+      for await (const s of messages.status()) {
+        if (s.type === 'ordered_consumer_recreated' || s.type === 'stream_not_found') this.checkEpochSoon();
+      }
+    })().catch(() => {});
+    clearInterval(this.epochTimer);
+    this.epochTimer = setInterval(() => this.checkEpochSoon(), this.epochCheckMs);
+    this.epochTimer.unref();
+  }
+
+  private checkEpochSoon(): void {
+    const c = this.connected;
+    if (c === undefined || this.closed || this.down) return;
+    this.streamInfo(c).catch(() => {});
+  }
+
+  /** The epoch changed under the live stream: tell the followers, follow the new stream from its end. */
+  private restartLive(): void {
+    const old = this.live;
+    this.live = undefined;
+    old?.stop();
+    this.resetFollowers(`the stream ${this.streamName} was recreated (a new epoch)`);
+    if (!this.closed) {
+      this.liveStarting = this.startLive(this.knownLast).finally(() => {
+        this.liveStarting = undefined;
+      });
+    }
+  }
+
+  private deliver(seq: number, body: Body | undefined): void {
+    if (this.liveEpoch !== this.epoch) return; // a restart of the live stream is on its way
+    if (seq <= this.liveLast) return; // already delivered (cannot happen with an ordered consumer)
+    if (seq !== this.liveLast + 1)
+      this.resetFollowers(
+        `the live stream skipped from ${this.liveLast} to ${seq}: history it needed is gone`,
+      );
+    this.liveLast = seq;
+    if (seq > this.knownLast) this.knownLast = seq;
+    if (body === undefined) return;
+    const stored = this.toUpdate(body, seq, this.liveEpoch);
+    for (const follower of this.followers) {
+      try {
+        follower.update(stored);
+      } catch (error) {
+        process.emitWarning(`A NATS engine follower threw: ${(error as Error)?.message ?? error}`);
+      }
+    }
+  }
+
+  private resetFollowers(reason: string): void {
+    for (const follower of this.followers) {
+      try {
+        follower.reset(reason);
+      } catch (error) {
+        process.emitWarning(`A NATS engine follower threw on reset: ${(error as Error)?.message ?? error}`);
+      }
+    }
+  }
+
+  private unavailable(what: string, cause?: unknown): EngineError {
+    if (this.closed) return closedError();
+    const detail = cause instanceof Error ? `: ${cause.message}` : '';
+    return new EngineError(
+      'ENGINE_UNAVAILABLE',
+      `NATS JetStream (stream ${this.streamName}) is unavailable, ${what}${detail}. Check that nats-server runs with JetStream (-js) and is reachable.`,
+      { cause },
+    );
+  }
+}
+
+interface Connected {
+  readonly nc: NatsConnection;
+  readonly jsm: JetStreamManager;
+  readonly js: JetStreamClient;
+}
+
+function toStored(body: Body, id: string, offset: number, epoch: string): StoredUpdate {
+  return {
+    topics: body.t,
+    data: body.d,
+    id,
+    event: body.e,
+    retry: body.r,
+    private: body.p,
+    offset,
+    epoch,
+    time: body.ms,
+  };
+}
+
+/** Eight base-36 characters naming one lifetime of a stream (its name and creation time). */
+function epochOf(stream: string, created: string): string {
+  const digest = createHash('sha256').update(`${stream}\n${created}`).digest();
+  return (digest.readBigUInt64BE(0) % 36n ** 8n).toString(36).padStart(8, '0');
+}
+
+/** A subject token for an ID of any length and content: base64url SHA-256. */
+function hashId(id: string): string {
+  return createHash('sha256').update(id).digest('base64url');
+}
+
+function isStreamMissing(error: unknown): boolean {
+  const message = (error as Error)?.message ?? '';
+  return /stream not found|no responders/i.test(message);
+}
+
+function closedError(): EngineError {
+  return new EngineError('ENGINE_CLOSED', 'The NATS JetStream engine is closed.');
+}
+
+function positive(name: string, value: number): number {
+  if (!Number.isFinite(value) || value <= 0)
+    throw new EngineError('INVALID_UPDATE', `${name} must be a positive number, got ${value}.`);
+  return value;
+}
