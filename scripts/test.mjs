@@ -24,7 +24,7 @@ function collect(path, out) {
 const args = process.argv.slice(2);
 const flags = args.filter((a) => a.startsWith('--'));
 const roots = args.filter((a) => !a.startsWith('--'));
-const files = (roots.length > 0 ? roots : ['src', 'apps', 'bench', 'deploy'])
+const files = (roots.length > 0 ? roots : ['src', 'apps', 'bench', 'deploy', 'test'])
   .map((p) => join(root, p))
   .filter((p) => {
     try {
