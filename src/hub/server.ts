@@ -41,7 +41,13 @@ import type { HubConfig } from './config.js';
 import { HubError } from './errors.js';
 import { HubMetrics } from './metrics.js';
 import { RateLimiter } from './rate-limit.js';
-import { grantsSelector, looksLikeVersion1, MercureHub, readMercureSubscription } from './subscribe.js';
+import {
+  grantsSelector,
+  hubSelectorCompiler,
+  looksLikeVersion1,
+  MercureHub,
+  readMercureSubscription,
+} from './subscribe.js';
 import {
   type ActiveSubscription,
   SubscriptionRegistry,
@@ -214,6 +220,7 @@ export class HubServer {
           };
     return createAuthenticator({
       keys: this.keys,
+      compileSelector: hubSelectorCompiler(() => this.hubUrl),
       allowAnonymousSubscribers: config.anonymous,
       publishOrigins: config.publishOrigins,
       legacy: config.protocol === '08' ? false : {},
@@ -336,7 +343,13 @@ export class HubServer {
     };
     const subscriber = await this.auth.authenticateSubscriber(authRequest, protocol);
     const headerId = headerValue(req.headers as Record<string, string>, 'last-event-id');
-    const subscription = readMercureSubscription(params, headerId, protocol, this.config.maxTopics);
+    const subscription = readMercureSubscription(
+      params,
+      headerId,
+      protocol,
+      this.config.maxTopics,
+      this.hubUrl,
+    );
     const ip = req.socket.remoteAddress ?? 'unknown';
     if (this.hub.connectionCount >= this.config.maxConnections) {
       throw new HubError(

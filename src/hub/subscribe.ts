@@ -48,6 +48,7 @@ export function readMercureSubscription(
   lastEventIdHeader: string | undefined,
   protocol: ProtocolVersion,
   maxTopics: number,
+  hubUrl: URL,
 ): MercureSubscription {
   const matchers: Matcher[] = [];
   const add = (type: MatchType, match: string, param: string) => {
@@ -60,7 +61,7 @@ export function readMercureSubscription(
         `The "${param}" value must not contain control or format characters.`,
       );
     }
-    matchers.push({ type, match, selector: compileMatcher(type, match, param) });
+    matchers.push({ type, match, selector: compileMatcher(type, match, param, hubUrl) });
   };
   for (const [name, value] of params) {
     if (protocol === '0.x') {
@@ -93,7 +94,7 @@ export function readMercureSubscription(
   return { protocol, matchers, lastEventId };
 }
 
-function compileMatcher(type: MatchType, match: string, param: string): TopicSelector {
+function compileMatcher(type: MatchType, match: string, param: string, hubUrl: URL): TopicSelector {
   if (match === '*') return compileSelector('*', 'auto'); // the wildcard, whatever the matcher type
   if (type === 'exact') return compileSelector(match, 'exact');
   if (type === 'template') {
@@ -105,13 +106,36 @@ function compileMatcher(type: MatchType, match: string, param: string): TopicSel
     }
   }
   try {
-    return compileSelector(match, 'urlpattern');
+    return compileUrlPattern(match, hubUrl);
   } catch (error) {
     throw new HubError(
       'INVALID_REQUEST',
       `The "${param}" value "${match}" is not a valid URL pattern: ${(error as Error).message}`,
     );
   }
+}
+
+/**
+ * A URL pattern selector where relative patterns and relative topics are resolved against the hub's URL
+ * (draft-08), so `/.well-known/mercure/subscriptions/:type/:match/:subscriber` matches subscription events.
+ */
+export function compileUrlPattern(pattern: string, hubUrl: URL): TopicSelector {
+  const absolute = (s: string) => (s.startsWith('/') && !s.startsWith('//') ? hubUrl.origin + s : s);
+  const inner = compileSelector(absolute(pattern), 'urlpattern');
+  if (inner.kind === 'any') return inner;
+  return {
+    source: pattern,
+    kind: 'urlpattern',
+    matches: (topic: string) => topic === pattern || inner.matches(absolute(topic)),
+  };
+}
+
+/** The selector compiler the hub gives its authenticator: src/topics', with relative URL patterns resolved. */
+export function hubSelectorCompiler(hubUrl: () => URL) {
+  return (selector: string, syntax?: 'exact' | 'urlpattern'): TopicSelector =>
+    syntax === 'urlpattern'
+      ? compileUrlPattern(selector, hubUrl())
+      : compileSelector(selector, syntax ?? 'auto');
 }
 
 /** A private-rights selector from a token's grants: matches the topics its subscribe grants allow. */
