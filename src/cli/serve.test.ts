@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { flagOf, OPTIONS } from '../hub/config.js';
 
@@ -53,6 +54,13 @@ describe('crier serve', () => {
     assert.equal(code, 0);
     for (const name of Object.keys(OPTIONS) as Array<keyof typeof OPTIONS>) {
       assert.match(out, new RegExp(`${flagOf(name)}\\b`), name);
+    }
+  });
+
+  test('docs/hub.md documents every option', () => {
+    const doc = readFileSync(new URL('../../docs/hub.md', import.meta.url), 'utf8');
+    for (const name of Object.keys(OPTIONS) as Array<keyof typeof OPTIONS>) {
+      assert.ok(doc.includes(flagOf(name)), `${flagOf(name)} is missing from docs/hub.md`);
     }
   });
 

@@ -206,8 +206,11 @@ describe('operations', () => {
     );
     await publish(hub, [['topic', 'm']], undefined);
     await stream.next();
+    const replay = await subscribe(t, `${hub.url}?topic=m`, { 'last-event-id': 'never-issued' });
+    assert.equal(replay.headers['crier-replay'], 'unknown');
     const text = await (await fetch(new URL('/metrics', hub.url))).text();
-    assert.match(text, /^crier_connections 1$/m);
+    assert.match(text, /^crier_replays_total\{result="unknown"\} 1$/m);
+    assert.match(text, /^crier_connections 2$/m);
     assert.match(text, /^crier_publishes_total\{status="200"\} 1$/m);
     assert.match(text, /^crier_publishes_total\{status="401"\} 1$/m);
     assert.match(text, /^crier_deliveries_total 1$/m);

@@ -415,6 +415,9 @@ export class HubServer {
       release();
       return;
     }
+    if (subscription.lastEventId !== undefined) {
+      this.metrics.replays.inc({ result: String(res.getHeader('crier-replay') ?? 'ok') });
+    }
     if (subscriber?.expiresAt !== undefined) {
       // Both drafts: the connection must end when the token expires.
       const ms = Math.max(0, subscriber.expiresAt - Date.now());
