@@ -158,6 +158,45 @@ describe('Mercure draft-07 (0.x)', () => {
     );
   });
 
+  test('replay applies the private rule too: a replayed private update reaches only an authorized subscriber', async (t) => {
+    const hub = await startHub(t, ['--anonymous']);
+    const token = await legacyToken({ publish: ['*'] });
+    await publish(
+      hub,
+      [
+        ['topic', 'p'],
+        ['data', 'start'],
+        ['id', 's'],
+      ],
+      token,
+    );
+    await publish(
+      hub,
+      [
+        ['topic', 'p'],
+        ['data', 'secret'],
+        ['private', 'on'],
+      ],
+      token,
+    );
+    await publish(
+      hub,
+      [
+        ['topic', 'p'],
+        ['data', 'public'],
+      ],
+      token,
+    );
+    const anonymous = await subscribe(t, `${hub.url}?topic=p`, { 'last-event-id': 's' });
+    assert.equal((await anonymous.next()).data, 'public');
+    const allowed = await subscribe(t, `${hub.url}?topic=p`, {
+      'last-event-id': 's',
+      authorization: `Bearer ${await legacyToken({ subscribe: ['p'] })}`,
+    });
+    assert.equal((await allowed.next()).data, 'secret');
+    assert.equal((await allowed.next()).data, 'public');
+  });
+
   test('an empty hub answers Last-Event-ID: earliest', async (t) => {
     const hub = await startHub(t, ['--anonymous']);
     assert.equal((await subscribe(t, `${hub.url}?topic=x`)).headers['last-event-id'], 'earliest');
