@@ -141,7 +141,8 @@ export class RedisStreamsEngine implements Engine {
       lazyConnect: false,
       // Reconnect forever, backing off to 1 s: Redis coming back is the normal end of an outage.
       retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 5), 1000),
-      // A command in flight when the connection drops is failed, never silently sent twice.
+      // A command in flight when the connection drops is failed (with maxRetriesPerRequest 0: ioredis
+      // would otherwise leave it pending forever), never silently sent twice.
       autoResendUnfulfilledCommands: false,
       ...options.redis,
     };
@@ -153,7 +154,8 @@ export class RedisStreamsEngine implements Engine {
     });
     this.reader = new Redis(url, {
       ...base,
-      maxRetriesPerRequest: null,
+      // A dropped connection fails the XREAD in flight; the loop resynchronises and reads again.
+      maxRetriesPerRequest: 0,
       connectionName: 'crier-engine-follow',
     });
     // Errors surface through commands and health(); without listeners ioredis would print each one.
