@@ -1,32 +1,12 @@
-import { randomUUID } from 'node:crypto';
 import { test } from 'node:test';
-import { jetstreamManager } from '@nats-io/jetstream';
-import { connect } from '@nats-io/transport-node';
 import { requireService } from '../../testing/services.js';
 import { engineContract } from '../contract.js';
 import { NatsJetStreamEngine, type NatsJetStreamEngineOptions } from './index.js';
-import { natsAnswers } from './test-nats-server.js';
+import { deleteStreams, natsAnswers, uniqueStream } from './test-nats-server.js';
 
 const SERVERS = '127.0.0.1:4222';
 const available = await natsAnswers(4222);
 const HINT = 'start one with `nats-server -a 127.0.0.1 -p 4222 -js -sd <dir>`';
-
-/** A stream name and subject prefix no other test run uses. */
-export function uniqueStream(): { stream: string; subjectPrefix: string } {
-  const tag = randomUUID().replaceAll('-', '').slice(0, 16);
-  return { stream: `CRIER_TEST_${tag}`, subjectPrefix: `crier-test-${tag}` };
-}
-
-/** Deletes the engine's two streams. */
-export async function deleteStreams(servers: string, stream: string): Promise<void> {
-  const nc = await connect({ servers });
-  try {
-    const jsm = await jetstreamManager(nc);
-    for (const name of [stream, `${stream}_IDS`]) await jsm.streams.delete(name).catch(() => false);
-  } finally {
-    await nc.close();
-  }
-}
 
 async function open(options: NatsJetStreamEngineOptions): Promise<NatsJetStreamEngine> {
   const engine = new NatsJetStreamEngine({ servers: SERVERS, ...options });

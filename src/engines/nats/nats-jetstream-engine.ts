@@ -552,6 +552,8 @@ export class NatsJetStreamEngine implements Engine {
       });
       messages = await consumer.consume({
         max_messages: 1000,
+        // Short pulls: a pull request lost with a server restart is replaced within a few seconds.
+        expires: 4000,
         callback: (m) => {
           const body = this.parse(m);
           this.deliver(m.seq, body);

@@ -4,11 +4,14 @@
  * package (test-*.ts).
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
 
 /** Whether a `nats-server` binary is on the PATH. */
 export const natsServerInstalled = spawnSync('nats-server', ['--version']).status === 0;
@@ -29,6 +32,23 @@ export function natsAnswers(port: number, host = '127.0.0.1', timeoutMs = 500): 
       if (reply.includes('\r\n')) done(reply.startsWith('INFO ') && reply.includes('"jetstream":true'));
     });
   });
+}
+
+/** A stream name and subject prefix no other test run uses. */
+export function uniqueStream(): { stream: string; subjectPrefix: string } {
+  const tag = randomUUID().replaceAll('-', '').slice(0, 16);
+  return { stream: `CRIER_TEST_${tag}`, subjectPrefix: `crier-test-${tag}` };
+}
+
+/** Deletes the engine's two streams. */
+export async function deleteStreams(servers: string, stream: string): Promise<void> {
+  const nc = await connect({ servers });
+  try {
+    const jsm = await jetstreamManager(nc);
+    for (const name of [stream, `${stream}_IDS`]) await jsm.streams.delete(name).catch(() => false);
+  } finally {
+    await nc.close();
+  }
 }
 
 export class TestNatsServer {
