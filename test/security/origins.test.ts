@@ -30,14 +30,15 @@ describe('cookie-authenticated publishes and CORS', () => {
     });
 
   test('a cookie publish from a foreign Origin, a foreign Referer, the null origin or no origin at all is 403', async () => {
-    for (const headers of [
+    const cases: Array<Record<string, string>> = [
       { origin: EVIL },
       { origin: 'null' },
       { origin: `${APP}.evil.example` },
       { origin: 'http://app.example' }, // another scheme is another origin
       { referer: `${EVIL}/page` },
       {},
-    ]) {
+    ];
+    for (const headers of cases) {
       const res = await post({ cookie, ...headers });
       assert.equal(res.status, 403, JSON.stringify(headers));
     }

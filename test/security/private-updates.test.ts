@@ -40,7 +40,7 @@ describe('private updates', () => {
     const streams: Record<string, Stream> = {};
     for (const [name, s] of Object.entries(subscribers)) {
       streams[name] = await subscribe(t, s.url, s.headers ?? {});
-      assert.equal(streams[name]!.status, 200, `${name}: ${streams[name]!.body ?? ''}`);
+      assert.equal(streams[name]!.status, 200, `${name}: ${streams[name]!.raw}`);
     }
     for (const fields of updates) assert.equal((await publishForm(hub.url, fields, publisher)).status, 200);
     const marker = await publishForm(
@@ -168,7 +168,7 @@ describe('private updates', () => {
       authorization: `Bearer ${await token({ subscribe: ['*'] })}`,
     });
     const someone = await subscribe(t, topicUrl(hub.url, [USER1]), {
-      authorization: `Bearer ${await token({ subscribe: [USER1], payload: { user: 'secret-payload' } })}`,
+      authorization: `Bearer ${await token({ subscribe: [USER1] }, { payload: { user: 'secret-payload' } })}`,
     });
     assert.equal(someone.status, 200);
     assert.equal(
@@ -190,6 +190,7 @@ describe('private updates', () => {
       watcher.events.some((e) => e.data.includes('"Subscription"')),
       'the control: a subscriber granted * sees subscription events',
     );
+    assert.ok(watcher.raw.includes('secret-payload'), 'the control: with the subscriber payload');
     assert.ok(!spy.raw.includes('Subscription'), 'an anonymous subscriber sees no subscription event');
     assert.ok(!spy.raw.includes('secret-payload'));
   });

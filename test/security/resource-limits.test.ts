@@ -150,14 +150,20 @@ describe('resource limits', () => {
     });
     assert.equal(declared.status, 413);
     // Chunked: no Content-Length, so the limit must hold while reading.
-    const chunks = (async function* () {
-      yield new TextEncoder().encode(`topic=${encodeURIComponent(TOPIC)}&data=`);
-      for (let i = 0; i < 40; i++) yield new Uint8Array(64 * 1024).fill(0x78);
-    })();
+    let sent = 0;
+    const chunks = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent === 0)
+          controller.enqueue(new TextEncoder().encode(`topic=${encodeURIComponent(TOPIC)}&data=`));
+        else if (sent <= 40) controller.enqueue(new Uint8Array(64 * 1024).fill(0x78));
+        else controller.close();
+        sent++;
+      },
+    });
     const chunked = await fetch(hub.url, {
       method: 'POST',
       headers: { authorization: `Bearer ${publisher}`, 'content-type': 'application/x-www-form-urlencoded' },
-      body: ReadableStream.from(chunks),
+      body: chunks,
       duplex: 'half',
     } as RequestInit).catch((error: unknown) => ({ status: -1, error }));
     // The hub answers 413 and closes; the client may see the answer or a reset while still sending.
