@@ -369,6 +369,14 @@ describe('Mercure draft-08 (1.0)', () => {
     assert.match(refused.headers.get('www-authenticate') ?? '', /error="insufficient_scope"/);
   });
 
+  test('the access-token cookie authenticates a subscriber, and the connection ends when the token expires', async (t) => {
+    const hub = await startHub(t);
+    const token = await accessToken(hub, { subscribe: [{ match: '*' }] }, 1);
+    const stream = await subscribe(t, `${hub.url}?match=x`, { cookie: `mercure_access_token=${token}` });
+    assert.equal(stream.status, 200);
+    await stream.ended;
+  });
+
   test('the protected resource metadata document is served', async (t) => {
     const hub = await startHub(t);
     const res = await fetch(new URL('/.well-known/oauth-protected-resource/.well-known/mercure', hub.url));
