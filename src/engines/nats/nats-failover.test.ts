@@ -266,6 +266,27 @@ describe('NatsJetStreamEngine when the NATS server fails', () => {
     }
   });
 
+  test('no NATS at all: publish and readAfter reject with ENGINE_UNAVAILABLE within a bounded time, health is not ready', {
+    timeout: TIMEOUT,
+  }, async (t) => {
+    if (!requireService(t, 'nats-server', natsServerInstalled, HINT)) return;
+    const server = await TestNatsServer.start();
+    await server.kill(); // a port where nothing listens now
+    const engine = new NatsJetStreamEngine({ servers: server.url, ...uniqueStream(), requestTimeoutMs: 500 });
+    try {
+      const started = Date.now();
+      await assert.rejects(engine.publish({ topics: ['t'], data: 'x' }), { code: 'ENGINE_UNAVAILABLE' });
+      await assert.rejects(engine.readAfter('x'), { code: 'ENGINE_UNAVAILABLE' });
+      assert.ok(Date.now() - started < 5000, 'rejected within a bounded time');
+      const health = await engine.health();
+      assert.equal(health.ready, false);
+      assert.match(health.detail ?? '', /unavailable/);
+    } finally {
+      await engine.close();
+      await server.stop();
+    }
+  });
+
   test('a stream deleted and recreated is a new epoch: followers are reset and old IDs expire', {
     timeout: TIMEOUT,
   }, async (t) => {

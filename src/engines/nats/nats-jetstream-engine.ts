@@ -34,7 +34,6 @@ import {
   jetstreamManager,
   RetentionPolicy,
   StorageType,
-  type StoredMsg,
   type StreamInfo,
 } from '@nats-io/jetstream';
 import { type ConnectionOptions, connect, type NatsConnection } from '@nats-io/transport-node';
@@ -108,8 +107,8 @@ interface Body {
   ms: number;
 }
 
-/** Direct gets in flight at once for one read. */
-const READ_WINDOW = 128;
+/** Reads of more updates than this use an ephemeral ordered consumer; shorter ones, direct gets. */
+const CONSUMER_READ = 32;
 const GENERATED_ID = /^([0-9a-z]{8})-([1-9][0-9]{0,15})$/;
 
 export class NatsJetStreamEngine implements Engine {
@@ -490,15 +489,19 @@ export class NatsJetStreamEngine implements Engine {
     const position = { epoch: this.epoch, offset: last };
     const first = checkGenerated ? after : after + 1;
     const count = Math.max(0, last - first + 1);
-    const msgs: (StoredMsg | null)[] = new Array(count);
-    let next = 0;
-    const worker = async () => {
-      while (next < count) {
-        const i = next++;
-        msgs[i] = await this.direct(c, this.streamName, { seq: first + i });
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(READ_WINDOW, count) }, worker));
+    const msgs: ({ seq: number; data: Uint8Array } | null)[] = new Array(count);
+    if (count > CONSUMER_READ) {
+      await this.readWithConsumer(c, first, last, msgs);
+    } else {
+      let next = 0;
+      const worker = async () => {
+        while (next < count) {
+          const i = next++;
+          msgs[i] = await this.direct(c, this.streamName, { seq: first + i });
+        }
+      };
+      await Promise.all(Array.from({ length: count }, worker));
+    }
     const updates: StoredUpdate[] = [];
     for (const [i, m] of msgs.entries()) {
       if (m === null || m === undefined) return { status: 'expired', position };
@@ -511,6 +514,37 @@ export class NatsJetStreamEngine implements Engine {
       updates.push(this.toUpdate(body, m.seq, this.epoch));
     }
     return { status: 'ok', updates, position };
+  }
+
+  /**
+   * Reads first..last with an ephemeral ordered consumer (one request streams them all), into `msgs` by
+   * position. A sequence the stream no longer has stays empty.
+   */
+  private async readWithConsumer(
+    c: Connected,
+    first: number,
+    last: number,
+    msgs: ({ seq: number; data: Uint8Array } | null)[],
+  ): Promise<void> {
+    try {
+      const consumer = await c.js.consumers.get(this.streamName, {
+        deliver_policy: DeliverPolicy.StartSequence,
+        opt_start_seq: first,
+        inactive_threshold: 10_000,
+      });
+      try {
+        const iter = await consumer.fetch({ max_messages: last - first + 1, expires: this.requestTimeoutMs });
+        for await (const m of iter) {
+          if (m.seq > last) break;
+          msgs[m.seq - first] = { seq: m.seq, data: m.data };
+          if (m.seq === last) break;
+        }
+      } finally {
+        consumer.delete().catch(() => {});
+      }
+    } catch (error) {
+      throw this.unavailable(`cannot read stream ${this.streamName}`, error);
+    }
   }
 
   private parse(m: { data: Uint8Array }): Body | undefined {
