@@ -69,7 +69,13 @@ local before = bytes
 bytes = bytes + tonumber(ARGV[9])
 redis.call('XADD', KEYS[2], int(offset) .. '-0', 'e', epoch, 't', int(now), 'b', int(before),
   'i', ARGV[10], 'p', ARGV[11], 'd', ARGV[12], 'm', ARGV[13])
-if ARGV[10] ~= '' then redis.call('ZADD', KEYS[3], offset, ARGV[10]) end
+if ARGV[10] ~= '' then
+  redis.call('ZADD', KEYS[3], offset, ARGV[10])
+  -- Keep the newest maxCount + 10,000 IDs: every ID in history and at least 10,000 trimmed ones.
+  if redis.call('ZCARD', KEYS[3]) > tonumber(ARGV[6]) + 10000 then
+    redis.call('ZREMRANGEBYRANK', KEYS[3], 0, int(-(tonumber(ARGV[6]) + 10001)))
+  end
+end
 
 -- Retention: move 'first' past every update beyond a bound (count, bytes, age), never past the newest.
 -- 'first' only moves forward, so this costs about one entry looked at per publish.
@@ -93,11 +99,10 @@ while not done and newFirst < offset do
   end
   batch = math.min(batch * 4, 512)
 end
-if newFirst ~= first then
-  -- '~' drops whole stream nodes only: cheap, and reads never go below 'first' anyway.
+-- '~' drops whole stream nodes (100 entries by default) only, so trimming once per 64 offsets loses
+-- nothing; reads never go below 'first' anyway.
+if math.floor(newFirst / 64) ~= math.floor(first / 64) then
   redis.call('XTRIM', KEYS[2], 'MINID', '~', int(newFirst) .. '-0')
-  -- Keep the newest maxCount + 10,000 IDs: every ID in history and at least 10,000 trimmed ones.
-  redis.call('ZREMRANGEBYRANK', KEYS[3], 0, int(-(maxCount + 10001)))
 end
 redis.call('HSET', KEYS[1], 'last', offset, 'first', int(newFirst), 'bytes', int(bytes), 'time', int(now))
 return { epoch, offset, int(now) }
