@@ -93,6 +93,22 @@ export function updateFromForm(fields: ReadonlyArray<[string, string]>): UpdateI
 /** Checks every field and returns the update to store, with a generated `urn:uuid:` ID when none was given. */
 export function validateUpdate(input: UpdateInput, rules: UpdateRules): Update {
   const { topics } = input;
+  // JSON escapes can carry lone surrogates ("\ud800"), which have no UTF-8 form: refuse them here as a 400
+  // rather than let the encoder fail later, in the store, as a 503.
+  const strings: Array<[string, unknown]> = [
+    ['data', input.data],
+    ['id', input.id],
+    ['type', input.type],
+    ...(Array.isArray(topics) ? topics.map((t): [string, unknown] => ['topic', t]) : []),
+  ];
+  for (const [name, value] of strings) {
+    if (typeof value === 'string' && !value.isWellFormed()) {
+      throw new HubError(
+        'INVALID_REQUEST',
+        `"${name}" is not well-formed Unicode (it holds a lone surrogate).`,
+      );
+    }
+  }
   if (!Array.isArray(topics) || topics.length === 0) {
     throw new HubError('INVALID_REQUEST', 'Missing "topic": an update needs a topic.');
   }
