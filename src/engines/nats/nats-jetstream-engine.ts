@@ -140,6 +140,8 @@ export class NatsJetStreamEngine implements Engine {
   private created = '';
   /** The newest sequence this engine knows to be stored in the current epoch. */
   private knownLast = 0;
+  /** The sequence of this engine's newest acknowledged publish. */
+  private lastAcked = 0;
   /** Whether the connection is down (between a disconnect and a reconnect). */
   private down = false;
 
@@ -211,8 +213,10 @@ export class NatsJetStreamEngine implements Engine {
     } finally {
       await seen;
     }
-    // A sequence that went backwards means the stream was recreated under us: learn the new epoch first.
-    if (seq <= this.knownLast) await this.refreshEpoch(c).catch(() => {});
+    // Acks on one connection come in order: a sequence that went backwards means the stream was
+    // recreated under us, so learn the new epoch before answering.
+    if (seq <= this.lastAcked) await this.refreshEpoch(c).catch(() => {});
+    this.lastAcked = seq;
     if (seq > this.knownLast) this.knownLast = seq;
     return toStored(body, update.id ?? `${this.epoch}-${seq}`, seq, this.epoch);
   }
@@ -459,6 +463,7 @@ export class NatsJetStreamEngine implements Engine {
       this.created = info.created;
       this.epoch = epochOf(this.streamName, info.created);
       this.knownLast = info.state.last_seq;
+      this.lastAcked = 0;
     } else if (info.state.last_seq > this.knownLast) {
       this.knownLast = info.state.last_seq;
     }
@@ -564,41 +569,29 @@ export class NatsJetStreamEngine implements Engine {
 
   /** Starts the ordered consumer after sequence `from` (undefined: the newest when connected). */
   private async startLive(from: number | undefined): Promise<void> {
-    let c: Connected;
-    for (;;) {
-      try {
-        c = await this.init();
-        break;
-      } catch {
-        if (this.closed) return;
-        await new Promise((r) => setTimeout(r, 500));
-        if (this.closed) return;
-      }
-    }
-    const start = from ?? this.knownLast;
-    this.liveEpoch = this.epoch;
-    this.liveLast = start;
-    let messages: ConsumerMessages;
-    try {
-      const consumer = await c.js.consumers.get(this.streamName, {
-        deliver_policy: DeliverPolicy.StartSequence,
-        opt_start_seq: start + 1,
-      });
-      messages = await consumer.consume({
-        max_messages: 1000,
-        // Short pulls: a pull request lost with a server restart is replaced within a few seconds.
-        expires: 4000,
-        callback: (m) => {
-          const body = this.parse(m);
-          this.deliver(m.seq, body);
-        },
-      });
-    } catch {
-      // Could not create the consumer (NATS down): try again shortly from the same place.
+    let messages: ConsumerMessages | undefined;
+    let start = from;
+    // Until NATS answers: try again every half second, from the same place.
+    while (messages === undefined) {
       if (this.closed) return;
-      await new Promise((r) => setTimeout(r, 500));
-      if (!this.closed) return this.startLive(start);
-      return;
+      try {
+        const c = await this.init();
+        start ??= this.knownLast;
+        this.liveEpoch = this.epoch;
+        this.liveLast = start;
+        const consumer = await c.js.consumers.get(this.streamName, {
+          deliver_policy: DeliverPolicy.StartSequence,
+          opt_start_seq: start + 1,
+        });
+        messages = await consumer.consume({
+          max_messages: 1000,
+          // Short pulls: a pull request lost with a server restart is replaced within a few seconds.
+          expires: 4000,
+          callback: (m) => this.deliver(m.seq, this.parse(m)),
+        });
+      } catch {
+        await new Promise((r) => setTimeout(r, 500));
+      }
     }
     if (this.closed) {
       messages.stop();
