@@ -9,6 +9,8 @@
  *
  * Bounded: a fixed number of operations; the server and its store are removed afterwards.
  */
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
 import type { StoredUpdate } from '../engine.js';
 import { NatsJetStreamEngine } from './index.js';
 import { TestNatsServer, uniqueStream } from './test-nats-server.js';
@@ -56,7 +58,8 @@ async function publishRate(servers: string, together: number, withIds: boolean):
 }
 
 async function readLatency(servers: string): Promise<void> {
-  const engine = new NatsJetStreamEngine({ servers, ...uniqueStream() });
+  const names = uniqueStream();
+  const engine = new NatsJetStreamEngine({ servers, ...names });
   await engine.ready;
   const published: StoredUpdate[] = [];
   for (let i = 0; i < 10_000; i += 100) {
@@ -85,6 +88,13 @@ async function readLatency(servers: string): Promise<void> {
   const position = await engine.position();
   const all = await engine.readAll();
   console.log(`readAll: ${all.updates.length} updates up to offset ${position.offset}`);
+  const nc = await connect({ servers });
+  const { state } = await (await jetstreamManager(nc)).streams.info(names.stream);
+  await nc.close();
+  const avg = all.updates.reduce((n, u) => n + u.data.length, 0) / all.updates.length;
+  console.log(
+    `stream: ${state.messages} updates in ${(state.bytes / 1024 ** 2).toFixed(2)} MiB = ${Math.round(state.bytes / state.messages)} B per update (payload ${Math.round(avg)} B)`,
+  );
   await engine.close();
 }
 
