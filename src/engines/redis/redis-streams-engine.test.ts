@@ -236,6 +236,59 @@ describe('RedisStreamsEngine', () => {
     await assert.rejects(engine.ready, { code: 'ENGINE_CLOSED' });
   });
 
+  test('a follower that throws does not keep the others from getting every update', async (t) => {
+    if (!requireService(t, 'Redis on 127.0.0.1:6379', available, HINT)) return;
+    await withPrefix(async (openOne) => {
+      const engine = await openOne();
+      engine.follow({
+        update: () => {
+          throw new Error('a broken follower');
+        },
+        reset: () => {},
+      });
+      const follower = recorder();
+      engine.follow(follower);
+      const published: StoredUpdate[] = [];
+      for (let i = 0; i < 3; i++) published.push(await engine.publish({ topics: ['t'], data: `${i}` }));
+      await until('the updates', () => follower.seen.length === 3);
+      assert.deepEqual(follower.seen, published);
+      assert.deepEqual(follower.resets, []);
+    });
+  });
+
+  test('a large backlog past the age bound is trimmed over several publishes; reads apply the bound at once', async (t) => {
+    if (!requireService(t, 'Redis on 127.0.0.1:6379', available, HINT)) return;
+    await withPrefix(async (openOne, prefix) => {
+      let now = Date.now();
+      const engine = await openOne({ history: { maxAgeMs: 60_000, now: () => now } });
+      const old: StoredUpdate[] = [];
+      for (let i = 0; i < 5000; i += 250) {
+        const batch = Array.from({ length: 250 }, (_, j) =>
+          engine.publish({ topics: ['t'], data: `${i + j}` }),
+        );
+        old.push(...(await Promise.all(batch)));
+      }
+      now += 120_000;
+      const fresh = await engine.publish({ topics: ['t'], data: 'fresh' });
+      const admin = new Redis(URL_);
+      try {
+        const first = async () => Number(await admin.hget(`${prefix}log`, 'first'));
+        // One publish looked at no more than 2,048 updates: the old ones are not all trimmed yet...
+        assert.ok((await first()) <= 2049, `first is ${await first()}`);
+        // ...but no read returns them.
+        assert.equal((await engine.readAfter(old[4000]!.id)).status, 'expired');
+        const all = await engine.readAll();
+        assert.deepEqual(all.updates, [fresh]);
+        // Later publishes finish the job.
+        for (let i = 0; i < 3; i++) await engine.publish({ topics: ['t'], data: `later ${i}` });
+        assert.equal(await first(), fresh.offset);
+        assert.ok((await admin.xlen(`${prefix}stream`)) < 200, 'the stream itself was trimmed');
+      } finally {
+        admin.disconnect();
+      }
+    });
+  });
+
   test('rejects IDs with CR, LF or NUL and empty IDs, storing nothing', async (t) => {
     if (!requireService(t, 'Redis on 127.0.0.1:6379', available, HINT)) return;
     await withPrefix(async (openOne) => {

@@ -62,8 +62,10 @@ export interface RedisStreamsEngineOptions {
   };
   /**
    * How long a command may wait for Redis before it is rejected with `ENGINE_UNAVAILABLE`, in
-   * milliseconds. A publish carries a deadline of half this, checked by Redis' clock, so one that arrives
-   * later than that is refused instead of stored. Default 2,000.
+   * milliseconds. A publish also carries a deadline, three quarters of this after it was sent, checked
+   * by Redis' clock: one that reaches Redis later is refused there instead of stored behind the back of
+   * a publisher that was already told it failed. (The quarter left is the margin for clock skew between
+   * the node and Redis and for the reply's way back.) Default 5,000.
    */
   commandTimeoutMs?: number;
   /**
@@ -131,7 +133,7 @@ export class RedisStreamsEngine implements Engine {
     this.maxBytes = positive('maxBytes', options.history?.maxBytes ?? DEFAULT_HISTORY_MAX_BYTES);
     this.maxAgeMs = positive('maxAgeMs', options.history?.maxAgeMs ?? DEFAULT_HISTORY_MAX_AGE_MS);
     this.now = options.history?.now ?? Date.now;
-    this.commandTimeoutMs = positive('commandTimeoutMs', options.commandTimeoutMs ?? 2000);
+    this.commandTimeoutMs = positive('commandTimeoutMs', options.commandTimeoutMs ?? 5000);
     this.blockMs = positive('blockMs', options.blockMs ?? 1000);
     this.readBatch = positive('readBatch', options.readBatch ?? 1000);
     const url = options.url ?? DEFAULT_URL;
@@ -193,7 +195,7 @@ export class RedisStreamsEngine implements Engine {
     const reply = (await this.run(PUBLISH, [
       ...this.openArgs(),
       String(this.now()),
-      String(sent + Math.floor(this.commandTimeoutMs / 2)),
+      String(sent + this.commandTimeoutMs - Math.ceil(this.commandTimeoutMs / 4)),
       String(this.maxCount),
       String(this.maxBytes),
       String(this.maxAgeMs),
@@ -237,6 +239,7 @@ export class RedisStreamsEngine implements Engine {
       ...this.openArgs(),
       String(this.now()),
       String(this.maxAgeMs),
+      String(this.maxCount),
       'after',
       lastEventId,
       generated?.[1] ?? '',
@@ -251,6 +254,7 @@ export class RedisStreamsEngine implements Engine {
       ...this.openArgs(),
       String(this.now()),
       String(this.maxAgeMs),
+      String(this.maxCount),
       'all',
     ])) as ['ok', string, number, Entry[]];
     return this.historyRead(reply) as HistoryRead & { readonly status: 'ok' };
@@ -470,7 +474,14 @@ export class RedisStreamsEngine implements Engine {
       }
       this.liveOffset = update.offset;
       this.saw(update.epoch, update.offset);
-      for (const follower of this.followers) follower.update(update);
+      for (const follower of this.followers) {
+        try {
+          follower.update(update);
+        } catch (error) {
+          // A follower must not throw; if one does, the others still get the update and the stream goes on.
+          process.emitWarning(`A Redis engine follower threw: ${messageOf(error)}`);
+        }
+      }
     }
   }
 
@@ -481,7 +492,13 @@ export class RedisStreamsEngine implements Engine {
   }
 
   private resetFollowers(reason: string): void {
-    for (const follower of this.followers) follower.reset(reason);
+    for (const follower of this.followers) {
+      try {
+        follower.reset(reason);
+      } catch (error) {
+        process.emitWarning(`A Redis engine follower threw on reset: ${messageOf(error)}`);
+      }
+    }
   }
 
   /**

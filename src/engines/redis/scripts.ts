@@ -84,8 +84,11 @@ local cutoff = now - tonumber(ARGV[8])
 local newFirst = first
 local batch = 2
 local done = false
-while not done and newFirst < offset do
-  local entries = redis.call('XRANGE', KEYS[2], int(newFirst) .. '-0', '+', 'COUNT', batch)
+-- At most 2,048 updates are looked at per publish, so a backlog (all of history aged out after a quiet
+-- hour) is trimmed over the next publishes instead of blocking Redis; reads apply count and age exactly.
+local budget = 2048
+while not done and newFirst < offset and budget > 0 do
+  local entries = redis.call('XRANGE', KEYS[2], int(newFirst) .. '-0', '+', 'COUNT', math.min(batch, budget))
   if #entries == 0 then break end
   for _, entry in ipairs(entries) do
     local o = tonumber(string.match(entry[1], '^%d+'))
@@ -97,6 +100,7 @@ while not done and newFirst < offset do
       break
     end
   end
+  budget = budget - #entries
   batch = math.min(batch * 4, 512)
 end
 -- '~' drops whole stream nodes (100 entries by default) only, so trimming once per 64 offsets loses
@@ -109,8 +113,8 @@ return { epoch, offset, int(now) }
 `;
 
 /**
- * Reads history. ARGV: candidate epoch, known epoch, known last offset, now (ms), maxAgeMs, mode, then for
- * mode 'after': the ID, and when the ID has the shape of a generated one its epoch and offset ('' else).
+ * Reads history. ARGV: candidate epoch, known epoch, known last offset, now (ms), maxAgeMs, maxCount,
+ * mode, then for mode 'after': the ID, and when the ID has the shape of a generated one its epoch and offset ('' else).
  * Returns { status, epoch, last, entries }: status 'ok' (entries: every update after the ID, or all of
  * history for mode 'all'), 'expired' or 'unknown' (no entries). Reads never write, except to create a
  * missing log (open_log).
@@ -118,7 +122,8 @@ return { epoch, offset, int(now) }
 export const READ = `${OPEN_LOG}
 local epoch, last, first = open_log(ARGV[1], ARGV[2], ARGV[3])
 local cutoff = tonumber(ARGV[4]) - tonumber(ARGV[5])
-if ARGV[6] == 'all' then
+first = math.max(first, last - tonumber(ARGV[6]) + 1)
+if ARGV[7] == 'all' then
   local entries = redis.call('XRANGE', KEYS[2], int(first) .. '-0', '+')
   -- Times never decrease along the log: the aged updates are a prefix.
   local skip = 0
@@ -134,13 +139,13 @@ if ARGV[6] == 'all' then
 end
 
 local offset
-local score = redis.call('ZSCORE', KEYS[3], ARGV[7])
+local score = redis.call('ZSCORE', KEYS[3], ARGV[8])
 if score then
   offset = tonumber(score)
-elseif ARGV[8] ~= '' then
+elseif ARGV[9] ~= '' then
   -- A generated ID: <epoch>-<offset>. Another epoch's ID was stored once, in a log that is gone.
-  if ARGV[8] ~= epoch then return { 'expired', epoch, last } end
-  offset = tonumber(ARGV[9])
+  if ARGV[9] ~= epoch then return { 'expired', epoch, last } end
+  offset = tonumber(ARGV[10])
   if offset > last then return { 'unknown', epoch, last } end
 else
   return { 'unknown', epoch, last }
