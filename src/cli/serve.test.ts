@@ -49,6 +49,33 @@ describe('crier serve', () => {
     assert.match(await res.text(), /^urn:uuid:/);
   });
 
+  test('--dev serves the demo apps on the hub, with the Mercure development key', async (t) => {
+    const child = runCrier(['serve', '--dev', '--port', '0', '--log-level', 'silent']);
+    t.after(() => child.kill());
+    let out = '';
+    for await (const chunk of child.stdout!) {
+      out += chunk;
+      if (/Demo apps: /.test(out) && out.endsWith('\n')) break;
+    }
+    const origin = /listening on (http:\/\/\S+)/.exec(out)![1]!;
+    for (const path of ['/', '/sports/', '/ticker/', '/notifications/', '/dashboard/']) {
+      const page = await fetch(origin + path);
+      assert.equal(page.status, 200, path);
+      assert.match(page.headers.get('content-type') ?? '', /text\/html/, path);
+    }
+    const matches = await fetch(`${origin}/sports/api/matches`);
+    assert.equal(matches.status, 200);
+    // The key of the Mercure hub's dev mode publishes, as Mercure's own conformance suite expects.
+    const devToken =
+      'eyJhbGciOiJIUzI1NiJ9.eyJtZXJjdXJlIjp7InB1Ymxpc2giOlsiKiJdLCJzdWJzY3JpYmUiOlsiKiJdfX0.bVXdlWXwfw9ySx7-iV5OpUSHo34RkjUdVzDLBcc6l_g';
+    const published = await fetch(`${origin}/.well-known/mercure`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${devToken}` },
+      body: new URLSearchParams({ topic: 'dev', data: 'x' }),
+    });
+    assert.equal(published.status, 200);
+  });
+
   test('--help lists every option with its environment variable', async () => {
     const { code, out } = await output(runCrier(['serve', '--help']));
     assert.equal(code, 0);

@@ -6,7 +6,8 @@
  * subscriber token signed with it are printed, so the hub can be tried with curl at once. Nothing secret
  * is hard-coded; production deployments set --jwt-key (or publisher/subscriber keys, or --jwks-url).
  */
-import { ConfigError, configHelp, loadConfig } from '../hub/config.js';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ConfigError, configHelp, type HubConfig, loadConfig } from '../hub/config.js';
 import { mintPublisherToken, mintSubscriberToken } from '../hub/publisher.js';
 import { HubServer } from '../hub/server.js';
 
@@ -51,6 +52,16 @@ export async function serveCommand(argv: string[]): Promise<number> {
       ].join('\n'),
     );
   }
+  if (config.dev) {
+    console.log(
+      'Development mode (--dev): anonymous subscribers, CORS *, and the well-known development JWT key' +
+        ' unless one is set. Never run --dev in production.',
+    );
+  }
+  if (config.demo) {
+    const started = await startDemoApps(hub, config);
+    if (started !== undefined) console.log(started);
+  }
   await new Promise<void>((resolve) => {
     const stop = () => {
       process.off('SIGINT', stop);
@@ -61,4 +72,64 @@ export async function serveCommand(argv: string[]): Promise<number> {
     process.once('SIGTERM', stop);
   });
   return 0;
+}
+
+/** The demo apps' server bundle, built by `npm run build` (scripts/build-apps.mjs) from apps/. */
+const DEMO_BUNDLE = new URL('../../dist/apps/server.js', import.meta.url);
+
+interface DemoModule {
+  startDemo(ctx: {
+    hub: HubServer['hub'];
+    hubUrl: string;
+    publisherToken: string;
+    signSubscriberToken(subscribe: string[], ttlSeconds: number): Promise<string>;
+  }): { handle(req: IncomingMessage, res: ServerResponse): boolean; close(): Promise<void> };
+}
+
+/**
+ * Starts the demo apps (sports scores, trading ticker, notifications, dashboard) on this hub. Their
+ * backends publish over HTTP with a publisher token, as a real backend would, so they need an HMAC key to
+ * mint tokens with. Returns a line to print, or undefined when the apps could not start (said on stderr).
+ */
+async function startDemoApps(hub: HubServer, config: HubConfig): Promise<string | undefined> {
+  const hmac = (alg: string | undefined) => (alg ?? config.jwtAlg).startsWith('HS');
+  const publisherKey =
+    config.publisherJwtKey !== undefined && hmac(config.publisherJwtAlg)
+      ? config.publisherJwtKey
+      : config.jwtKey !== undefined && hmac(undefined)
+        ? config.jwtKey
+        : hub.generatedKey;
+  const subscriberKey =
+    config.subscriberJwtKey !== undefined && hmac(config.subscriberJwtAlg)
+      ? config.subscriberJwtKey
+      : config.jwtKey !== undefined && hmac(undefined)
+        ? config.jwtKey
+        : hub.generatedKey;
+  if (publisherKey === undefined || subscriberKey === undefined) {
+    console.error(
+      'crier serve: --demo needs HMAC (HS256/384/512) keys to mint the demo tokens; demo apps not started.',
+    );
+    return undefined;
+  }
+  let module: DemoModule;
+  try {
+    module = (await import(DEMO_BUNDLE.href)) as DemoModule;
+  } catch (error) {
+    console.error(
+      `crier serve: the demo apps are not built (${(error as Error).message}); run npm run build.`,
+    );
+    return undefined;
+  }
+  const demo = module.startDemo({
+    hub: hub.hub,
+    hubUrl: hub.url,
+    publisherToken: await mintPublisherToken(publisherKey, ['*']),
+    signSubscriberToken: (subscribe, ttlSeconds) =>
+      mintSubscriberToken(subscriberKey, subscribe, { expiresIn: ttlSeconds }),
+  });
+  hub.mount(
+    (req, res) => demo.handle(req as IncomingMessage, res as ServerResponse),
+    () => demo.close(),
+  );
+  return `Demo apps: ${hub.origin}/  (sports ${hub.origin}/sports/, ticker ${hub.origin}/ticker/, notifications ${hub.origin}/notifications/, dashboard ${hub.origin}/dashboard/)`;
 }

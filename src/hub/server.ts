@@ -132,6 +132,8 @@ export class HubServer {
   private readonly sockets = new Set<{ destroy(): void }>();
   private requestSeq = 0;
   private closed = false;
+  /** Handlers mounted by the embedding program (the demo apps), tried before the landing page. */
+  private readonly mounted: { handle: (req: Req, res: Res) => boolean; close?: () => Promise<void> }[] = [];
 
   private constructor(config: HubConfig, engine: TrackedEngine, options: HubServerOptions) {
     this.config = config;
@@ -229,9 +231,18 @@ export class HubServer {
   }
 
   /** Graceful shutdown: subscribers are closed in waves with a jittered retry, then the store. */
+  /**
+   * Mounts extra pages and APIs on this server: `handle` returns true when it answered the request. The hub's
+   * own routes (the Mercure endpoint, /v1/publish, health, metrics) come first. `close` runs on shutdown.
+   */
+  mount(handle: (req: Req, res: Res) => boolean, close?: () => Promise<void>): void {
+    this.mounted.push({ handle, close });
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    for (const m of this.mounted) await m.close?.();
     await this.hub.close({ timeoutMs: 5_000 });
     await new Promise<void>((resolve) => {
       this.server.close(() => resolve());
@@ -322,6 +333,7 @@ export class HubServer {
       res.end(body);
       return;
     }
+    for (const m of this.mounted) if (m.handle(req, res)) return;
     if (path === '/' && method === 'GET') {
       res.setHeader('link', `<${this.hubUrl.href}>; rel="mercure"`);
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
