@@ -243,11 +243,11 @@ export class HubServer {
     if (this.closed) return;
     this.closed = true;
     for (const m of this.mounted) await m.close?.();
+    // Stop accepting first, so reconnecting clients go elsewhere (or retry) instead of meeting a closing hub.
+    const stopped = new Promise<void>((resolve) => this.server.close(() => resolve()));
     await this.hub.close({ timeoutMs: 5_000 });
-    await new Promise<void>((resolve) => {
-      this.server.close(() => resolve());
-      for (const socket of this.sockets) socket.destroy();
-    });
+    for (const socket of this.sockets) socket.destroy();
+    await stopped;
     await this.engine.close();
     this.metrics.close();
   }

@@ -169,6 +169,13 @@ export async function handleNodeRequest(
 }
 
 function refuse(res: ServerResponse | Http2ServerResponse, error: unknown): void {
+  // During a shutdown a newcomer's connection is dropped without an answer: for an EventSource that is a
+  // network error, which it retries (through a load balancer, on another node), whereas any non-200
+  // status, 503 included, would make it give up for good.
+  if (error instanceof ServerError && error.code === 'HUB_CLOSED') {
+    res.destroy();
+    return;
+  }
   const status = error instanceof ServerError ? error.status : 500;
   const message =
     error instanceof Error && status < 500 ? error.message : 'The event stream could not be opened.';
