@@ -77,15 +77,23 @@ function open(conn: Conn): Promise<boolean> {
       }
       conn.open = true;
       settle(true);
+      let nth = 0;
       const parser = new EventStreamParser({
         onEvent: (e) => {
+          nth++;
           // Bytes of a stream this client already closed (churn) are not delivered to the application.
           if (conn.req !== req) return;
           conn.lastEventId = e.lastEventId;
           const seq = Number(e.data);
           if (conn.last >= 0) {
-            if (seq <= conn.last) stats.duplicated++;
-            else stats.lost += seq - conn.last - 1;
+            if (seq <= conn.last) {
+              stats.duplicated++;
+              // SOAK_DEBUG=1: which event of which resumed stream repeated what (to find the race).
+              if (process.env.SOAK_DEBUG)
+                console.error(
+                  `duplicate ${seq} after ${conn.last}, event ${nth} of a stream resumed from ${headers['last-event-id'] ?? '(none)'}`,
+                );
+            } else stats.lost += seq - conn.last - 1;
           }
           if (seq > conn.last) conn.last = seq;
         },
