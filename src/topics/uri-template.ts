@@ -16,6 +16,14 @@
  *   percent-encoded UTF-8 form, which is what expansion produces.
  */
 
+import {
+  type CharClass,
+  LazyDfa,
+  MAX_AUTOMATON_STATES,
+  MAX_DFA_STATES,
+  type Nfa,
+  NfaBuilder,
+} from './automaton.js';
 import { TopicError } from './errors.js';
 
 // ---------------------------------------------------------------------------------------------------
@@ -314,49 +322,29 @@ function expandVar(rules: OperatorRules, v: VarSpec, raw: TemplateValue): string
 // ---------------------------------------------------------------------------------------------------
 
 /** The most NFA states one template may compile to; beyond this it is refused as too complex. */
-export const MAX_TEMPLATE_STATES = 4096;
+export const MAX_TEMPLATE_STATES = MAX_AUTOMATON_STATES;
 
-interface Edge {
-  /** Membership table for ASCII input, or null for a single code unit. */
-  readonly set: Uint8Array | null;
-  readonly code: number;
-  readonly to: number;
+/** An ASCII character class, as the template rules use them (non-ASCII never matches a class). */
+const asciiClasses = new WeakMap<Uint8Array, CharClass>();
+function asciiClass(set: Uint8Array): CharClass {
+  let cls = asciiClasses.get(set);
+  if (cls === undefined) {
+    cls = { ascii: set, nonAscii: 'none' };
+    asciiClasses.set(set, cls);
+  }
+  return cls;
 }
 
-/**
- * A Thompson-style NFA over UTF-16 code units. State 0 is the start; `accept` the only accepting state.
- * Fragments are built forwards: each builder takes the state to start from and returns where it ends,
- * and loops always live on fresh states, so a fragment never changes the language of what precedes it.
- */
-class NfaBuilder {
-  readonly eps: number[][] = [];
-  readonly edges: Edge[][] = [];
-  constructor(private readonly template: string) {
-    this.state();
-  }
-  state(): number {
-    if (this.eps.length >= MAX_TEMPLATE_STATES) {
-      throw invalid(this.template, `it is too complex (more than ${MAX_TEMPLATE_STATES} automaton states)`);
-    }
-    this.eps.push([]);
-    this.edges.push([]);
-    return this.eps.length - 1;
-  }
-  epsilon(from: number, to: number): void {
-    this.eps[from]!.push(to);
+/** The generic NFA builder plus the shapes of template values (percent-encoded triplets, lists). */
+class TemplateNfaBuilder extends NfaBuilder {
+  constructor(template: string) {
+    super(
+      (max) => invalid(template, `it is too complex (more than ${max} automaton states)`),
+      MAX_TEMPLATE_STATES,
+    );
   }
   set(from: number, set: Uint8Array, to = this.state()): number {
-    this.edges[from]!.push({ set, code: -1, to });
-    return to;
-  }
-  char(from: number, code: number, to = this.state()): number {
-    this.edges[from]!.push({ set: null, code, to });
-    return to;
-  }
-  text(from: number, text: string): number {
-    let s = from;
-    for (let i = 0; i < text.length; i++) s = this.char(s, text.charCodeAt(i));
-    return s;
+    return this.charClass(from, asciiClass(set), to);
   }
   /** One or more `%XX` triplets, from `from` to `to`. */
   pct(from: number, to: number): void {
@@ -404,19 +392,9 @@ class NfaBuilder {
     this.epsilon(sepEnd, start);
     return end;
   }
-  /** The union of several fragments, each built from a fresh state. */
-  alt(from: number, ...branches: ((from: number) => number)[]): number {
-    const join = this.state();
-    for (const branch of branches) {
-      const start = this.state();
-      this.epsilon(from, start);
-      this.epsilon(branch(start), join);
-    }
-    return join;
-  }
 }
 
-function compileLiteral(b: NfaBuilder, from: number, text: string): number {
+function compileLiteral(b: TemplateNfaBuilder, from: number, text: string): number {
   let s = from;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
@@ -439,7 +417,7 @@ function compileLiteral(b: NfaBuilder, from: number, text: string): number {
 }
 
 function compileExpression(
-  b: NfaBuilder,
+  b: TemplateNfaBuilder,
   from: number,
   operator: Operator,
   vars: readonly VarSpec[],
@@ -524,10 +502,7 @@ function compileExpression(
 }
 
 /** A compiled template automaton, shared by every matcher of the same template. */
-export interface TemplateNfa {
-  readonly eps: readonly (readonly number[])[];
-  readonly edges: readonly (readonly Edge[])[];
-  readonly accept: number;
+export interface TemplateNfa extends Nfa {
   /** The literal text before the first expression: every match starts with it. */
   readonly literalPrefix: string;
   /** The literal text after the last expression: every match but the empty-template one ends with it. */
@@ -539,7 +514,7 @@ export interface TemplateNfa {
 /** Compiles a template to an NFA. Throws `INVALID_SELECTOR` for an invalid or too complex template. */
 export function compileTemplateNfa(template: string): TemplateNfa {
   const parts = parseTemplate(template);
-  const b = new NfaBuilder(template);
+  const b = new TemplateNfaBuilder(template);
   let s = 0;
   let literalPrefix = '';
   let seenExpression = false;
@@ -566,113 +541,20 @@ export function compileTemplateNfa(template: string): TemplateNfa {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Matching: a lazily built DFA over the NFA, with a bounded state cache
+// Matching: a lazily built DFA over the NFA, with a bounded state cache (src/topics/automaton.ts)
 // ---------------------------------------------------------------------------------------------------
 
-/** How many DFA states a matcher keeps before it starts over (bounds memory per template). */
-export const MAX_DFA_STATES = 64;
-
-interface DfaState {
-  readonly nfaStates: Int32Array;
-  readonly accepting: boolean;
-  /** Transitions on ASCII input, filled on first use. */
-  readonly next: (DfaState | undefined)[];
-}
+export { MAX_DFA_STATES };
 
 /**
  * Matches topics against one template in time linear in the topic: each input character costs one
  * table lookup once the DFA state is built, and building a DFA state costs O(NFA states + edges).
+ * `work` counts input characters plus NFA states and edges visited; `cachedStates` the DFA states kept.
  */
-export class TemplateMatcher {
-  readonly nfa: TemplateNfa;
-  /**
-   * Work done so far: one unit per input character read plus one per NFA state or edge visited while
-   * building DFA states. Tests use it to check that matching is bounded; it is not reset.
-   */
-  work = 0;
-  #states = new Map<string, DfaState>();
-  #start: DfaState;
-  #dead: DfaState;
-  #mark: Int32Array;
-  #generation = 0;
-
+export class TemplateMatcher extends LazyDfa {
+  declare readonly nfa: TemplateNfa;
   constructor(nfa: TemplateNfa) {
-    this.nfa = nfa;
-    this.#mark = new Int32Array(nfa.eps.length);
-    this.#dead = { nfaStates: new Int32Array(0), accepting: false, next: [] };
-    this.#start = this.#build([0]);
-  }
-
-  /** How many DFA states are cached now (at most `MAX_DFA_STATES`). */
-  get cachedStates(): number {
-    return this.#states.size;
-  }
-
-  /** Whether the topic is an expansion of the template. */
-  matches(topic: string): boolean {
-    if (this.#states.size >= MAX_DFA_STATES) {
-      // Start over rather than grow: memory per template stays bounded.
-      this.#states = new Map();
-      this.#start = this.#build([0]);
-    }
-    let state = this.#start;
-    const n = topic.length;
-    this.work += n;
-    for (let i = 0; i < n; i++) {
-      const c = topic.charCodeAt(i);
-      let next = c < 128 ? state.next[c] : undefined;
-      if (next === undefined) {
-        next = this.#step(state, c);
-        if (c < 128) state.next[c] = next;
-      }
-      if (next === this.#dead) return false;
-      state = next;
-    }
-    return state.accepting;
-  }
-
-  #step(state: DfaState, c: number): DfaState {
-    const targets: number[] = [];
-    const edges = this.nfa.edges;
-    for (const s of state.nfaStates) {
-      for (const e of edges[s]!) {
-        this.work++;
-        if (e.set ? c < 128 && e.set[c] === 1 : e.code === c) targets.push(e.to);
-      }
-    }
-    if (targets.length === 0) return this.#dead;
-    return this.#build(targets);
-  }
-
-  /** The DFA state for the epsilon closure of `seeds`, from the cache or built now. */
-  #build(seeds: number[]): DfaState {
-    const gen = ++this.#generation;
-    const mark = this.#mark;
-    const eps = this.nfa.eps;
-    const closure: number[] = [];
-    const stack = seeds.slice();
-    while (stack.length > 0) {
-      const s = stack.pop()!;
-      if (mark[s] === gen) continue;
-      mark[s] = gen;
-      this.work++;
-      // Only states with outgoing edges (or the accepting state) matter for the DFA state's identity.
-      if (this.nfa.edges[s]!.length > 0 || s === this.nfa.accept) closure.push(s);
-      for (const t of eps[s]!) if (mark[t] !== gen) stack.push(t);
-    }
-    if (closure.length === 0) return this.#dead;
-    closure.sort((a, b) => a - b);
-    const key = closure.join(',');
-    const cached = this.#states.get(key);
-    if (cached !== undefined) return cached;
-    const built: DfaState = {
-      nfaStates: Int32Array.from(closure),
-      accepting: closure.includes(this.nfa.accept),
-      next: new Array(128),
-    };
-    // When the cache is full the state is used for this step only; the next match starts over.
-    if (this.#states.size < MAX_DFA_STATES) this.#states.set(key, built);
-    return built;
+    super(nfa);
   }
 }
 
