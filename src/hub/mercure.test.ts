@@ -452,3 +452,30 @@ describe('bad input changes nothing', () => {
     assert.match(res.body, /More than 2/);
   });
 });
+
+describe('conflation (maxRate)', () => {
+  test('maxRate in the subscribe query conflates a topic: a burst arrives as its first and latest updates, not all of them', async (t) => {
+    const hub = await startHub(t, ['--anonymous']);
+    const stream = await subscribe(
+      t,
+      `${hub.url}?${q([
+        ['topic', 'https://example.com/price'],
+        ['maxRate', '1'],
+      ])}`,
+    );
+    assert.equal(stream.status, 200);
+    const burst = Array.from({ length: 20 }, (_, i) => `p${i}`);
+    for (const data of burst) await hub.hub.publish('https://example.com/price', data);
+    const received: string[] = [];
+    while (received.at(-1) !== 'p19') received.push((await stream.next()).data);
+    assert.equal(received[0], 'p0');
+    assert.ok(received.length < burst.length, `conflated, got ${received.join(' ')}`);
+  });
+
+  test('a maxRate that is not a positive number is 400', async (t) => {
+    const hub = await startHub(t, ['--anonymous']);
+    const res = await subscribe(t, `${hub.url}?topic=x&maxRate=0`);
+    assert.equal(res.status, 400);
+    assert.match(res.body, /maxRate/);
+  });
+});
