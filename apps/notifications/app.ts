@@ -126,7 +126,8 @@ function connect(): void {
   source = subscribe({
     hub: inbox.hub,
     topics: [inbox.topic],
-    lastEventId: inbox.lastEventId,
+    // With no notification yet, replay what the hub holds for this user: nothing sent meanwhile is missed.
+    lastEventId: inbox.lastEventId ?? 'earliest',
     types: ['notification'],
     onEvent: (_type, data) => receive(JSON.parse(data) as Notification),
     onStatus: (status, detail) => showStatus(pill, status, detail),

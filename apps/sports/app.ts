@@ -43,7 +43,9 @@ async function start(): Promise<void> {
   source = subscribe({
     hub,
     topics: [id ? matchTopic(id) : allTopic],
-    lastEventId: snap.lastEventId,
+    // The snapshot names the last update it includes; with none yet, replay everything the hub holds
+    // (updates already in the snapshot are skipped by seq), so nothing published meanwhile is missed.
+    lastEventId: snap.lastEventId ?? 'earliest',
     types: ['match'],
     onEvent: (_type, data) => apply(JSON.parse(data) as MatchUpdate),
     onStatus: (status, detailText) => showStatus(pill, status, detailText),

@@ -1,105 +1,39 @@
 /**
- * A test (and screenshot) harness for the demo apps: a node:http server with the server library's `Hub`
- * behind a minimal Mercure-compatible endpoint at /.well-known/mercure, and `startDemo` mounted in front,
- * as `crier serve --demo` does. Test code only: the real hub (src/hub) replaces the endpoint in production.
+ * A test (and screenshot) harness for the demo apps on the real hub: `crier serve`'s `HubServer` with the
+ * durable SQLite store, anonymous subscribers and an HS256 key.
  *
- * The endpoint implements what the apps use: GET with `topic=` selectors, `Last-Event-ID` (header or
- * `lastEventID`), `maxRate`, a subscriber JWT from `Authorization: Bearer` or the `mercureAuthorization`
- * cookie whose `mercure.subscribe` selectors authorise private updates; POST (form) with `topic`, `data`,
- * `type`, `private`, `id` and a publisher JWT (`mercure.publish`); the response body is the update's ID.
+ * The hub runs as a separately deployed service: the demo (pages, APIs and backends) has its own node:http
+ * server, which forwards `/.well-known/mercure` to the hub, as a reverse proxy in front of both would. The
+ * pages see one origin (so the `mercureAuthorization` cookie reaches the hub); the backends publish to the
+ * hub directly. `stopHub()` closes the hub (every stream ends; requests to the hub path fail as a refused
+ * connection) while the demo's pages and backends keep running; `startHub()` starts a new hub on the same
+ * port over the same SQLite file (history survives), so pages resume by Last-Event-ID.
  *
- * `stopHub()` closes the hub (every stream ends, publishes and subscribes are refused at the socket) while
- * the demo's backends keep running, as when a separately deployed hub goes down; `startHub()` starts a new
- * hub over the same SQLite file (history survives, as with the hub's durable store).
+ * History is sized for the demo's traffic (the ticker publishes up to ~2,400 updates a second): with the
+ * hub's default 10,000 updates, an ID a page held before a short outage has left history by the time it
+ * reconnects, and the page must reload its snapshot instead of resuming by replay.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { jwtVerify, SignJWT } from 'jose';
-import { SqliteEngine } from '../../src/engines/sqlite/index.js';
-import { Hub } from '../../src/server/index.js';
-import { compileSelector } from '../../src/topics/index.js';
+import { loadConfig } from '../../src/hub/config.js';
+import { mintToken } from '../../src/hub/publisher.js';
+import { HubServer } from '../../src/hub/server.js';
+import type { Hub } from '../../src/server/index.js';
 import { type Demo, type DemoContext, type DemoOptions, startDemo } from '../index.js';
 
-const SECRET = new TextEncoder().encode('crier-demo-test-secret-0123456789abcdef');
+const SECRET = 'crier-demo-test-secret-0123456789abcdef';
 const HUB_PATH = '/.well-known/mercure';
+/** Updates kept for replay: minutes of the demo's traffic. */
+const HISTORY_SIZE = 1_000_000;
 
-export async function signToken(
+export function signToken(
   claims: { publish?: string[]; subscribe?: string[] },
   ttlSeconds = 3_600,
 ): Promise<string> {
-  return new SignJWT({ mercure: claims })
-    .setProtectedHeader({ alg: 'HS256' })
-    .setIssuedAt()
-    .setExpirationTime(Math.floor(Date.now() / 1000) + ttlSeconds)
-    .sign(SECRET);
-}
-
-interface Claims {
-  publish?: string[];
-  subscribe?: string[];
-}
-
-async function claimsOf(req: IncomingMessage): Promise<Claims | null | 'invalid'> {
-  let token: string | undefined;
-  const auth = req.headers.authorization;
-  if (auth?.toLowerCase().startsWith('bearer ')) token = auth.slice(7).trim();
-  else {
-    for (const part of (req.headers.cookie ?? '').split(';')) {
-      const [name, value] = part.trim().split('=');
-      if (name === 'mercureAuthorization' && value) token = value;
-    }
-  }
-  if (token === undefined) return null;
-  try {
-    const { payload } = await jwtVerify(token, SECRET, { algorithms: ['HS256'] });
-    return ((payload as { mercure?: Claims }).mercure ?? {}) as Claims;
-  } catch {
-    return 'invalid';
-  }
-}
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let body = '';
-    req.setEncoding('utf8');
-    req.on('data', (c: string) => {
-      body += c;
-    });
-    req.on('end', () => resolve(body));
-    req.on('error', reject);
-  });
-}
-
-async function mercure(hub: Hub, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const claims = await claimsOf(req);
-  if (claims === 'invalid') {
-    res.writeHead(401, { 'WWW-Authenticate': 'Bearer error="invalid_token"' }).end('invalid token\n');
-    return;
-  }
-  if (req.method === 'GET') {
-    await hub.handle(req, res, { privateTopics: claims?.subscribe ?? [] });
-    return;
-  }
-  if (req.method !== 'POST') {
-    res.writeHead(405).end();
-    return;
-  }
-  const form = new URLSearchParams(await readBody(req));
-  const topics = form.getAll('topic');
-  const allowed = (claims?.publish ?? []).map((s) => compileSelector(s));
-  if (!claims || topics.length === 0 || !topics.every((t) => allowed.some((s) => s.matches(t)))) {
-    res.writeHead(claims ? 403 : 401).end('not allowed to publish there\n');
-    return;
-  }
-  const update = await hub.publish(topics, form.get('data') ?? '', {
-    id: form.get('id') ?? undefined,
-    event: form.get('type') ?? undefined,
-    private: form.has('private'),
-  });
-  res.writeHead(200, { 'Content-Type': 'text/plain' }).end(update.id);
+  return mintToken(SECRET, claims, { expiresIn: ttlSeconds });
 }
 
 export interface DemoServer {
@@ -115,49 +49,52 @@ export interface DemoServer {
 
 export async function startDemoServer(options: DemoOptions & { port?: number } = {}): Promise<DemoServer> {
   const dir = mkdtempSync(join(tmpdir(), 'crier-demo-'));
-  const storePath = join(dir, 'hub.db');
-  let hub: Hub;
-  let port = options.port ?? 0;
-  const publisherToken = await signToken({ publish: ['*'] }, 86_400);
+  let hubPort = 0;
+  let server: HubServer | undefined;
+  /** The newest hub, kept while the hub is down (closed): the demo's dashboard still reads its stats. */
+  let hub!: Hub;
   let demo: Demo | undefined;
 
-  let up = false;
-  const server: Server = createServer((req, res) => {
-    if (demo?.handle(req, res)) return;
-    if ((req.url ?? '').split('?')[0] === HUB_PATH) {
-      if (!up) {
-        req.socket.destroy(); // the hub is down: like a refused connection
-        return;
-      }
-      const current = hub;
-      mercure(current, req, res).catch((error: unknown) => {
-        if (!res.headersSent) res.writeHead(400).end(`${String(error)}\n`);
-      });
-      return;
-    }
-    res.writeHead(404).end();
-  });
   const startHub = async () => {
-    hub = new Hub({ engine: new SqliteEngine({ path: storePath }), logger: null, heartbeatMs: 5_000 });
-    up = true;
+    const { config } = loadConfig({
+      argv: [
+        ...['--port', String(hubPort), '--store', `sqlite:${join(dir, 'hub.db')}`, '--jwt-key', SECRET],
+        ...['--history-size', String(HISTORY_SIZE), '--heartbeat', '5s', '--log-level', 'silent'],
+        '--anonymous',
+      ],
+    });
+    const started = await HubServer.create(config);
+    await started.listen();
+    hubPort = Number(new URL(started.origin).port);
+    hub = started.hub;
+    server = started;
   };
   const stopHub = async () => {
-    if (!up) return;
-    up = false;
-    await hub.close({ waveSize: 1_000, waveIntervalMs: 0, timeoutMs: 1_000 });
-    await hub.engine.close();
-    server.closeAllConnections(); // and the keep-alive connections of publishers
+    const current = server;
+    server = undefined;
+    await current?.close();
   };
   await startHub();
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
-  port = (server.address() as AddressInfo).port;
-  const url = `http://127.0.0.1:${port}`;
+  const hubUrl = server!.url;
+
+  const front: Server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0]!;
+    if (path === HUB_PATH || path.startsWith(`${HUB_PATH}/`)) {
+      forward(server === undefined ? undefined : hubUrl, req, res);
+      return;
+    }
+    if (demo?.handle(req, res)) return;
+    res.writeHead(404).end();
+  });
+  await new Promise<void>((resolve) => front.listen(options.port ?? 0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(front.address() as AddressInfo).port}`;
+
   const ctx: DemoContext = {
     get hub() {
       return hub;
     },
-    hubUrl: `${url}${HUB_PATH}`,
-    publisherToken,
+    hubUrl,
+    publisherToken: await signToken({ publish: ['*'] }, 86_400),
     signSubscriberToken: (subscribe, ttl) => signToken({ subscribe }, ttl),
   };
   demo = startDemo(ctx, options);
@@ -176,8 +113,34 @@ export async function startDemoServer(options: DemoOptions & { port?: number } =
     async close() {
       await demo?.close();
       await stopHub();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      front.closeAllConnections();
+      await new Promise<void>((resolve) => front.close(() => resolve()));
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Forwards a request to the hub and streams the answer back (event streams included). With the hub down
+ * (`hubUrl` undefined, or the connection refused or cut), the browser's connection is dropped, as when the
+ * hub itself cannot be reached: an EventSource retries.
+ */
+function forward(hubUrl: string | undefined, req: IncomingMessage, res: ServerResponse): void {
+  if (hubUrl === undefined) {
+    req.socket.destroy();
+    return;
+  }
+  const upstream = request(
+    new URL(req.url ?? '/', hubUrl),
+    { method: req.method, headers: req.headers, agent: false },
+    (answer) => {
+      res.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.pipe(res);
+      answer.on('error', () => res.destroy());
+      answer.on('aborted', () => res.destroy());
+    },
+  );
+  upstream.on('error', () => res.destroy());
+  res.on('close', () => upstream.destroy());
+  req.pipe(upstream);
 }
