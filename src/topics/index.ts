@@ -24,4 +24,9 @@ export {
   type TemplatePart,
   type TemplateValue,
 } from './uri-template.js';
-export { MAX_URL_PATTERN_TOPIC_LENGTH, MAX_URL_PATTERN_WILDCARDS } from './url-pattern.js';
+export {
+  compileUrlPattern,
+  MAX_URL_PATTERN_STATES,
+  MAX_URL_PATTERN_WILDCARDS,
+  UrlPatternMatcher,
+} from './url-pattern.js';

@@ -13,7 +13,7 @@
 
 import { TopicError } from './errors.js';
 import { compileTemplateNfa, TemplateMatcher } from './uri-template.js';
-import { compileUrlPattern } from './url-pattern.js';
+import { UrlPatternMatcher } from './url-pattern.js';
 
 export type SelectorSyntax = 'auto' | 'exact' | 'template' | 'urlpattern';
 export type SelectorKind = 'exact' | 'any' | 'template' | 'urlpattern';
@@ -77,12 +77,12 @@ class TemplateSelector implements TopicSelector {
 
 class UrlPatternSelector implements TopicSelector {
   readonly kind = 'urlpattern' as const;
-  readonly #test: (topic: string) => boolean;
+  readonly #matcher: UrlPatternMatcher;
   constructor(readonly source: string) {
-    this.#test = compileUrlPattern(source);
+    this.#matcher = new UrlPatternMatcher(source);
   }
   matches(topic: string): boolean {
-    return topic === this.source || this.#test(topic);
+    return topic === this.source || this.#matcher.matches(topic);
   }
 }
 
