@@ -106,7 +106,9 @@ const patternCase = fc.record({
   picks: fc.array(fc.nat({ max: 1_000 }), { minLength: 64, maxLength: 64 }),
 });
 
-function build(c: fc.GeneratedValueType<typeof patternCase>): { pattern: string; topics: string[] } {
+type PatternCase = typeof patternCase extends fc.Arbitrary<infer T> ? T : never;
+
+function build(c: PatternCase): { pattern: string; topics: string[] } {
   const host = c.host.length > 0 ? c.host : [{ k: 'lit' as const, s: 'example.com' }];
   const pattern =
     `${c.protocol.pattern}://${render(host, 'h')}${c.port}/${render(c.path, 'p')}` +
