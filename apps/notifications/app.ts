@@ -131,22 +131,29 @@ function connect(): void {
     types: ['notification'],
     onEvent: (_type, data) => receive(JSON.parse(data) as Notification),
     onStatus: (status, detail) => showStatus(pill, status, detail),
-    onGap: () => void reload(),
+    // The hub no longer holds our last ID (a busy hub's history moved on): merge the inbox, and keep this
+    // stream, which resumes from the hub's newest update. Subscribing again from the inbox's ID, older
+    // still, would only report the same gap again, and again.
+    onGap: () => void reload(false),
     // 401: the cookie's token expired or was cleared. /api/me sets a fresh one; then subscribe again.
-    onFatal: () => void reload(),
+    onFatal: () => void reload(true),
   });
 }
 
 let reloading = false;
-async function reload(): Promise<void> {
-  if (reloading) return;
+let resubscribeAfterReload = false;
+async function reload(resubscribe: boolean): Promise<void> {
+  resubscribeAfterReload ||= resubscribe;
+  if (reloading) return; // the reload under way also subscribes again if asked to meanwhile
   reloading = true;
   try {
     inbox = await getJson<Inbox>('/notifications/api/me');
     for (const n of inbox.notifications) if (!items.has(n.id)) items.set(n.id, n);
     renderInbox();
-    connect();
+    if (resubscribeAfterReload) connect();
+    resubscribeAfterReload = false;
   } catch {
+    resubscribeAfterReload = false;
     showSignIn();
   } finally {
     reloading = false;
