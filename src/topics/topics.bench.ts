@@ -3,12 +3,15 @@
  *
  * 10,000 subscribers on 10,000 exact topics plus 1,000 template subscribers, then publishes to random
  * topics and counts matches per second. Scenarios vary how many distinct templates there are and the
- * size of the topic cache. Single-threaded, bounded (a fixed number of publishes per scenario).
+ * size of the topic cache; then URL pattern matchers alone (Crier's automaton, the polyfill's regular
+ * expressions, adversarial patterns). Single-threaded, bounded (a fixed number of publishes per scenario).
  */
 
+import { URLPattern } from 'urlpattern-polyfill/urlpattern';
 import { compileSelector } from './selector.js';
 import { TopicIndex } from './topic-index.js';
 import { compileTemplate } from './uri-template.js';
+import { compileUrlPattern } from './url-pattern.js';
 
 const EXACT = 10_000;
 const TEMPLATE_SUBSCRIBERS = 1_000;
@@ -115,6 +118,64 @@ function templateMatcherThroughput(): void {
   );
 }
 
+function rate(name: string, count: number, run: () => number): void {
+  run(); // warm up
+  const start = process.hrtime.bigint();
+  const hits = run();
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  console.log(
+    `${name.padEnd(58)} ${Math.round(count / seconds)
+      .toLocaleString('en-US')
+      .padStart(11)} matches/s  (${hits.toLocaleString('en-US')} hits)`,
+  );
+}
+
+/** URL patterns: Crier's automaton against the polyfill's regular expressions, then adversarial input. */
+function urlPatternThroughput(): void {
+  const source = 'https://example.com/users/:user/notifications{/:id}?';
+  const mine = compileUrlPattern(source);
+  const polyfill = new URLPattern(source);
+  const topics = Array.from(
+    { length: 1000 },
+    (_, i) => `https://example.com/users/${i}/notifications${i % 2 ? `/${i}` : ''}`,
+  );
+  const rounds = 30;
+  const each = (test: (t: string) => boolean) => () => {
+    let hits = 0;
+    for (let r = 0; r < rounds; r++) for (const t of topics) if (test(t)) hits++;
+    return hits;
+  };
+  rate(
+    'one URL pattern, ~50-char topics: Crier',
+    rounds * topics.length,
+    each((t) => mine.matches(t)),
+  );
+  rate(
+    'one URL pattern, ~50-char topics: polyfill test()',
+    rounds * topics.length,
+    each((t) => polyfill.test(t)),
+  );
+  // A publish tests one topic against every URL pattern: the topic is split and canonicalised once.
+  const patterns = Array.from({ length: 100 }, (_, i) =>
+    compileUrlPattern(`https://example.com/users/${i}/*`),
+  );
+  rate('100 URL patterns x one ~50-char topic, per pattern', rounds * topics.length * 100, () => {
+    let hits = 0;
+    for (let r = 0; r < rounds; r++)
+      for (const t of topics) for (const p of patterns) if (p.matches(t)) hits++;
+    return hits;
+  });
+  const evil = compileUrlPattern('https://example.com/*e*e*e*e*e*e*e*x');
+  const long = Array.from({ length: 100 }, (_, i) => `https://example.com/${'e'.repeat(300 + i)}y`);
+  rate('*e*e*e*e*e*e*e*x, ~320-char topics (polyfill: hours each)', 100 * 100, () => {
+    let hits = 0;
+    for (let r = 0; r < 100; r++) for (const t of long) if (evil.matches(t)) hits++;
+    return hits;
+  });
+  const huge = `https://example.com/${'e'.repeat(1_000_000)}y`;
+  rate('*e*e*e*e*e*e*e*x, one 1,000,000-char topic', 1, () => (evil.matches(huge) ? 1 : 0));
+}
+
 console.log(
   `TopicIndex: ${EXACT.toLocaleString('en-US')} exact subscribers on ${EXACT.toLocaleString('en-US')} topics + ` +
     `${TEMPLATE_SUBSCRIBERS.toLocaleString('en-US')} template subscribers, ${PUBLISHES.toLocaleString('en-US')} ` +
@@ -126,3 +187,4 @@ scenario('1,000 distinct templates, default cache, wide topics', 1000, 1024, 'wi
 scenario('1,000 distinct templates, default cache, 500 hot topics', 1000, 1024, 'hot');
 scenario('1,000 distinct templates, no cache, wide topics', 1000, 0, 'wide');
 templateMatcherThroughput();
+urlPatternThroughput();
