@@ -7,7 +7,7 @@
  * `writeOne` straight to the transport (the socket is idle), or the connection's queue, flushed by the hub
  * once per event-loop turn with a single `writeMany`.
  */
-import type { StoredUpdate } from '../engines/engine.js';
+import type { StoredUpdate, StreamPosition } from '../engines/engine.js';
 import type { Batch, SubscriberGroup } from './group.js';
 import type { Hub } from './hub.js';
 import type { PreparedEvent } from './prepared.js';
@@ -30,6 +30,12 @@ export abstract class SseConnection {
   readonly selectors: readonly TopicSelector[];
   /** Present while a replay is being read: live events wait here, then are joined without gap or duplicate. */
   backlog: PreparedEvent[] | null = null;
+  /**
+   * After a replay: the position the history read was complete up to. Live updates at or below it were
+   * sent by the replay, yet can still arrive afterwards (in the group's end-of-turn batch, or from an
+   * engine whose live stream lags its history); they are skipped until one beyond it arrives.
+   */
+  covered: StreamPosition | null = null;
   /** Events waiting for this turn's flush (null when none: most connections, most of the time). */
   queue: PreparedEvent[] | null = null;
   queuedBytes = 0;
@@ -75,6 +81,15 @@ export abstract class SseConnection {
     );
   }
 
+  /** Whether the replay already sent this event; clears `covered` once the live stream is past it. */
+  private replayed(event: PreparedEvent): boolean {
+    const update = event.update;
+    const covered = this.covered!;
+    if (update !== null && update.epoch === covered.epoch && update.offset <= covered.offset) return true;
+    if (update !== null) this.covered = null;
+    return false;
+  }
+
   // ---- the hot path -------------------------------------------------------------------------------
 
   /**
@@ -88,6 +103,7 @@ export abstract class SseConnection {
       if (this.queuedBytes > this.hub.options.maxBufferedBytes) this.hub.dropSlow(this);
       return;
     }
+    if (this.covered !== null && this.replayed(event)) return;
     if (this.conflation !== null) this.conflation.offer(event);
     else this.send(event);
   }
@@ -120,6 +136,11 @@ export abstract class SseConnection {
   /** Called by the hub at the end of a turn with its group's batch: one write, bytes shared with the group. */
   sendBatch(batch: Batch): void {
     if (this.closed) return;
+    if (this.covered !== null && this.backlog === null) {
+      // Just joined after a replay: the batch may hold updates the history read already sent.
+      for (const e of batch.events) if (this.covered === null || !this.replayed(e)) this.send(e);
+      return;
+    }
     const max = this.hub.options.maxBufferedBytes;
     if (this.backlog !== null || this.queue !== null) {
       // Replaying, or already queued this turn (busy socket): append, keep the order.

@@ -385,6 +385,7 @@ export class Hub extends EventEmitter<HubEvents> {
       if (u.epoch !== covered.epoch || u.offset > covered.offset) out.push(event);
     }
     connection.backlog = null;
+    connection.covered = covered;
     connection.queuedBytes = 0;
     connection.open({ [REPLAY_HEADER]: read.status }, out);
     if (this.listenerCount('connect') > 0) this.emit('connect', info(connection));
