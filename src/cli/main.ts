@@ -1,5 +1,6 @@
 /**
- * The `crier` command line: `crier serve` runs the hub, `crier bench` the load generator.
+ * The `crier` command line: `crier serve` runs the hub, `crier cluster` local nodes behind
+ * nginx, `crier bench` the load generator.
  * Each command lives in its own module and is loaded only when used.
  */
 import { readFileSync } from 'node:fs';
@@ -8,6 +9,7 @@ const USAGE = `Usage: crier <command> [options]
 
 Commands:
   serve     Run the Crier hub (SSE endpoint, publish API, demo page)
+  cluster   Run N local hub nodes over Redis or NATS behind nginx (crier cluster --help)
   bench     Load-test any SSE endpoint (crier bench --help)
   version   Print the version
 
@@ -19,6 +21,10 @@ export async function main(argv: string[]): Promise<number | undefined> {
     case 'serve': {
       const { serveCommand } = await import('./serve.js');
       return serveCommand(rest);
+    }
+    case 'cluster': {
+      const { clusterCommand } = await import('./cluster.js');
+      return clusterCommand(rest);
     }
     case 'bench': {
       const { benchCommand } = await import('../bench/cli.js');

@@ -127,7 +127,20 @@ export const OPTIONS = {
   store: option(
     text.default('memory'),
     'URL',
-    'Where history lives: memory, sqlite:./crier.db (durable), redis://host:6379, nats://host:4222.',
+    'Where history lives: memory, sqlite:./crier.db (durable), redis://host:6379[/db], nats://host:4222.',
+  ),
+  redisPrefix: option(
+    text.min(1, { error: 'expected a non-empty key prefix' }).default('{crier}:'),
+    'PREFIX',
+    'With --store redis://: prefix of every Redis key; nodes with the same Redis and prefix share one log.',
+  ),
+  natsStream: option(
+    z
+      .string()
+      .regex(/^[A-Za-z0-9_-]+$/, { error: 'expected a JetStream stream name (letters, digits, _ and -)' })
+      .default('CRIER'),
+    'NAME',
+    'With --store nats://: the JetStream stream; nodes with the same NATS and stream share one log.',
   ),
   historySize: option(integer(0).default(10_000), 'N', 'Most updates kept in history for replay.'),
   historyBytes: option(size.default(64 * 1024 ** 2), 'SIZE', 'Most bytes of history kept.'),

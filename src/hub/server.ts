@@ -19,7 +19,6 @@ import type { AddressInfo } from 'node:net';
 import { decodeProtectedHeader } from 'jose';
 import pino, { type Logger } from 'pino';
 import type { Engine, Update } from '../engines/engine.js';
-import { MemoryEngine } from '../engines/memory/index.js';
 import { handleNodeRequest } from '../server/index.js';
 import {
   type AccessTokenConfig,
@@ -41,6 +40,7 @@ import type { HubConfig } from './config.js';
 import { HubError } from './errors.js';
 import { HubMetrics } from './metrics.js';
 import { RateLimiter } from './rate-limit.js';
+import { openStore } from './store.js';
 import {
   grantsSelector,
   hubSelectorCompiler,
@@ -69,23 +69,7 @@ export interface HubServerOptions {
   logger?: Logger;
 }
 
-/** What `--store` names, opened. */
-export async function openStore(config: HubConfig): Promise<Engine> {
-  const history = {
-    maxCount: config.historySize,
-    maxBytes: config.historyBytes,
-    maxAgeMs: config.historyAge,
-  };
-  if (config.store === 'memory') return new MemoryEngine({ history });
-  if (config.store.startsWith('sqlite:')) {
-    const { SqliteEngine } = await import('../engines/sqlite/index.js');
-    return new SqliteEngine({ path: config.store.slice('sqlite:'.length), history });
-  }
-  throw new HubError(
-    'UNAVAILABLE',
-    `--store ${config.store}: this store is not available in this build yet; use memory or sqlite:PATH.`,
-  );
-}
+export { openStore } from './store.js';
 
 /** Keys from the configuration; `generated` holds a random secret when none was configured. */
 export function keysFromConfig(config: HubConfig): { keys: AuthKeysConfig; generated?: string } {

@@ -1,0 +1,70 @@
+/**
+ * `--store`: the engine a hub node keeps its history in and shares with the other nodes.
+ *
+ * - `memory` (default): one process, history lost on restart.
+ * - `sqlite:PATH`: one process, history survives a restart.
+ * - `redis://[user:password@]host:port[/db]` (or `rediss://`): Redis Streams; every node with the same
+ *   URL and `--redis-prefix` shares one log (docs/redis.md, docs/cluster.md).
+ * - `nats://host:port[,host:port…]`: NATS JetStream; every node with the same servers and `--nats-stream`
+ *   shares one log (docs/nats.md, docs/cluster.md).
+ *
+ * The engines for Redis and NATS are loaded only when named, so a memory hub does not load ioredis or
+ * the NATS client.
+ */
+import type { Engine } from '../engines/engine.js';
+import { MemoryEngine } from '../engines/memory/index.js';
+import type { HubConfig } from './config.js';
+import { HubError } from './errors.js';
+
+/** The options `openStore` reads. */
+export type StoreConfig = Pick<
+  HubConfig,
+  'store' | 'historySize' | 'historyBytes' | 'historyAge' | 'redisPrefix' | 'natsStream'
+>;
+
+/** What `--store` names, opened. Redis and NATS engines connect in the background; `/readyz` follows them. */
+export async function openStore(config: StoreConfig): Promise<Engine> {
+  const history = {
+    maxCount: config.historySize,
+    maxBytes: config.historyBytes,
+    maxAgeMs: config.historyAge,
+  };
+  const store = config.store;
+  if (store === 'memory') return new MemoryEngine({ history });
+  if (store.startsWith('sqlite:')) {
+    const { SqliteEngine } = await import('../engines/sqlite/index.js');
+    return new SqliteEngine({ path: store.slice('sqlite:'.length), history });
+  }
+  if (/^rediss?:\/\//.test(store)) {
+    const { RedisStreamsEngine } = await import('../engines/redis/index.js');
+    return new RedisStreamsEngine({ url: store, keyPrefix: config.redisPrefix, history });
+  }
+  if (store.startsWith('nats://')) {
+    const { NatsJetStreamEngine } = await import('../engines/nats/index.js');
+    return new NatsJetStreamEngine({
+      servers: natsServers(store),
+      stream: config.natsStream,
+      // Two streams may not share subjects, so each stream name gets its own subject prefix.
+      subjectPrefix: config.natsStream === 'CRIER' ? 'crier' : config.natsStream,
+      history,
+    });
+  }
+  throw new HubError(
+    'UNAVAILABLE',
+    `--store ${store}: unknown store; use memory, sqlite:PATH, redis://HOST:PORT[/DB] or nats://HOST:PORT.`,
+  );
+}
+
+/** `nats://a:4222,b:4222` → `['a:4222', 'b:4222']` (a comma-separated list of seed servers). */
+export function natsServers(store: string): string[] {
+  return store
+    .slice('nats://'.length)
+    .split(',')
+    .map((s) =>
+      s
+        .trim()
+        .replace(/^nats:\/\//, '')
+        .replace(/\/+$/, ''),
+    )
+    .filter((s) => s !== '');
+}
