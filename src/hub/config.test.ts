@@ -158,6 +158,7 @@ describe('hub configuration', () => {
     assert.deepEqual(config.publishOrigins, ['*']);
     assert.equal(config.subscriptions, true);
     assert.equal(config.demo, true);
+    assert.equal(config.historySize, 500_000);
     const chosen = loadConfig({
       argv: ['--dev', '--no-anonymous', '--cors-origins', 'https://a.example'],
     }).config;

@@ -222,7 +222,7 @@ export const OPTIONS = {
   dev: option(
     boolean.default(false),
     'BOOL',
-    "Development defaults, like the Mercure hub's dev mode, for options not set otherwise: the well-known JWT key !ChangeThisMercureHubJWTSecretKey!, anonymous subscribers, CORS and publish origins *, subscriptions and the demo apps. Never in production.",
+    "Development defaults, like the Mercure hub's dev mode, for options not set otherwise: the well-known JWT key !ChangeThisMercureHubJWTSecretKey!, anonymous subscribers, CORS and publish origins *, subscriptions, the demo apps and a 500,000-update history. Never in production.",
   ),
   dashboard: option(boolean.default(true), 'BOOL', 'Serve the dashboard at /dashboard.'),
 } as const satisfies Record<string, OptionSpec>;
@@ -250,6 +250,9 @@ export const DEV_JWT_KEY = '!ChangeThisMercureHubJWTSecretKey!';
 /** What `--dev` sets, for each option the user did not set. */
 const DEV_DEFAULTS: Partial<Record<OptionName, unknown>> = {
   jwtKey: DEV_JWT_KEY,
+  // The demo ticker alone publishes ~2,400 updates/s: keep minutes of it (still bounded by --history-bytes),
+  // so a page that was away for a while catches up by replay.
+  historySize: 500_000,
   anonymous: true,
   corsOrigins: ['*'],
   publishOrigins: ['*'],
