@@ -5,7 +5,7 @@
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -97,6 +97,7 @@ export class TestNatsServer {
   /** SIGSTOP: the process stops answering but its sockets stay open. */
   pause(): void {
     this.process?.kill('SIGSTOP');
+    waitUntilStopped(this.process?.pid);
   }
 
   /** SIGCONT. */
@@ -123,4 +124,24 @@ function freePort(): Promise<number> {
       server.close(() => resolve(port));
     });
   });
+}
+
+/**
+ * SIGSTOP takes effect asynchronously: waits (up to a second) until the kernel reports the process stopped,
+ * so a request sent right after `pause()` cannot still be answered.
+ */
+function waitUntilStopped(pid: number | undefined): void {
+  if (pid === undefined) return;
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (let i = 0; i < 200; i++) {
+    let state = '';
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    } catch {
+      return; // no /proc (or the process is gone): nothing to wait for
+    }
+    if (state === 'T' || state === 't') return;
+    Atomics.wait(pause, 0, 0, 5);
+  }
 }
