@@ -3,11 +3,12 @@
  * own directory, so the shared Redis on 6379 is never touched. Not part of the package (test-*.ts).
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { waitUntilStopped } from '../../testing/process.js';
 
 /** Whether a `redis-server` binary is on the PATH. */
 export const redisServerInstalled = spawnSync('redis-server', ['--version']).status === 0;
@@ -117,24 +118,4 @@ function freePort(): Promise<number> {
       server.close(() => resolve(port));
     });
   });
-}
-
-/**
- * SIGSTOP takes effect asynchronously: waits (up to a second) until the kernel reports the process stopped,
- * so a request sent right after `pause()` cannot still be answered.
- */
-function waitUntilStopped(pid: number | undefined): void {
-  if (pid === undefined) return;
-  const pause = new Int32Array(new SharedArrayBuffer(4));
-  for (let i = 0; i < 200; i++) {
-    let state = '';
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    } catch {
-      return; // no /proc (or the process is gone): nothing to wait for
-    }
-    if (state === 'T' || state === 't') return;
-    Atomics.wait(pause, 0, 0, 5);
-  }
 }
