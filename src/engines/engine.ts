@@ -108,7 +108,8 @@ export interface Engine {
   /**
    * Stores the update in history and publishes it to every follower, ATOMICALLY: once the promise
    * resolves, the update is in history and on its way to all followers with the returned offset; if it
-   * rejects, neither happened. (Redis: one Lua script doing INCR + XADD [MAXLEN/MINID] + PUBLISH, or XADD
+   * rejects, neither happened — unless the error's `mayBeStored` is true: the broker did not answer in
+   * time and may still store it (a publisher that retries should give its own `id`). (Redis: one Lua script doing INCR + XADD [MAXLEN/MINID] + PUBLISH, or XADD
    * alone when followers XREAD the stream; NATS JetStream: one publish with the acked sequence as offset.)
    * Two publishes from one caller that do not overlap in time get increasing offsets in call order.
    * Rejects with a `CrierError` when the engine is closed or unreachable.

@@ -10,8 +10,15 @@ export type EngineErrorCode =
 
 /** An error from an engine. */
 export class EngineError extends CrierError<EngineErrorCode> {
-  constructor(code: EngineErrorCode, message: string, options?: { cause?: unknown }) {
+  /**
+   * For a rejected publish: true when the broker did not answer in time and may still have stored the
+   * update (its answer was lost, or it runs the command later), false when it certainly did not.
+   */
+  readonly mayBeStored: boolean;
+
+  constructor(code: EngineErrorCode, message: string, options?: { cause?: unknown; mayBeStored?: boolean }) {
     super(code, message, options);
     this.name = 'EngineError';
+    this.mayBeStored = options?.mayBeStored ?? false;
   }
 }

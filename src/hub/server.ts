@@ -19,6 +19,7 @@ import type { AddressInfo } from 'node:net';
 import { decodeProtectedHeader } from 'jose';
 import pino, { type Logger } from 'pino';
 import type { Engine, Update } from '../engines/engine.js';
+import { EngineError } from '../engines/errors.js';
 import { handleNodeRequest } from '../server/index.js';
 import {
   type AccessTokenConfig,
@@ -597,9 +598,11 @@ export class HubServer {
       this.metrics.publishes.inc({ status: '200' });
       return stored.id;
     } catch (error) {
-      throw new HubError('UNAVAILABLE', `The update could not be stored: ${(error as Error).message}`, {
-        cause: error,
-      });
+      const mayBeStored = error instanceof EngineError && error.mayBeStored;
+      const what = mayBeStored
+        ? 'The update may have been stored, but it was not confirmed'
+        : 'The update was not stored';
+      throw new HubError('UNAVAILABLE', `${what}: ${(error as Error).message}`, { cause: error });
     } finally {
       timer();
     }

@@ -19,7 +19,8 @@
  * - Read: direct gets of the sequences after the ID's, up to the stream's last sequence read first, which
  *   is the `position`.
  * - Faults: publishing while disconnected rejects at once with `ENGINE_UNAVAILABLE`; a server that does
- *   not answer (paused, overloaded) makes publishes reject after `requestTimeoutMs`.
+ *   not answer (paused, overloaded) makes publishes reject after `requestTimeoutMs`, with `mayBeStored`
+ *   set: the server may store what it already received when it runs again.
  *
  * See docs/nats.md for the subjects, the guarantees and measured costs.
  */
@@ -208,8 +209,16 @@ export class NatsJetStreamEngine implements Engine {
       seq = ack.seq;
     } catch (error) {
       if (this.closed) throw closedError();
-      if (isStreamMissing(error)) this.recreateSoon();
-      throw this.unavailable('the publish was not acknowledged', error);
+      if (isStreamMissing(error)) {
+        this.recreateSoon();
+        throw this.unavailable('no stream took the publish, so it was not stored', error);
+      }
+      // Sent but not acknowledged: NATS may store it yet (a paused server reads its socket on SIGCONT).
+      throw this.unavailable(
+        "the publish was not acknowledged in time and may have been stored; retry with the update's own id",
+        error,
+        true,
+      );
     } finally {
       await seen;
     }
@@ -658,13 +667,13 @@ export class NatsJetStreamEngine implements Engine {
     }
   }
 
-  private unavailable(what: string, cause?: unknown): EngineError {
+  private unavailable(what: string, cause?: unknown, mayBeStored = false): EngineError {
     if (this.closed) return closedError();
-    const detail = cause instanceof Error ? `: ${cause.message}` : '';
+    const detail = cause instanceof Error ? ` (${cause.message})` : '';
     return new EngineError(
       'ENGINE_UNAVAILABLE',
-      `NATS JetStream (stream ${this.streamName}) is unavailable, ${what}${detail}. Check that nats-server runs with JetStream (-js) and is reachable.`,
-      { cause },
+      `NATS JetStream (stream ${this.streamName}) is unavailable: ${what}${detail}. Check that nats-server runs with JetStream (-js) and is reachable.`,
+      { cause, mayBeStored },
     );
   }
 }

@@ -14,7 +14,9 @@
  *   everything after it with `XRANGE (`, plus the newest offset, at one instant.
  * - Faults: publishing while Redis is unreachable rejects at once with `ENGINE_UNAVAILABLE`; a Redis that
  *   does not answer (paused, overloaded) makes publishes reject after `commandTimeoutMs`, and a publish
- *   that reaches Redis after its deadline is refused there, so a rejected publish is not stored later.
+ *   that reaches Redis after its deadline is refused there, so it is not stored behind the publisher's
+ *   back. A timeout is still ambiguous (Redis may have run it in time, and the node read the answer late):
+ *   such a rejection has `mayBeStored` set and says so.
  *
  * See docs/redis.md for the key layout, the guarantees and measured costs.
  */
@@ -359,15 +361,15 @@ export class RedisStreamsEngine implements Engine {
       if (on === this.commands) this.markUnresponsive();
       return new EngineError(
         'ENGINE_UNAVAILABLE',
-        `Redis at ${this.where} did not answer within ${this.commandTimeoutMs} ms (paused or overloaded). A publish that late is refused by Redis, so it was not stored.`,
-        { cause: error },
+        `Redis at ${this.where} did not answer within ${this.commandTimeoutMs} ms (paused or overloaded). A publish may have been stored: Redis refuses one that reaches it after its deadline, but one it ran in time may have been answered too late to be read. Retry with the update's own id.`,
+        { cause: error, mayBeStored: true },
       );
     }
     if (/connection|closed|ECONN|EPIPE|reached the max retries/i.test(message)) {
       return new EngineError(
         'ENGINE_UNAVAILABLE',
         `The connection to Redis at ${this.where} was lost before it answered (${message}). Retry; a publish may have been stored if Redis had received it.`,
-        { cause: error },
+        { cause: error, mayBeStored: true },
       );
     }
     return new EngineError('ENGINE_UNAVAILABLE', `Redis at ${this.where} failed: ${message}`, {
