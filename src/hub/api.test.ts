@@ -214,6 +214,7 @@ describe('operations', () => {
     assert.match(text, /^crier_publishes_total\{status="200"\} 1$/m);
     assert.match(text, /^crier_publishes_total\{status="401"\} 1$/m);
     assert.match(text, /^crier_deliveries_total 1$/m);
+    assert.match(text, /^crier_writes_total 1$/m);
     assert.match(text, /^crier_publish_duration_seconds_count 1$/m);
   });
 

@@ -51,6 +51,11 @@ export class HubMetrics {
       () => hub.stats.deliveries,
     );
     counterFrom(
+      'crier_writes_total',
+      'Socket writes made by the fan-out; deliveries per write is the batching under load.',
+      () => hub.stats.writes,
+    );
+    counterFrom(
       'crier_slow_disconnects_total',
       'Subscribers dropped because their buffer was full.',
       () => hub.stats.slowDisconnects,

@@ -121,6 +121,7 @@ export abstract class SseConnection {
     if (buffered === 0 && !this.hub.coalescing) {
       this.wrote = true;
       this.writeOne(event);
+      this.hub.countWrite();
       return;
     }
     // Work is piling up (bytes still in the socket, or a second event this turn): coalesce.
@@ -158,11 +159,19 @@ export abstract class SseConnection {
       this.hub.dropSlow(this);
       return;
     }
+    if (this.hub.coalescing) {
+      // The flush is behind or this turn's slice is spent: queue, to go out with what arrives meanwhile.
+      this.queue = [...batch.events];
+      this.queuedBytes = batch.size;
+      this.hub.markDirty(this);
+      return;
+    }
     this.wrote = true;
     this.writeBatch(batch);
+    this.hub.countWrite();
   }
 
-  /** Called by the hub once per turn for each connection with a queue: everything queued in one write. */
+  /** Called by the hub's flush for each connection with a queue: everything queued in one write. */
   flush(): void {
     const queue = this.queue;
     this.queue = null;

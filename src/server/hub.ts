@@ -58,6 +58,8 @@ export interface HubStats {
   updates: number;
   /** Events handed to connections (one per matching connection per update). */
   deliveries: number;
+  /** Writes the fan-out made (each carries one event, or several when coalesced): deliveries ÷ writes is the batching. */
+  writes: number;
   /** Connections dropped because their buffer passed `maxBufferedBytes`. */
   slowDisconnects: number;
   /** Connections closed as half-open (buffer not draining for `stallTimeoutMs`). */
@@ -85,10 +87,14 @@ export class Hub extends EventEmitter<HubEvents> {
     connections: 0,
     updates: 0,
     deliveries: 0,
+    writes: 0,
     slowDisconnects: 0,
     stalledDisconnects: 0,
   };
-  /** True while more than one update was fanned out in this event-loop turn: connections queue instead of writing. */
+  /**
+   * True when connections should queue instead of writing through: a second update in this event-loop
+   * turn, a flush carried over from an earlier turn, or this turn's time slice for writes is spent.
+   */
   coalescing = false;
   private readonly ownsEngine: boolean;
   private readonly index = new TopicIndex<SubscriberGroup>();
@@ -101,7 +107,13 @@ export class Hub extends EventEmitter<HubEvents> {
   private readonly heartbeat = PreparedEvent.ofFields({ comment: '' });
   /** Connections closed by the server whose transport has not finished closing yet. */
   readonly draining = new Set<SseConnection>();
+  /** Connections with a queue, flushed first come first written; `dirtyAt` is where the flush resumes. */
   private dirty: SseConnection[] = [];
+  private dirtyAt = 0;
+  /** Writes in this slice, and when the slice ends: past it, connections queue and the flush yields. */
+  private writes = 0;
+  private deadline = 0;
+  private overBudget = false;
   private turnScheduled = false;
   private turnUpdates = 0;
   private current: PreparedEvent | null = null;
@@ -215,8 +227,10 @@ export class Hub extends EventEmitter<HubEvents> {
     this.stats.updates++;
     // The first update of a turn writes through to idle sockets; later ones in the same turn are queued
     // and leave together in the end-of-turn flush (one write per connection for the whole burst). After a
-    // turn with several updates (work is piling up) even the first one is queued: one write per turn.
-    if (this.turnUpdates++ > 0 || this.busy) this.coalescing = true;
+    // turn with several updates, or while an earlier flush is still being written (work is piling up),
+    // even the first one is queued: each connection then gets everything queued for it in one write.
+    if (this.turnUpdates++ === 0) this.startSlice();
+    if (this.turnUpdates > 1 || this.busy || this.dirtyAt < this.dirty.length) this.coalescing = true;
     if (!this.turnScheduled) {
       this.turnScheduled = true;
       setImmediate(this.endTurn);
@@ -242,12 +256,20 @@ export class Hub extends EventEmitter<HubEvents> {
     for (const connection of group.members) connection.offer(event);
   };
 
+  /**
+   * The end-of-turn flush. Writes are sliced by time (`flushSliceMs`): past the slice, the rest waits for
+   * the next turn, so publishes that arrive meanwhile are read and join the queues of connections not yet
+   * written — under load each write carries more events instead of the backlog growing. First come, first
+   * written: while a flush is carried over, new batches queue behind it.
+   */
   private readonly endTurn = (): void => {
-    this.busy = this.turnUpdates > 1;
+    const burst = this.turnUpdates > 1;
     this.turnScheduled = false;
     this.turnUpdates = 0;
-    this.coalescing = false;
-    // Groups first: a member already queued this turn appends the batch to its queue, flushed just after.
+    this.startSlice();
+    const carried = this.dirtyAt < this.dirty.length;
+    this.coalescing = carried;
+    // Groups first: a member already queued appends the batch to its queue, flushed just after.
     const groups = this.dirtyGroups;
     this.dirtyGroups = [];
     for (const group of groups) {
@@ -257,10 +279,45 @@ export class Hub extends EventEmitter<HubEvents> {
       for (const connection of group.members) connection.sendBatch(batch);
     }
     const dirty = this.dirty;
+    let at = this.dirtyAt;
+    while (at < dirty.length && !this.overBudget) {
+      dirty[at++]!.flush();
+      this.countWrite();
+    }
+    this.coalescing = false;
+    if (at < dirty.length) {
+      // Out of time: yield to I/O and go on next turn (compacting the list now and then).
+      if (at > 1024 && at * 2 > dirty.length) {
+        this.dirty = dirty.slice(at);
+        at = 0;
+      }
+      this.dirtyAt = at;
+      this.busy = true;
+      this.turnScheduled = true;
+      setImmediate(this.endTurn);
+      if (this.joined.size > 256) this.joined = new Map();
+      return;
+    }
     this.dirty = [];
-    for (const connection of dirty) connection.flush();
+    this.dirtyAt = 0;
+    this.busy = burst || carried;
     if (this.joined.size > 0) this.joined = new Map();
   };
+
+  private startSlice(): void {
+    this.writes = 0;
+    this.overBudget = false;
+    this.deadline = performance.now() + this.options.flushSliceMs;
+  }
+
+  /** Counts one write; every 64, checks the clock, and once the slice is spent makes connections queue. */
+  countWrite(): void {
+    this.stats.writes++;
+    if ((++this.writes & 63) === 0 && !this.overBudget && performance.now() > this.deadline) {
+      this.overBudget = true;
+      this.coalescing = true;
+    }
+  }
 
   /**
    * The bytes of several events for one write. In a burst most connections queued the very same run of
@@ -467,7 +524,7 @@ export class Hub extends EventEmitter<HubEvents> {
     const waveIntervalMs = options.waveIntervalMs ?? 100;
     const timeoutMs = options.timeoutMs ?? 10_000;
     clearInterval(this.ticker);
-    this.endTurn();
+    this.endTurn(); // queues what is pending; each close below writes its connection's queue first
     const all = [...this.connections];
     for (let i = 0; i < all.length; i += waveSize) {
       if (i > 0) await new Promise((r) => setTimeout(r, waveIntervalMs));

@@ -72,6 +72,31 @@ describe('Hub over node:http', () => {
     await s.stop();
   });
 
+  test('a fan-out longer than the flush slice yields to I/O, joins later updates into pending writes, and keeps every stream exact', async (t) => {
+    // flushSliceMs 0: the slice is spent every 64 writes, so one fan-out to 300 subscribers spans several
+    // turns, and updates published meanwhile (one per turn here) join the queues not yet written.
+    const s = await start({ flushSliceMs: 0 });
+    t.after(() => s.stop());
+    const clients = await Promise.all(Array.from({ length: 300 }, () => connectSse(`${s.url}/?topic=t`)));
+    t.after(() => {
+      for (const c of clients) c.close();
+    });
+    const sent: string[] = [];
+    for (let i = 0; i < 40; i++) {
+      sent.push(String(i));
+      await s.hub.publish('t', String(i));
+      await new Promise((r) => setImmediate(r)); // one update per turn: never a same-turn burst
+    }
+    await Promise.all(clients.map((c) => c.until((x) => x.events.length >= sent.length)));
+    for (const c of clients)
+      assert.deepEqual(
+        c.events.map((e) => e.data),
+        sent,
+      );
+    assert.equal(s.hub.stats.deliveries, 300 * 40);
+    assert.ok(s.hub.stats.writes < s.hub.stats.deliveries, JSON.stringify(s.hub.stats));
+  });
+
   test('matches URI template selectors through the topic index', async () => {
     const s = await start();
     const c = await connectSse(`${s.url}/?topic=${encodeURIComponent('https://example.com/scores/{match}')}`);

@@ -45,7 +45,10 @@ export class NodeHttpConnection extends SseConnection {
       return;
     }
     socket.setNoDelay(true);
-    socket.setKeepAlive(true, 30_000);
+    // TCP keepalive probes only idle connections; with heartbeats on, a dead peer leaves unacknowledged
+    // bytes, which keepalive ignores (the kernel's retransmission timeout ends it). Two syscalls saved per
+    // connect; without heartbeats the probes are the only way to notice a peer that vanished.
+    if (this.hub.options.heartbeatMs === 0) socket.setKeepAlive(true, 30_000);
     socket.setTimeout(0);
     // Head and first bytes in one packet: cork, write the head through node:http, then our chunk.
     socket.cork();
@@ -95,6 +98,8 @@ const HTTP_SERVER_LISTENERS = new Set([
   'onSocketPause',
 ]);
 
+const SOCKET_EVENTS = ['close', 'error', 'drain', 'data', 'end', 'timeout', 'resume', 'pause'] as const;
+
 interface NodeHttpParser {
   _consumed?: boolean;
   unconsume(): void;
@@ -115,17 +120,17 @@ function detachFromHttpServer(socket: Socket, ended: () => void): void {
   if (socket.destroyed) return;
   const parser = (socket as unknown as { parser?: NodeHttpParser | null }).parser;
   if (parser == null || typeof parser.unconsume !== 'function' || typeof parser.remove !== 'function') return;
-  const events = ['close', 'error', 'drain', 'data', 'end', 'timeout', 'resume', 'pause'] as const;
-  const theirs = events.flatMap((event) =>
-    socket
-      .listeners(event)
-      .filter((f) => HTTP_SERVER_LISTENERS.has(f.name))
-      .map((f) => [event, f] as const),
-  );
+  // Runs once per connect: plain loops, no intermediate arrays.
+  const theirs: { event: string; f: (...args: unknown[]) => void }[] = [];
+  for (const event of SOCKET_EVENTS) {
+    for (const f of socket.listeners(event)) {
+      if (HTTP_SERVER_LISTENERS.has(f.name)) theirs.push({ event, f: f as (...args: unknown[]) => void });
+    }
+  }
   if (theirs.length < 5) return; // not the node:http we know
   if (parser._consumed) parser.unconsume();
   parser._consumed = false;
-  for (const [event, f] of theirs) socket.removeListener(event, f as (...args: unknown[]) => void);
+  for (const { event, f } of theirs) socket.removeListener(event, f);
   parser.remove();
   (socket as unknown as { parser: null }).parser = null;
   (socket as unknown as { _httpMessage: null })._httpMessage = null;

@@ -30,6 +30,12 @@ export interface HubOptions {
   maxLastEventIdLength?: number;
   /** Longest query string accepted, in characters. Default 65,536. */
   maxQueryLength?: number;
+  /**
+   * The most time (ms) the end-of-turn flush writes before it yields to I/O; the rest is written next turn,
+   * joined with whatever arrived meanwhile (one write per connection). Also bounds how long one fan-out
+   * writes through before it starts queueing. Default 10.
+   */
+  flushSliceMs?: number;
   /** Where slow and half-open disconnects are reported. Default `console`; `null` for silence. */
   logger?: HubLogger | null;
 }
@@ -49,6 +55,7 @@ export const HUB_DEFAULTS: Readonly<Omit<ResolvedHubOptions, 'logger'>> = Object
   maxSelectors: 1_000,
   maxLastEventIdLength: 1_024,
   maxQueryLength: 65_536,
+  flushSliceMs: 10,
 });
 
 export function resolveHubOptions(options: HubOptions): ResolvedHubOptions {
