@@ -122,7 +122,11 @@ describe('fuzzing the SSE parser', () => {
         (parts) => {
           const noBreaks = parts.map((p) => p.map((b) => (b === 0x0a || b === 0x0d ? 0x61 : b)));
           const all = new Uint8Array(noBreaks.reduce((n, p) => n + p.length, 0));
-          noBreaks.reduce((at, p) => (all.set(p, at), at + p.length), 0);
+          let at = 0;
+          for (const p of noBreaks) {
+            all.set(p, at);
+            at += p.length;
+          }
           // The decoded length, give or take one U+FFFD for a character cut at the very end.
           const length = new TextDecoder().decode(all).length;
           const { error } = feed(noBreaks);

@@ -24,6 +24,12 @@ function post(url: string, headers: Record<string, string>, body: Uint8Array | s
       res.on('error', reject);
     });
     req.on('error', reject);
+    // A hub that never answers is a finding, not a hang: fail with the request that caused it.
+    req.setTimeout(10_000, () =>
+      req.destroy(
+        new Error(`no answer in 10 s to ${JSON.stringify({ headers, body: String(body) }).slice(0, 400)}`),
+      ),
+    );
     req.end(body);
   });
 }
@@ -232,24 +238,39 @@ describe('fuzzing the publish endpoints', () => {
   test('after the fuzzing the hub is alive and delivers', async (t) => {
     assert.ok(hub.alive(), hub.stderr());
     assert.ok((seen.get(200) ?? 0) > 0 && (seen.get(400) ?? 0) > 0, JSON.stringify([...seen]));
-    assert.equal((await fetch(new URL('/healthz', hub.origin))).status, 200);
+    assert.equal((await within('GET /healthz', fetch(new URL('/healthz', hub.origin)))).status, 200);
     const topic = 'https://example.com/after-fuzz';
-    const stream = await subscribe(t, topicUrl(hub.url, [topic]));
-    assert.equal(
-      (
-        await publishForm(
-          hub.url,
-          [
-            ['topic', topic],
-            ['data', 'ok'],
-          ],
-          bearers[0],
-        )
-      ).status,
-      200,
+    const stream = await within('subscribing', subscribe(t, topicUrl(hub.url, [topic])));
+    const published = await within(
+      'publishing',
+      publishForm(
+        hub.url,
+        [
+          ['topic', topic],
+          ['data', 'ok'],
+        ],
+        bearers[0],
+      ),
     );
-    const [event] = await stream.waitFor(1);
+    assert.equal(published.status, 200, published.body);
+    const [event] = await within(
+      `the update to reach the subscriber (raw: ${JSON.stringify(stream.raw)})`,
+      stream.waitFor(1),
+    );
     assert.equal(event!.data, 'ok');
     assert.doesNotMatch(hub.stderr(), /Error|unexpected/);
   });
 });
+
+/** Awaits `promise`, or fails naming what it waited for after 15 s: a hang is a finding, not a CI timeout. */
+async function within<T>(what: string, promise: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no progress in 15 s waiting for ${what}`)), 15_000);
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

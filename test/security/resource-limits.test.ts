@@ -133,11 +133,18 @@ describe('resource limits', () => {
     await stillServing(t);
   });
 
-  test('a token carrying 100,000 selectors is refused (401, or 431 for the header it makes)', async () => {
+  test('a token carrying 100,000 selectors is refused (401, or 431 for the header it makes) and the hub keeps serving', async (t) => {
     const huge = await token({ subscribe: Array.from({ length: 100_000 }, (_, i) => `https://e.x/${i}`) });
-    const res = await fetch(topicUrl(hub.url, [TOPIC]), { headers: { authorization: `Bearer ${huge}` } });
-    // Over 16 KiB the header itself may be refused (431) before the hub reads it: both are refusals.
-    assert.ok(res.status === 401 || res.status === 431, `status ${res.status}`);
+    // Over 16 KiB the header itself is refused before the hub reads it: node:http answers 431 and closes
+    // at once, so a client still writing the 3 MB header may see its write reset instead of the answer.
+    const answer = await fetch(topicUrl(hub.url, [TOPIC]), {
+      headers: { authorization: `Bearer ${huge}` },
+    }).then(
+      (res) => String(res.status),
+      (error: Error) => (error.cause as { code?: string } | undefined)?.code ?? error.message,
+    );
+    assert.ok(['401', '431', 'ECONNRESET', 'EPIPE'].includes(answer), `answered ${answer}`);
+    await stillServing(t);
   });
 
   test('a publish body over --max-body is 413, declared or chunked, and nothing is published', async (t) => {
