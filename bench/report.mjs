@@ -192,6 +192,8 @@ export function renderReport(ctx, out, svgPath) {
   }
   L.push('');
 
+  L.push(...clusterSection(ctx.cluster));
+
   L.push('## The instrument checked against an independent C client', '');
   if (check.notRun) L.push(`not run: ${check.notRun}`, '');
   else {
@@ -221,6 +223,39 @@ export function renderReport(ctx, out, svgPath) {
   }
   L.push(METHOD);
   return `${L.join('\n')}\n`;
+}
+
+/** The cluster scenario's table and the p99 ratio of the cluster to one node at each rate. */
+function clusterSection(cluster) {
+  const L = ['## Cluster: 3 nodes behind nginx over Redis against one node', ''];
+  const p99Of = (config, rate) =>
+    cluster.rows.find((y) => y.config === config && y.rate === rate && !y.error)?.p99;
+  if (cluster === undefined) return [...L, 'not run: this run predates the cluster scenario', ''];
+  if (cluster.notRun) return [...L, `not run: ${cluster.notRun}`, ''];
+  L.push(
+    `${cluster.N.toLocaleString('en-US')} subscribers on one topic; subscribers and publishes go through the set-up's front door: the node itself, or nginx (\`crier cluster\`, \`deploy/nginx/crier.conf\`, one worker). Every set-up runs on the same Redis and every process on the server core, so behind nginx each delivery costs a node's write plus nginx's read and write on that one core. The target: the cluster's p99 within 2× of one node's at the same load; the last two columns compare it with one node reached directly and with one node behind the same nginx.`,
+    '',
+    '| events/s × subscribers | set-up | held deliveries/s | delivered | p50 ms | p90 ms | p99 ms | max ms | subscribers dropped | p99 / one node | p99 / one node behind nginx |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
+  );
+  const order = ['one-node', 'one-node-nginx'];
+  const rows = [...cluster.rows].sort(
+    (a, b) =>
+      (a.rate ?? 0) - (b.rate ?? 0) ||
+      (order.indexOf(a.config) + 1 || 9) - (order.indexOf(b.config) + 1 || 9),
+  );
+  for (const x of rows) {
+    if (x.error) {
+      L.push(`| | ${x.label} | error: ${x.error} | | | | | | | | |`);
+      continue;
+    }
+    const versus = (config) => (x.config === config ? '' : ratio(x.p99, p99Of(config, x.rate)));
+    L.push(
+      `| ${x.rate} × ${cell(x.connected)} | ${x.label} | ${cell(x.perSecond)} | ${cell((100 * x.delivered) / Math.max(1, x.expected), 1)} % | ${cell(x.p50, 1)} | ${cell(x.p90, 1)} | ${cell(x.p99, 1)} | ${cell(x.max)} | ${cell(x.closed)} | ${versus('one-node')} | ${x.config === 'one-node' ? '' : versus('one-node-nginx')} |`,
+    );
+  }
+  L.push('');
+  return L;
 }
 
 const METHOD = `## How it is measured

@@ -19,6 +19,7 @@ import os from 'node:os';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fanout, reconnectStorm, SubscriberPool, treeRssKiB } from '../dist/bench/index.js';
+import { clearBenchKeys, clusterCheck, clusterConfigs, publishHeaders } from './cluster.mjs';
 import { writeReport } from './report.mjs';
 
 const root = new URL('../', import.meta.url).pathname;
@@ -45,6 +46,10 @@ const DURATION = Number(args.duration ?? (quick ? 2 : 10));
 const RATES = quick ? [2, 50] : [2, 6, 9, 50, 200];
 const TOPIC_RATE = quick ? 500 : 10_000;
 const BACKLOG = quick ? 20 : 100;
+// The cluster scenario: fewer subscribers (one nginx worker holds two connections for each, within the
+// per-process file limit) and rates up to 60k deliveries/s, the same load for one node and for three.
+const CLUSTER_N = Number(args.connections ?? (quick ? 100 : 5_000));
+const CLUSTER_RATES = quick ? [2] : [2, 6, 12];
 const out =
   args.out ?? (quick ? join(os.tmpdir(), 'crier-bench-quick.md') : join(root, 'docs/benchmarks.md'));
 const ssebench = args.ssebench ?? process.env.SSEBENCH;
@@ -435,10 +440,78 @@ async function runSsebench(sub, pubUrl, body, rate, contentType) {
   };
 }
 
+// ---- The cluster: 3 nodes behind nginx over Redis against one node over Redis, at the same load.
+async function clusterScenario() {
+  if (args.peers && !args.peers.split(',').includes('cluster'))
+    return { notRun: 'not selected (--peers without cluster)' };
+  const nginx = spawnSync('nginx', ['-v'], { stdio: 'ignore' }).status === 0 || existsSync('/usr/sbin/nginx');
+  const reason = await clusterCheck({ nginxInstalled: nginx });
+  if (reason) {
+    log(`cluster: not run: ${reason}`);
+    return { notRun: reason };
+  }
+  const headers = await publishHeaders();
+  const rows = [];
+  try {
+    for (const config of clusterConfigs({ subscribers: CLUSTER_N })) {
+      let server;
+      try {
+        server = await startServer(config);
+        log(`cluster: ${config.label}, ${CLUSTER_N} subscribers`);
+        const pool = await SubscriberPool.open({
+          url: config.subscribeUrl(server.port),
+          connections: CLUSTER_N,
+          sourceAddressBase: nextAddresses(),
+        });
+        try {
+          await sleep(quick ? 500 : 2000);
+          for (const rate of CLUSTER_RATES) {
+            log(`cluster: ${config.label}, ${CLUSTER_N} x ${rate}/s`);
+            const r = await fanout({
+              pool,
+              url: config.subscribeUrl(server.port),
+              connections: CLUSTER_N,
+              settle: 0.5,
+              publish: {
+                url: config.publishUrl(server.port),
+                rate,
+                duration: DURATION,
+                body: config.publishBody,
+                headers,
+              },
+              serverPid: server.pid,
+              drainMs: 3000,
+            });
+            rows.push({
+              config: config.name,
+              label: config.label,
+              rate,
+              connected: pool.connectReport.connected,
+              target: rate * pool.connectReport.connected,
+              ...summarize(r),
+            });
+            await pool.waitQuiet(500, 5000);
+          }
+        } finally {
+          await pool.close();
+        }
+      } catch (err) {
+        rows.push({ config: config.name, label: config.label, error: err.message });
+      } finally {
+        await server?.stop();
+      }
+    }
+  } finally {
+    await clearBenchKeys().catch(() => {});
+  }
+  return { N: CLUSTER_N, rates: CLUSTER_RATES, rows };
+}
+
 // ---- Run.
 log(`${quick ? 'quick' : 'full'} run: ${N} subscribers, ${DURATION}s per measurement; ${pinNote}`);
 const results = [];
 for (const peer of peers) results.push(await runPeer(peer));
+const cluster = await clusterScenario();
 const check = await instrumentCheck();
 machine.loadAtEnd = os
   .loadavg()
@@ -464,6 +537,7 @@ const report = {
   TOPIC_RATE,
   BACKLOG,
   results,
+  cluster,
   check,
   minutes,
   started: started.toISOString(),

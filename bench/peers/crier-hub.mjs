@@ -5,7 +5,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { repoRoot } from './support.mjs';
 
-const KEY = 'crier-bench-secret-key-of-at-least-32-bytes!';
+/** The publisher key the hub runs with (bench/cluster.mjs uses it too). */
+export const KEY = 'crier-bench-secret-key-of-at-least-32-bytes!';
 const bin = `${repoRoot}bin/crier.js`;
 
 function help() {
@@ -13,7 +14,8 @@ function help() {
   return `${r.stdout}${r.stderr}`;
 }
 
-async function publisherToken() {
+/** A publisher JWT (HS256) for KEY that may publish to every topic. */
+export async function publisherToken() {
   const { SignJWT } = await import('jose');
   return new SignJWT({ mercure: { publish: ['*'] } })
     .setProtectedHeader({ alg: 'HS256' })
