@@ -43,7 +43,7 @@ if (args.render) {
 const quick = args.quick || process.env.BENCH_QUICK === '1';
 const N = Number(args.connections ?? (quick ? 200 : 10_000));
 const DURATION = Number(args.duration ?? (quick ? 2 : 10));
-const RATES = quick ? [2, 50] : [2, 6, 9, 50, 200];
+const RATES = quick ? [2, 50] : [2, 6, 9, 12, 50, 200];
 const TOPIC_RATE = quick ? 500 : 10_000;
 const BACKLOG = quick ? 20 : 100;
 // The cluster scenario: fewer subscribers (one nginx worker holds two connections for each, within the

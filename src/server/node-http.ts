@@ -132,13 +132,31 @@ function detachFromHttpServer(socket: Socket, ended: () => void): void {
   parser._consumed = false;
   for (const { event, f } of theirs) socket.removeListener(event, f);
   parser.remove();
-  (socket as unknown as { parser: null }).parser = null;
-  (socket as unknown as { _httpMessage: null })._httpMessage = null;
-  setImmediate(() => parser.close());
-  socket.on('error', () => socket.destroy());
-  socket.on('end', () => socket.destroy());
+  const own = socket as unknown as Record<string, unknown>;
+  own.parser = null;
+  own._httpMessage = null;
+  // node:http wraps these per socket (to unconsume the parser when someone listens for data): the
+  // prototype's are right again now that there is no parser. Assigned, not deleted: a delete would turn
+  // the socket into a dictionary-mode object, bigger than the wrappers.
+  const proto = Object.getPrototypeOf(socket) as Record<string, unknown>;
+  for (const method of WRAPPED_METHODS) if (Object.hasOwn(own, method)) own[method] = proto[method];
+  // Module-level listeners, no closure: one here would keep this call's scope (the parser, and through it
+  // the request and node:http's bound listeners, ~1.5 KiB) alive for the life of the stream.
+  setImmediate(closeParser, parser);
+  socket.on('error', destroySelf);
+  socket.on('end', destroySelf);
   socket.on('data', discard);
   socket.once('close', ended);
+}
+
+const WRAPPED_METHODS = ['on', 'addListener', 'prependListener', 'setEncoding'] as const;
+
+function closeParser(parser: NodeHttpParser): void {
+  parser.close();
+}
+
+function destroySelf(this: Socket): void {
+  this.destroy();
 }
 
 function discard(): void {}
