@@ -89,6 +89,22 @@ describe('CrierEventSource processing model', () => {
     assert.equal(server.requests[1]!.headers['last-event-id'], '42');
   });
 
+  test('a non-ASCII last event ID is sent back as its UTF-8 bytes, as browsers do', async (t) => {
+    const server = await startServer((_req, res, index) => {
+      streamHeaders(res);
+      if (index === 0) res.end('id: x€y 🎉\ndata: a\n\n');
+      else res.write('data: resumed\n\n');
+    });
+    t.after(() => server.close());
+    const source = new CrierEventSource(server.url, { timers: recordingTimers() });
+    t.after(() => source.close());
+    await new Promise<void>((resolve) => {
+      source.addEventListener('message', (event) => event.data === 'resumed' && resolve());
+    });
+    const sent = server.requests[1]!.headers['last-event-id'] as string;
+    assert.equal(Buffer.from(sent, 'latin1').toString('utf8'), 'x€y 🎉');
+  });
+
   test('an error event while reconnecting says why and leaves readyState CONNECTING', async (t) => {
     const server = await startServer((_req, res) => {
       streamHeaders(res);

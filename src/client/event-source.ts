@@ -8,6 +8,7 @@
  * implements. The stream itself is parsed by the protocol core's `EventStreamParser`.
  */
 import { ProtocolError } from '../protocol/errors.js';
+import { headerFromText } from '../protocol/header-text.js';
 import { EventStreamParser, type ParsedEvent } from '../protocol/parse.js';
 import { backoffDelay } from './backoff.js';
 import { ClientError } from './errors.js';
@@ -356,7 +357,8 @@ export class CrierEventSource<Events extends EventDataMap = EventDataMap> extend
     // Reestablishing, step 5: "If the EventSource object's last event ID string is not the empty string, then:
     // Let lastEventIDValue be the EventSource object's last event ID string, encoded as UTF-8. Set
     // (`Last-Event-ID`, lastEventIDValue) in request's header list."
-    if (this.lastId !== '') headers.set('Last-Event-ID', this.lastId);
+    // As its UTF-8 bytes: a header value is bytes, and an ID may hold any character but CR, LF and NUL.
+    if (this.lastId !== '') headers.set('Last-Event-ID', headerFromText(this.lastId));
     else headers.delete('Last-Event-ID');
 
     let response: Response;

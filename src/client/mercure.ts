@@ -7,6 +7,7 @@
  * - `draft-08` (1.0, draft-dunglas-mercure-08): `match` for exact topics and `match_urlpattern` for URL
  *   patterns, `last_event_id`, and the token in the `access_token` query parameter (RFC 6750).
  */
+import { textFromHeader } from '../protocol/header-text.js';
 import { ClientError } from './errors.js';
 import { CrierEventSource, type CrierEventSourceInit, type EventDataMap } from './event-source.js';
 
@@ -168,7 +169,8 @@ export async function discoverMercureHub(
   return {
     hub: first.url,
     hubs: links.map((link) => link.url),
-    lastEventId: first.params['last-event-id'],
+    lastEventId:
+      first.params['last-event-id'] === undefined ? undefined : textFromHeader(first.params['last-event-id']),
     contentType: first.params['content-type'],
     response,
   };

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { SignJWT } from 'jose';
+import { headerFromText, textFromHeader } from '../protocol/header-text.js';
 import { accessToken, legacyToken, publish, SECRET, startHub, subscribe } from './hub.test-helpers.js';
 
 const q = (params: Array<[string, string]>) => new URLSearchParams(params).toString();
@@ -156,6 +157,54 @@ describe('Mercure draft-07 (0.x)', () => {
       [(await all.next()).data, (await all.next()).data, (await all.next()).data],
       ['e1', 'e2', 'e3'],
     );
+  });
+
+  test('IDs with any characters but CR, LF and NUL (é, €, emoji) go out as UTF-8 in the Last-Event-ID response header and resume from the header and the query, in both protocol versions', async (t) => {
+    const hub = await startHub(t, ['--anonymous']);
+    const token = await legacyToken({ publish: ['*'] });
+    const ids = ['café', 'x€y', 'niño 🎉'];
+    for (const id of ids) {
+      const res = await publish(
+        hub,
+        [
+          ['topic', 'u'],
+          ['data', id],
+          ['id', id],
+        ],
+        token,
+      );
+      assert.equal(res.status, 200, res.body);
+      assert.equal(res.body, id);
+    }
+    // Subscribing still works (a non-Latin-1 ID once made every later subscribe a 500).
+    const fresh = await subscribe(t, `${hub.url}?topic=u`);
+    assert.equal(fresh.status, 200);
+    const raw = fresh.headers['last-event-id'] as string;
+    assert.equal(Buffer.from(raw, 'latin1').toString('utf8'), 'niño 🎉');
+    assert.equal(textFromHeader(raw), 'niño 🎉');
+    // A browser sends Last-Event-ID as the ID's UTF-8 bytes.
+    const byHeader = await subscribe(t, `${hub.url}?topic=u`, { 'last-event-id': headerFromText('café') });
+    assert.deepEqual(
+      [(await byHeader.next()).lastEventId, (await byHeader.next()).lastEventId],
+      ['x€y', 'niño 🎉'],
+    );
+    const byQuery = await subscribe(
+      t,
+      `${hub.url}?${q([
+        ['topic', 'u'],
+        ['lastEventID', 'x€y'],
+      ])}`,
+    );
+    assert.equal((await byQuery.next()).lastEventId, 'niño 🎉');
+    const v1 = await subscribe(
+      t,
+      `${hub.url}?${q([
+        ['topic', 'u'],
+        ['last_event_id', 'café'],
+      ])}`,
+    );
+    assert.equal(textFromHeader(v1.headers['mercure-last-event-id'] as string), 'niño 🎉');
+    assert.equal((await v1.next()).lastEventId, 'x€y');
   });
 
   test('replay applies the private rule too: a replayed private update reaches only an authorized subscriber', async (t) => {

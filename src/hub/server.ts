@@ -20,6 +20,7 @@ import { decodeProtectedHeader } from 'jose';
 import pino, { type Logger } from 'pino';
 import type { Engine, Update } from '../engines/engine.js';
 import { EngineError } from '../engines/errors.js';
+import { headerFromText, textFromHeader } from '../protocol/header-text.js';
 import { handleNodeRequest } from '../server/index.js';
 import {
   type AccessTokenConfig,
@@ -339,7 +340,8 @@ export class HubServer {
       headers: req.headers as Record<string, string>,
     };
     const subscriber = await this.auth.authenticateSubscriber(authRequest, protocol);
-    const headerId = headerValue(req.headers as Record<string, string>, 'last-event-id');
+    const rawHeaderId = headerValue(req.headers as Record<string, string>, 'last-event-id');
+    const headerId = rawHeaderId === undefined ? undefined : textFromHeader(rawHeaderId);
     const subscription = readMercureSubscription(
       params,
       headerId,
@@ -375,7 +377,8 @@ export class HubServer {
     const privateSelector = grantsSelector(subscriber?.grants, fingerprint);
     res.setHeader(
       protocol === '0.x' ? 'last-event-id' : 'mercure-last-event-id',
-      this.engine.lastEventId ?? 'earliest',
+      // An ID is any text without CR, LF or NUL: sent as its UTF-8 bytes, as clients send it back.
+      headerFromText(this.engine.lastEventId ?? 'earliest'),
     );
     res.setHeader('cache-control', 'no-cache, no-transform, private');
     if (req.method === 'HEAD') {

@@ -5,6 +5,7 @@
 
 export { type EventFields, encodeComment, encodeEvent, encodeEventText } from './encode.js';
 export { CrierError, ProtocolError, type ProtocolErrorCode } from './errors.js';
+export { headerFromText, textFromHeader } from './header-text.js';
 export {
   DEFAULT_MAX_EVENT_SIZE,
   DEFAULT_MAX_LINE_LENGTH,

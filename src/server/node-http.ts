@@ -53,7 +53,7 @@ export class NodeHttpConnection extends SseConnection {
     // Head and first bytes in one packet: cork, write the head through node:http, then our chunk.
     socket.cork();
     res.writeHead(200, { ...SSE_HEADERS, ...headers });
-    res.flushHeaders();
+    sendHead(res);
     this.framed = res.chunkedEncoding;
     this.writeNow(first);
     socket.uncork();
@@ -83,6 +83,17 @@ export class NodeHttpConnection extends SseConnection {
       else this.socket.end();
     } else this.socket.destroy();
   }
+}
+
+/**
+ * Sends the response head now. Header values are byte strings (Latin-1), e.g. an ID's UTF-8 bytes in
+ * `Last-Event-ID`; `flushHeaders()` would write the head as UTF-8 (it sends with no encoding), turning each
+ * such byte into two. So the head goes out as Latin-1, the way node:http sends it with a body.
+ */
+function sendHead(res: ServerResponse): void {
+  const send = (res as unknown as { _send?: (data: string, encoding: string) => boolean })._send;
+  if (typeof send === 'function') send.call(res, '', 'latin1');
+  else res.flushHeaders();
 }
 
 // The listeners node:http puts on a socket it serves (Node 20-24), by function name.

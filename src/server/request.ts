@@ -4,6 +4,7 @@
  * query parameter, and an optional conflation rate. Every bad input is a `ServerError` with status 400.
  */
 
+import { textFromHeader } from '../protocol/header-text.js';
 import { ServerError } from './errors.js';
 import type { ResolvedHubOptions } from './options.js';
 import { compileSelector, type SelectorSyntax, type TopicSelector } from './selectors.js';
@@ -76,7 +77,12 @@ export function readSubscription(
   const selectors = sources.map((s) => compile(s, syntax));
   const privateSelectors = privateSources.length === 0 ? null : privateSources.map((s) => compile(s, syntax));
 
-  const rawId = options.lastEventId ?? header ?? params.get('lastEventID') ?? params.get('last_event_id');
+  // The header carries the ID's UTF-8 bytes (WHATWG); the query parameters are percent-decoded already.
+  const rawId =
+    options.lastEventId ??
+    (header === undefined ? undefined : textFromHeader(header)) ??
+    params.get('lastEventID') ??
+    params.get('last_event_id');
   const lastEventId = rawId === null || rawId === '' ? undefined : rawId;
   if (lastEventId !== undefined && lastEventId.length > limits.maxLastEventIdLength) {
     throw new ServerError(
