@@ -52,6 +52,31 @@ function assertGapless(seen: readonly StoredUpdate[], acked: readonly StoredUpda
 }
 
 describe('NatsJetStreamEngine with several engines on one stream', () => {
+  test('six engines starting at once on a stream that does not exist yet all become ready on one stream', {
+    timeout: TIMEOUT,
+  }, async (t) => {
+    if (!requireService(t, 'NATS with JetStream on 127.0.0.1:4222', await natsAnswers(4222), HINT)) return;
+    for (let round = 0; round < 3; round++) {
+      const names = uniqueStream();
+      const engines = Array.from(
+        { length: 6 },
+        () => new NatsJetStreamEngine({ servers: '127.0.0.1:4222', ...names }),
+      );
+      try {
+        // Their stream creations race; the server may answer the losers "subjects overlap".
+        await Promise.all(engines.map((e) => e.ready));
+        const stored = await engines[0]!.publish({ topics: ['t'], data: 'one log' });
+        for (const e of engines) {
+          const read = await e.readAll();
+          assert.deepEqual(read.updates, [stored]);
+        }
+      } finally {
+        await Promise.all(engines.map((e) => e.close()));
+        await deleteStreams('127.0.0.1:4222', names.stream);
+      }
+    }
+  });
+
   test('three engines publishing concurrently: every follower sees the identical sequence', {
     timeout: TIMEOUT,
   }, async (t) => {

@@ -430,10 +430,17 @@ export class NatsJetStreamEngine implements Engine {
       try {
         info = await c.jsm.streams.add(config);
       } catch (error) {
-        // It exists with another configuration (other bounds): keep it, with this engine's bounds.
-        if (!/already in use|exists/i.test((error as Error).message)) throw error;
+        // It exists with another configuration (other bounds): keep it, with this engine's bounds. An add
+        // racing another engine's add of the same stream can also be answered "subjects overlap": if a
+        // stream of this name exists now, it is that one; if not, another stream holds the subjects.
+        const message = (error as Error).message;
+        if (!/already in use|exists|subjects overlap/i.test(message)) throw error;
         const { subjects: _subjects, ...bounds } = config;
-        info = await c.jsm.streams.update(config.name, bounds);
+        try {
+          info = await c.jsm.streams.update(config.name, bounds);
+        } catch (updateError) {
+          throw /subjects overlap/i.test(message) ? error : updateError;
+        }
       }
     }
     this.learnEpoch(info!);
