@@ -14,6 +14,7 @@ import type {
 import type { Engine, StoredUpdate } from '../engines/engine.js';
 import { MemoryEngine } from '../engines/memory/memory-engine.js';
 import { encodeEventText } from '../protocol/encode.js';
+import { headerFromText } from '../protocol/header-text.js';
 import type { CloseReason, SseConnection } from './connection.js';
 import { ServerError } from './errors.js';
 import { handleFetchRequest } from './fetch.js';
@@ -421,6 +422,8 @@ export class Hub extends EventEmitter<HubEvents> {
     }
     if (connection.closed) return;
     const out = first;
+    // What the client has after `out`: updates up to here must not come again live.
+    let covered = read.position;
     if (read.status !== 'ok') {
       // The notice carries the ID of the newest update seen, so a client that reconnects before the next
       // live update resumes from here instead of from its lost ID (which would report the same gap again).
@@ -432,11 +435,15 @@ export class Hub extends EventEmitter<HubEvents> {
           data: JSON.stringify({ lastEventId, reason: read.status }),
         }),
       );
+      // Nothing was replayed, so the gap ends at that newest update: everything after it comes live, even
+      // updates the engine stored before the read but has not delivered to this hub yet (its live stream
+      // lags its store over Redis or NATS). Covering up to the read's position would drop them silently
+      // while the client believes it resumes from the notice's ID.
+      covered = { epoch: read.position.epoch, offset: newest?.offset ?? 0 };
     } else {
       for (const update of read.updates) if (connection.wants(update)) out.push(this.prepare(update));
     }
     // Join: buffered live events that the history read already covered are dropped (by offset).
-    const covered = read.position;
     for (const event of connection.backlog!) {
       const u = event.update!;
       if (u.epoch !== covered.epoch || u.offset > covered.offset) out.push(event);
@@ -444,7 +451,12 @@ export class Hub extends EventEmitter<HubEvents> {
     connection.backlog = null;
     connection.covered = covered;
     connection.queuedBytes = 0;
-    connection.open({ [REPLAY_HEADER]: read.status }, out);
+    const headers: Record<string, string> = { [REPLAY_HEADER]: read.status };
+    if (subscription.resumeHeader !== undefined) {
+      const from = read.status === 'ok' && lastEventId !== EARLIEST ? lastEventId : EARLIEST;
+      headers[subscription.resumeHeader] = headerFromText(from);
+    }
+    connection.open(headers, out);
     if (this.listenerCount('connect') > 0) this.emit('connect', info(connection));
   }
 

@@ -234,6 +234,42 @@ describe('Hub over node:http', () => {
     await s.stop();
   });
 
+  test('after a replay-unavailable notice, every update after the notice ID arrives, even one stored before the read that the lagging live stream delivers later', async () => {
+    // An engine whose live stream lags its store by 60 ms, as over Redis or NATS.
+    const inner = new MemoryEngine();
+    const engine: Engine = {
+      name: 'lagging-follow',
+      publish: (u) => inner.publish(u),
+      follow: (f) =>
+        inner.follow({
+          update: (u) => void setTimeout(() => f.update(u), 60),
+          reset: (r) => void setTimeout(() => f.reset(r), 60),
+        }),
+      readAll: () => inner.readAll(),
+      readAfter: (id) => inner.readAfter(id),
+      position: () => inner.position(),
+      health: () => inner.health(),
+      close: () => inner.close(),
+    };
+    const s = await start({ engine });
+    const seen = await connectSse(`${s.url}/?topic=t`);
+    await s.hub.publish('t', 'a');
+    const b = await s.hub.publish('t', 'b');
+    await seen.until((x) => x.events.length === 2); // the hub has seen b: the notice will carry its ID
+    await s.hub.publish('t', 'c'); // stored; this hub sees it 60 ms from now
+    const c = await connectSse(`${s.url}/?topic=t`, { 'last-event-id': 'never-issued' });
+    await c.until((x) => x.events.length === 2);
+    assert.equal(c.events[0]!.type, REPLAY_UNAVAILABLE_EVENT);
+    assert.equal(c.events[0]!.lastEventId, b.id);
+    assert.deepEqual(
+      c.events.slice(1).map((e) => e.data),
+      ['c'],
+    );
+    seen.close();
+    c.close();
+    await s.stop();
+  });
+
   test('replay joins the live stream with no gap and no duplicate while events are published concurrently', async () => {
     // An engine whose history read takes a while and lands at a random moment, as over a network.
     const inner = new MemoryEngine();
