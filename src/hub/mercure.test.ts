@@ -133,7 +133,7 @@ describe('Mercure draft-07 (0.x)', () => {
     );
   });
 
-  test('Last-Event-ID (header or lastEventID) replays what followed; earliest replays all; the response header names the newest ID', async (t) => {
+  test('Last-Event-ID (header or lastEventID) replays what followed; earliest replays all; the response header names the requested ID when history holds it, earliest otherwise, the newest ID without a resume', async (t) => {
     const hub = await startHub(t, ['--anonymous']);
     const token = await legacyToken({ publish: ['*'] });
     for (const id of ['e1', 'e2', 'e3'])
@@ -147,12 +147,17 @@ describe('Mercure draft-07 (0.x)', () => {
         token,
       );
     const byHeader = await subscribe(t, `${hub.url}?topic=r`, { 'last-event-id': 'e1' });
-    assert.equal(byHeader.headers['last-event-id'], 'e3');
+    assert.equal(byHeader.headers['last-event-id'], 'e1');
+    assert.equal((await subscribe(t, `${hub.url}?topic=r`)).headers['last-event-id'], 'e3');
+    const lost = await subscribe(t, `${hub.url}?topic=r&lastEventID=never-issued`);
+    assert.equal(lost.headers['last-event-id'], 'earliest');
+    assert.equal(lost.headers['crier-replay'], 'unknown');
     assert.equal((await byHeader.next()).data, 'e2');
     assert.equal((await byHeader.next()).data, 'e3');
     const byQuery = await subscribe(t, `${hub.url}?topic=r&lastEventID=e2`);
     assert.equal((await byQuery.next()).data, 'e3');
     const all = await subscribe(t, `${hub.url}?topic=r&lastEventID=earliest`);
+    assert.equal(all.headers['last-event-id'], 'earliest');
     assert.deepEqual(
       [(await all.next()).data, (await all.next()).data, (await all.next()).data],
       ['e1', 'e2', 'e3'],
@@ -203,7 +208,8 @@ describe('Mercure draft-07 (0.x)', () => {
         ['last_event_id', 'café'],
       ])}`,
     );
-    assert.equal(textFromHeader(v1.headers['mercure-last-event-id'] as string), 'niño 🎉');
+    // A resume anchor found in history: the requested ID itself.
+    assert.equal(textFromHeader(v1.headers['mercure-last-event-id'] as string), 'café');
     assert.equal((await v1.next()).lastEventId, 'x€y');
   });
 

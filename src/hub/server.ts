@@ -216,7 +216,6 @@ export class HubServer {
     });
   }
 
-  /** Graceful shutdown: subscribers are closed in waves with a jittered retry, then the store. */
   /**
    * Mounts extra pages and APIs on this server: `handle` returns true when it answered the request. The hub's
    * own routes (the Mercure endpoint, /v1/publish, health, metrics) come first. `close` runs on shutdown.
@@ -225,6 +224,7 @@ export class HubServer {
     this.mounted.push({ handle, close });
   }
 
+  /** Graceful shutdown: subscribers are closed in waves with a jittered retry, then the store. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -375,11 +375,12 @@ export class HubServer {
         : (subscriber?.grants.subscribeDetails.map((d) => d.matchers) ?? null),
     );
     const privateSelector = grantsSelector(subscriber?.grants, fingerprint);
-    res.setHeader(
-      protocol === '0.x' ? 'last-event-id' : 'mercure-last-event-id',
-      // An ID is any text without CR, LF or NUL: sent as its UTF-8 bytes, as clients send it back.
-      headerFromText(this.engine.lastEventId ?? 'earliest'),
-    );
+    const resumeHeader = protocol === '0.x' ? 'last-event-id' : 'mercure-last-event-id';
+    // A resuming request gets the resume anchor from the replay (the requested ID when history holds it,
+    // `earliest` otherwise); any other gets the newest update's ID, where a later resume can start. IDs
+    // are any text without CR, LF or NUL: sent as their UTF-8 bytes, as clients send them back.
+    if (subscription.lastEventId === undefined)
+      res.setHeader(resumeHeader, headerFromText(this.engine.lastEventId ?? 'earliest'));
     res.setHeader('cache-control', 'no-cache, no-transform, private');
     if (req.method === 'HEAD') {
       res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8' });
@@ -409,6 +410,7 @@ export class HubServer {
     await handleNodeRequest(this.hub, req, res, {
       mercure: { selectors: subscription.matchers.map((m) => m.selector), privateSelector },
       lastEventId: subscription.lastEventId,
+      resumeHeader,
       // biome-ignore lint/suspicious/noExplicitAny: the hub subclass reads the extra `mercure` field
     } as any);
     if (res.statusCode !== 200 || closeStream.closed) {

@@ -8,7 +8,6 @@ import { Hub, type SubscribeOptions, type Subscription } from '../server/index.j
 import { compileSelector, type TopicSelector } from '../topics/index.js';
 import type { Grants, ProtocolVersion } from './auth/index.js';
 import { HubError } from './errors.js';
-import { EARLIEST } from './tracked-engine.js';
 
 /** A matcher type as named in subscription events: 0.x selectors are `template` (exact or RFC 6570). */
 export type MatchType = 'exact' | 'urlpattern' | 'template';
@@ -22,7 +21,7 @@ export interface Matcher {
 export interface MercureSubscription {
   readonly protocol: ProtocolVersion;
   readonly matchers: readonly Matcher[];
-  /** Where replay starts: an ID, {@link EARLIEST}, or undefined for live only. */
+  /** Where replay starts: an ID, `earliest` (all history, the server library's `EARLIEST`), or undefined for live only. */
   readonly lastEventId: string | undefined;
 }
 
@@ -90,7 +89,7 @@ export function readMercureSubscription(
     params.get('lastEventID') ??
     params.get('last_event_id');
   const raw = lastEventIdHeader !== undefined && lastEventIdHeader !== '' ? lastEventIdHeader : fromQuery;
-  const lastEventId = raw === null || raw === '' ? undefined : raw === 'earliest' ? EARLIEST : raw;
+  const lastEventId = raw === null || raw === '' ? undefined : raw;
   return { protocol, matchers, lastEventId };
 }
 

@@ -14,9 +14,6 @@ import type {
   Update,
 } from '../engines/engine.js';
 
-/** Pass as `lastEventId` to replay every update still in history. */
-export const EARLIEST = '\u0000earliest';
-
 export class TrackedEngine implements Engine {
   readonly name: string;
   /** The ID of the newest update stored (seen live, or found at start); `undefined` when none. */
@@ -47,7 +44,7 @@ export class TrackedEngine implements Engine {
     return this.inner.follow(follower);
   }
   readAfter(lastEventId: string): Promise<HistoryRead> {
-    return lastEventId === EARLIEST ? this.inner.readAll() : this.inner.readAfter(lastEventId);
+    return this.inner.readAfter(lastEventId);
   }
   readAll(): Promise<HistoryRead & { readonly status: 'ok' }> {
     return this.inner.readAll();

@@ -24,6 +24,12 @@ export interface SubscribeOptions {
   maxRate?: number;
   /** Overrides the `Last-Event-ID` taken from the request. */
   lastEventId?: string;
+  /**
+   * When the request resumes (a `Last-Event-ID`), the response header that names where the stream resumes
+   * from, as Mercure asks (`Last-Event-ID` in draft-07, `Mercure-Last-Event-ID` in draft-08): the requested
+   * ID when history holds it, `earliest` otherwise (unknown, expired, or `earliest` asked). Default: none.
+   */
+  resumeHeader?: string;
 }
 
 export interface Subscription {
@@ -31,6 +37,8 @@ export interface Subscription {
   readonly privateSelectors: readonly TopicSelector[] | null;
   readonly lastEventId: string | undefined;
   readonly maxRate: number;
+  /** See `SubscribeOptions.resumeHeader`. */
+  readonly resumeHeader?: string;
 }
 
 const SYNTAXES = new Set(['auto', 'exact', 'template', 'urlpattern']);
@@ -102,7 +110,13 @@ export function readSubscription(
       );
     }
   }
-  return { selectors, privateSelectors, lastEventId, maxRate };
+  return {
+    selectors,
+    privateSelectors,
+    lastEventId,
+    maxRate,
+    ...(options.resumeHeader === undefined ? {} : { resumeHeader: options.resumeHeader }),
+  };
 }
 
 // Compiled selectors are immutable, so connections with the same selector share one (less memory per
