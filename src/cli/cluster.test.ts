@@ -19,7 +19,7 @@ describe('crier cluster', () => {
     });
     assert.match(conf, /^\s*worker_connections 11024;$/m);
     assert.match(conf, /^worker_rlimit_nofile 12048;$/m);
-    assert.match(conf, /server 127\.0\.0\.1:3002 max_fails=1 fail_timeout=2s;/);
+    assert.match(conf, /server 127\.0\.0\.1:3002 max_fails=0;/);
     assert.match(
       renderNginxConf({ dir, nodes: ['127.0.0.1:1'], listen: '127.0.0.1:2' }),
       /worker_connections 8192;/,

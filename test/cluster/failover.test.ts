@@ -68,6 +68,70 @@ describe('cluster failover over Redis', { timeout: 120_000 }, () => {
   });
 });
 
+describe('cluster over a Redis that loses its data', { timeout: 120_000 }, () => {
+  test('Redis restarted without persistence: every subscriber is told of the gap, then gets every update acknowledged after it, nothing twice', async (t) => {
+    if (!servicesPresent(t, 'redis')) return;
+    const redis = await TestRedisServer.start({ persistent: false });
+    t.after(() => redis.stop());
+    const { subscribers, publisher } = await setUp(t, redis.url);
+    await sleep(2000);
+    await redis.kill();
+    await sleep(1000);
+    await redis.restart();
+    await sleep(4000);
+    await publisher.stop();
+    // No update twice, nothing unacknowledged; the gap itself is allowed (the log is gone).
+    await expectExactDelivery(subscribers, publisher, { allowGaps: true });
+    for (const s of subscribers) {
+      assert.ok(s.gaps >= 1, `the subscriber on ${s.topics.join(' ')} was told of the gap`);
+      // Acknowledged well after the notice reached it: it must have it.
+      const after = publisher.acked
+        .filter((p) => s.topics.includes(p.topic) && (p.at ?? 0) > s.lastGapAt + 500)
+        .map((p) => p.n);
+      assert.ok(after.length > 0, 'updates were acknowledged after the gap');
+      const missing = after.filter((n) => !s.received.includes(n));
+      assert.deepEqual(
+        missing,
+        [],
+        `updates acknowledged after the gap notice were delivered (${s.topics.join(' ')})`,
+      );
+    }
+  });
+});
+
+for (const backend of ['redis', 'nats'] as const) {
+  describe(`cluster rolling restart over ${backend === 'redis' ? 'Redis' : 'NATS JetStream'}`, {
+    timeout: 120_000,
+  }, () => {
+    test('every node restarted in turn (SIGTERM, start again, next): every subscriber ends with exactly the acknowledged updates', async (t) => {
+      if (!servicesPresent(t, backend)) return;
+      let store: string;
+      if (backend === 'redis') {
+        const redis = await TestRedisServer.start();
+        t.after(() => redis.stop());
+        store = redis.url;
+      } else {
+        const nats = await TestNatsServer.start();
+        t.after(() => nats.stop());
+        store = `nats://${nats.url}`;
+      }
+      const { cluster, subscribers, publisher } = await setUp(t, store);
+      await sleep(1500);
+      for (const node of cluster.nodes) {
+        const started = Date.now();
+        await node.stop('SIGTERM');
+        t.diagnostic(`node ${node.port} stopped gracefully in ${Date.now() - started} ms`);
+        await node.start();
+        await sleep(1500);
+      }
+      await sleep(1500);
+      await publisher.stop();
+      await expectExactDelivery(subscribers, publisher);
+      assert.ok(reconnected(subscribers) >= subscribers.length, 'every subscriber was moved at least once');
+    });
+  });
+}
+
 describe('cluster failover over NATS JetStream', { timeout: 120_000 }, () => {
   test('SIGKILL of one node mid-stream: every subscriber resumes through nginx with exactly the acknowledged updates', async (t) => {
     if (!servicesPresent(t, 'nats')) return;
