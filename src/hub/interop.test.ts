@@ -68,6 +68,9 @@ describe('interop with the eventsource package', () => {
             ['private', 'on'],
           ],
           publisher,
+          // A new connection each time: a pooled one may be closed by the hub's keep-alive timeout just as
+          // it is reused, while this test waits seconds for the stream's lifetime to end.
+          { connection: 'close' },
         );
         assert.equal(res.status, 200, res.body);
       };
