@@ -4,6 +4,8 @@
 // every server, so the cluster's nodes and nginx share the server core: the figures show what the hop
 // and the shared log cost, not what more cores buy.
 
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { KEY, publisherToken } from './peers/crier-hub.mjs';
 import { repoRoot } from './peers/support.mjs';
 
@@ -29,9 +31,12 @@ export function clusterConfigs({ subscribers }) {
     '--log-level',
     'warn',
   ];
-  const behindNginx = (nodes) => ({
-    name: nodes === 1 ? 'one-node-nginx' : `cluster-${nodes}`,
-    label: nodes === 1 ? 'one node behind nginx over Redis' : `${nodes} nodes behind nginx over Redis`,
+  const behindNginx = (nodes, nginxCore) => ({
+    name: `${nodes === 1 ? 'one-node-nginx' : `cluster-${nodes}`}${nginxCore === undefined ? '' : '-nginx-core'}`,
+    label: `${nodes === 1 ? 'one node' : `${nodes} nodes`} behind nginx over Redis${nginxCore === undefined ? '' : ', nginx on the load core'}`,
+    // nginx on a core of its own, as a load balancer in production is: moved to the load generator's core
+    // (which it then shares) once it runs; the nodes stay on the server core.
+    afterStart: nginxCore === undefined ? undefined : (server) => pinNginx(server.pid, nginxCore),
     command: ({ port }) => ({
       cmd: process.execPath,
       args: [
@@ -66,7 +71,26 @@ export function clusterConfigs({ subscribers }) {
     },
     behindNginx(1),
     behindNginx(3),
+    behindNginx(3, 1),
   ];
+}
+
+/** Moves every nginx process under `pid` (the `crier cluster` process) to CPU `core`. */
+function pinNginx(pid, core) {
+  const walk = (p) => {
+    let kids = [];
+    try {
+      kids = readFileSync(`/proc/${p}/task/${p}/children`, 'latin1').trim().split(/\s+/).filter(Boolean);
+    } catch {}
+    for (const kid of kids) {
+      try {
+        if (readFileSync(`/proc/${kid}/comm`, 'latin1').trim() === 'nginx')
+          spawnSync('taskset', ['-a', '-cp', String(core), kid], { stdio: 'ignore' });
+      } catch {}
+      walk(kid);
+    }
+  };
+  walk(pid);
 }
 
 /** Why the scenario cannot run here, or null. */

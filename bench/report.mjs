@@ -233,12 +233,12 @@ function clusterSection(cluster) {
   if (cluster === undefined) return [...L, 'not run: this run predates the cluster scenario', ''];
   if (cluster.notRun) return [...L, `not run: ${cluster.notRun}`, ''];
   L.push(
-    `${cluster.N.toLocaleString('en-US')} subscribers on one topic; subscribers and publishes go through the set-up's front door: the node itself, or nginx (\`crier cluster\`, \`deploy/nginx/crier.conf\`, one worker). Every set-up runs on the same Redis and every process on the server core, so behind nginx each delivery costs a node's write plus nginx's read and write on that one core. The target: the cluster's p99 within 2× of one node's at the same load; the last two columns compare it with one node reached directly and with one node behind the same nginx.`,
+    `${cluster.N.toLocaleString('en-US')} subscribers on one topic; subscribers and publishes go through the set-up's front door: the node itself, or nginx (\`crier cluster\`, \`deploy/nginx/crier.conf\`, one worker). Every set-up runs on the same Redis and every process on the server core, so behind nginx each delivery costs a node's write plus nginx's read and write on that one core; in the last set-up nginx runs on the load generator's core instead (a load balancer has cores of its own in production), which it shares with the subscribers' workers. The target: the cluster's p99 within 2× of one node's at the same load; the last two columns compare it with one node reached directly and with one node behind the same nginx.`,
     '',
     '| events/s × subscribers | set-up | held deliveries/s | delivered | p50 ms | p90 ms | p99 ms | max ms | subscribers dropped | p99 / one node | p99 / one node behind nginx |',
     '|---|---|---|---|---|---|---|---|---|---|---|',
   );
-  const order = ['one-node', 'one-node-nginx'];
+  const order = ['one-node', 'one-node-nginx', 'cluster-3'];
   const rows = [...cluster.rows].sort(
     (a, b) =>
       (a.rate ?? 0) - (b.rate ?? 0) ||

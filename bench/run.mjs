@@ -457,6 +457,7 @@ async function clusterScenario() {
       let server;
       try {
         server = await startServer(config);
+        config.afterStart?.(server);
         log(`cluster: ${config.label}, ${CLUSTER_N} subscribers`);
         const pool = await SubscriberPool.open({
           url: config.subscribeUrl(server.port),

@@ -395,37 +395,46 @@ describe('cluster faults: nginx reloaded mid-stream', { timeout: 110_000 }, () =
   });
 });
 
+/**
+ * The store (Redis or NATS) stopped with SIGSTOP for `ms`, then SIGCONT, under steady publishing: publishes
+ * get 200 or 503 (or nginx's 502), none hangs, some are refused while it is stopped, publishing works again
+ * after, and every subscriber ends with exactly the acknowledged sequence.
+ */
+async function pausedStore(t: TestContext, backend: 'redis' | 'nats', ms: number): Promise<void> {
+  if (!servicesPresent(t, backend)) return;
+  const server = backend === 'redis' ? await TestRedisServer.start() : await TestNatsServer.start();
+  t.after(() => server.stop());
+  const store = server instanceof TestRedisServer ? server.url : `nats://${server.url}`;
+  const { subscribers, publishers, memory } = await setUp(t, store);
+  const pausedFrom = publishers.attempts.length;
+  server.pause();
+  try {
+    await sleep(ms);
+  } finally {
+    server.resume();
+  }
+  const pausedTo = publishers.attempts.length;
+  await sleep(3000);
+  await publishers.stop();
+  await expectAckedSequences(subscribers, publishers);
+  const answers = publishers.answers();
+  const during = publishers.attempts.slice(pausedFrom, pausedTo);
+  assert.ok(
+    during.some((a) => a.answer === '503'),
+    `publishes were refused while ${backend} was paused (${JSON.stringify(answers)})`,
+  );
+  for (const a of publishers.attempts)
+    assert.ok(['200', '503', '502'].includes(a.answer), `update ${a.n} answered ${a.answer} (${a.via})`);
+  assert.ok(
+    publishers.attempts.slice(pausedTo).some((a) => a.outcome === 'acked'),
+    'publishes succeed again after SIGCONT',
+  );
+  t.diagnostic(report(subscribers, publishers, memory.check(64)));
+}
+
 describe('cluster faults: the store paused with SIGSTOP', { timeout: 110_000 }, () => {
-  test('Redis paused 6 s then resumed: publishers get 200 or 503, never a hang; subscribers end with exactly the acknowledged sequence', async (t) => {
-    if (!servicesPresent(t, 'redis')) return;
-    const redis = await TestRedisServer.start();
-    t.after(() => redis.stop());
-    const { subscribers, publishers, memory } = await setUp(t, redis.url);
-    const pausedFrom = publishers.attempts.length;
-    redis.pause();
-    try {
-      await sleep(6000);
-    } finally {
-      redis.resume();
-    }
-    const pausedTo = publishers.attempts.length;
-    await sleep(3000);
-    await publishers.stop();
-    await expectAckedSequences(subscribers, publishers);
-    const answers = publishers.answers();
-    const during = publishers.attempts.slice(pausedFrom, pausedTo);
-    assert.ok(
-      during.some((a) => a.answer === '503'),
-      `publishes were refused while Redis was paused (${JSON.stringify(answers)})`,
-    );
-    for (const a of publishers.attempts)
-      assert.ok(['200', '503', '502'].includes(a.answer), `update ${a.n} answered ${a.answer} (${a.via})`);
-    assert.ok(
-      publishers.attempts.slice(pausedTo).some((a) => a.outcome === 'acked'),
-      'publishes succeed again after SIGCONT',
-    );
-    t.diagnostic(report(subscribers, publishers, memory.check(64)));
-  });
+  test('Redis paused 6 s then resumed: publishers get 200 or 503, never a hang; subscribers end with exactly the acknowledged sequence', (t) =>
+    pausedStore(t, 'redis', 6000));
 
   test('Redis paused: a publish rejected on the command timeout says it may have been stored, because Redis may have run it in time while the node read the answer late', async (t) => {
     if (!servicesPresent(t, 'redis')) return;
@@ -469,38 +478,10 @@ describe('cluster faults: the store paused with SIGSTOP', { timeout: 110_000 }, 
       );
   });
 
-  test('NATS paused 5 s then resumed: publishers get 200 or 503, never a hang; subscribers end with exactly the acknowledged sequence', async (t) => {
-    if (!servicesPresent(t, 'nats')) return;
-    const nats = await TestNatsServer.start();
-    t.after(() => nats.stop());
-    // A publish that timed out while NATS was stopped is still in the server's socket buffer: NATS stores it
-    // on SIGCONT (docs/nats.md, "Faults"), and its 503 says it may have been stored (the test below).
-    const { subscribers, publishers, memory } = await setUp(t, `nats://${nats.url}`);
-    const pausedFrom = publishers.attempts.length;
-    nats.pause();
-    try {
-      await sleep(5000);
-    } finally {
-      nats.resume();
-    }
-    const pausedTo = publishers.attempts.length;
-    await sleep(3000);
-    await publishers.stop();
-    await expectAckedSequences(subscribers, publishers);
-    const answers = publishers.answers();
-    const during = publishers.attempts.slice(pausedFrom, pausedTo);
-    assert.ok(
-      during.some((a) => a.answer === '503'),
-      `publishes were refused while NATS was paused (${JSON.stringify(answers)})`,
-    );
-    for (const a of publishers.attempts)
-      assert.ok(['200', '503', '502'].includes(a.answer), `update ${a.n} answered ${a.answer} (${a.via})`);
-    assert.ok(
-      publishers.attempts.slice(pausedTo).some((a) => a.outcome === 'acked'),
-      'publishes succeed again after SIGCONT',
-    );
-    t.diagnostic(report(subscribers, publishers, memory.check(64)));
-  });
+  // A publish that timed out while NATS was stopped is still in the server's socket buffer: NATS stores it
+  // on SIGCONT (docs/nats.md, "Faults"), and its 503 says it may have been stored (the test below).
+  test('NATS paused 5 s then resumed: publishers get 200 or 503, never a hang; subscribers end with exactly the acknowledged sequence', (t) =>
+    pausedStore(t, 'nats', 5000));
 
   test('NATS paused: a publish answered 503 is never stored later, unless its 503 says it may have been stored', async (t) => {
     if (!servicesPresent(t, 'nats')) return;
