@@ -233,10 +233,32 @@ describe('operations', () => {
     assert.match(retryAfter ?? '', /^\d+$/);
   });
 
-  test('subscriptions beyond --max-connections-per-ip get 429 and beyond --max-connections 503', async (t) => {
+  test('subscriptions beyond --max-connections-per-ip get 429 (counted per client behind --trusted-proxies) and beyond --max-connections 503', async (t) => {
     const perIp = await startHub(t, ['--anonymous', '--max-connections-per-ip', '1']);
     assert.equal((await subscribe(t, `${perIp.url}?topic=x`)).status, 200);
     assert.equal((await subscribe(t, `${perIp.url}?topic=x`)).status, 429);
+    // Behind a trusted proxy the limit counts the client named by X-Forwarded-For, not the proxy.
+    const proxied = await startHub(t, [
+      '--anonymous',
+      '--max-connections-per-ip',
+      '1',
+      '--trusted-proxies',
+      '127.0.0.1',
+    ]);
+    const via = (client: string) => subscribe(t, `${proxied.url}?topic=x`, { 'x-forwarded-for': client });
+    assert.equal((await via('203.0.113.1')).status, 200);
+    assert.equal((await via('203.0.113.2')).status, 200);
+    assert.equal((await via('203.0.113.1')).status, 429);
+    // Untrusted, the header is ignored: the peer (127.0.0.1) is already at its limit of one.
+    const direct = await startHub(t, ['--anonymous', '--max-connections-per-ip', '1']);
+    assert.equal(
+      (await subscribe(t, `${direct.url}?topic=x`, { 'x-forwarded-for': '203.0.113.1' })).status,
+      200,
+    );
+    assert.equal(
+      (await subscribe(t, `${direct.url}?topic=x`, { 'x-forwarded-for': '203.0.113.2' })).status,
+      429,
+    );
     const total = await startHub(t, ['--anonymous', '--max-connections', '1']);
     assert.equal((await subscribe(t, `${total.url}?topic=x`)).status, 200);
     assert.equal((await subscribe(t, `${total.url}?topic=x`)).status, 503);

@@ -88,6 +88,18 @@ describe('hub configuration', () => {
     rejects({ argv: ['--write-buffer', '12 parsecs'] }, /^--write-buffer: expected a size/);
     rejects({ argv: ['--anonymous', 'maybe'] }, /^--anonymous: expected true or false/);
     rejects({ argv: ['--log-level', 'loud'] }, /^--log-level: /);
+    rejects(
+      { argv: ['--trusted-proxies', '127.0.0.1,nginx'] },
+      /^--trusted-proxies: "nginx" is not an IP address/,
+    );
+    rejects(
+      { argv: ['--trusted-proxies', '10.0.0.0/33'] },
+      /^--trusted-proxies: "10.0.0.0\/33" has a prefix length/,
+    );
+    assert.deepEqual(
+      loadConfig({ argv: ['--trusted-proxies', '127.0.0.1, ::1,10.0.0.0/8'] }).config.trustedProxies,
+      ['127.0.0.1', '::1', '10.0.0.0/8'],
+    );
   });
 
   test('names the environment variable for an invalid environment value', () => {

@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { CrierError } from '../protocol/errors.js';
+import { parseProxyEntry } from './client-address.js';
 
 export class ConfigError extends CrierError<'INVALID_CONFIG'> {
   constructor(message: string) {
@@ -174,6 +175,16 @@ export const OPTIONS = {
     "Origins allowed to subscribe from a browser with credentials ('*' for any).",
   ),
   publishOrigins: option(list.default([]), 'LIST', 'Origins allowed to publish with cookie authentication.'),
+  trustedProxies: option(
+    list.default([]).superRefine((entries, ctx) => {
+      for (const entry of entries) {
+        const parsed = parseProxyEntry(entry);
+        if (typeof parsed === 'string') ctx.addIssue({ code: 'custom', message: parsed });
+      }
+    }),
+    'LIST',
+    'Reverse proxies (addresses or CIDR ranges, e.g. 127.0.0.1,10.0.0.0/8) whose X-Forwarded-For names the client, for per-address limits.',
+  ),
   protocol: option(
     z.enum(['auto', '07', '08']).default('auto'),
     'VERSION',

@@ -38,6 +38,7 @@ import {
   type SignatureAlgorithm,
   subscriptionPayload,
 } from './auth/index.js';
+import { ClientAddress } from './client-address.js';
 import type { HubConfig } from './config.js';
 import { HubError } from './errors.js';
 import { HubMetrics } from './metrics.js';
@@ -116,6 +117,8 @@ export class HubServer {
   private readonly publishLimiter: RateLimiter | null;
   private readonly corsOrigins: Set<string>;
   private readonly sockets = new Set<{ destroy(): void }>();
+  /** Who a request is from, for per-address limits (X-Forwarded-For from trusted proxies only). */
+  private readonly clientAddress: ClientAddress;
   private requestSeq = 0;
   private closed = false;
   /** Handlers mounted by the embedding program (the demo apps), tried before the landing page. */
@@ -133,6 +136,7 @@ export class HubServer {
     this.auth = this.buildAuth();
     this.corsOrigins = new Set(config.corsOrigins);
     this.publishLimiter = config.publishRate > 0 ? new RateLimiter(config.publishRate) : null;
+    this.clientAddress = new ClientAddress(config.trustedProxies);
     this.hub = new MercureHub({
       engine,
       heartbeatMs: config.heartbeat,
@@ -349,7 +353,10 @@ export class HubServer {
       this.config.maxTopics,
       this.hubUrl,
     );
-    const ip = req.socket.remoteAddress ?? 'unknown';
+    const ip = this.clientAddress.of(
+      req.socket.remoteAddress,
+      headerValue(req.headers as Record<string, string>, 'x-forwarded-for'),
+    );
     if (this.hub.connectionCount >= this.config.maxConnections) {
       throw new HubError(
         'TOO_MANY_CONNECTIONS',
@@ -574,8 +581,7 @@ export class HubServer {
       const key =
         headerValue(authRequest.headers, 'authorization') ??
         publisher.subject ??
-        req.socket.remoteAddress ??
-        '';
+        this.clientAddress.of(req.socket.remoteAddress, headerValue(authRequest.headers, 'x-forwarded-for'));
       const wait = this.publishLimiter.take(key);
       if (wait > 0) {
         this.metrics.publishes.inc({ status: '429' });
