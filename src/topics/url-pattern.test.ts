@@ -160,8 +160,12 @@ describe('URL pattern matching agrees with urlpattern-polyfill', () => {
           return;
         }
         if (mine instanceof TopicError) {
-          // Only Crier's own caps may refuse what the polyfill accepts.
-          assert.match(mine.message, /wildcards|too complex/, pattern);
+          // Only Crier's own caps may refuse what the polyfill accepts; and (the known divergence below) a
+          // non-special pattern with an empty path segment, whose canonical pathname the polyfill writes
+          // in a form it cannot read back itself (foo://h/*//*? gives "/**?").
+          if (/^(?!https?:|wss?:|ftp:|file:)[a-z]+:\/\/[^/]*\/.*\/\//i.test(pattern))
+            assert.match(mine.message, /cannot be read/, pattern);
+          else assert.match(mine.message, /wildcards|too complex/, pattern);
           return;
         }
         for (const topic of topics) {
