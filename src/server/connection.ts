@@ -129,8 +129,13 @@ export abstract class SseConnection {
       this.hub.dropSlow(this);
       return;
     }
-    this.queue = [event];
-    this.queuedBytes = event.payload.length;
+    this.enqueue([event], event.payload.length);
+  }
+
+  /** Starts this connection's queue; the hub's flush writes it in one go. */
+  private enqueue(events: PreparedEvent[], bytes: number): void {
+    this.queue = events;
+    this.queuedBytes = bytes;
     this.hub.markDirty(this);
   }
 
@@ -161,9 +166,7 @@ export abstract class SseConnection {
     }
     if (this.hub.coalescing) {
       // The flush is behind or this turn's slice is spent: queue, to go out with what arrives meanwhile.
-      this.queue = [...batch.events];
-      this.queuedBytes = batch.size;
-      this.hub.markDirty(this);
+      this.enqueue([...batch.events], batch.size);
       return;
     }
     this.wrote = true;

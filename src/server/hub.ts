@@ -111,8 +111,7 @@ export class Hub extends EventEmitter<HubEvents> {
   /** Connections with a queue, flushed first come first written; `dirtyAt` is where the flush resumes. */
   private dirty: SseConnection[] = [];
   private dirtyAt = 0;
-  /** Writes in this slice, and when the slice ends: past it, connections queue and the flush yields. */
-  private writes = 0;
+  /** When this slice of writes ends: past it, connections queue and the flush yields. */
   private deadline = 0;
   private overBudget = false;
   private turnScheduled = false;
@@ -306,15 +305,13 @@ export class Hub extends EventEmitter<HubEvents> {
   };
 
   private startSlice(): void {
-    this.writes = 0;
     this.overBudget = false;
     this.deadline = performance.now() + this.options.flushSliceMs;
   }
 
-  /** Counts one write; every 64, checks the clock, and once the slice is spent makes connections queue. */
+  /** Counts one write; every 64th checks the clock, and once the slice is spent makes connections queue. */
   countWrite(): void {
-    this.stats.writes++;
-    if ((++this.writes & 63) === 0 && !this.overBudget && performance.now() > this.deadline) {
+    if ((++this.stats.writes & 63) === 0 && !this.overBudget && performance.now() > this.deadline) {
       this.overBudget = true;
       this.coalescing = true;
     }
