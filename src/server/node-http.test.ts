@@ -25,6 +25,23 @@ async function start(options: HubOptions = {}, perRequest?: (req: http.IncomingM
   };
 }
 
+/** A memory engine with some of its methods replaced (a lagging live stream, a slow read, a reset). */
+function engineOver(
+  overrides: Partial<Engine> & { name: string },
+  inner: Engine = new MemoryEngine(),
+): Engine {
+  return {
+    publish: (u) => inner.publish(u),
+    follow: (f) => inner.follow(f),
+    readAll: () => inner.readAll(),
+    readAfter: (id) => inner.readAfter(id),
+    position: () => inner.position(),
+    health: () => inner.health(),
+    close: () => inner.close(),
+    ...overrides,
+  };
+}
+
 describe('Hub over node:http', () => {
   test('answers with the SSE headers and a jittered retry: right after the handshake', async () => {
     const s = await start();
@@ -237,20 +254,17 @@ describe('Hub over node:http', () => {
   test('after a replay-unavailable notice, every update after the notice ID arrives, even one stored before the read that the lagging live stream delivers later', async () => {
     // An engine whose live stream lags its store by 60 ms, as over Redis or NATS.
     const inner = new MemoryEngine();
-    const engine: Engine = {
-      name: 'lagging-follow',
-      publish: (u) => inner.publish(u),
-      follow: (f) =>
-        inner.follow({
-          update: (u) => void setTimeout(() => f.update(u), 60),
-          reset: (r) => void setTimeout(() => f.reset(r), 60),
-        }),
-      readAll: () => inner.readAll(),
-      readAfter: (id) => inner.readAfter(id),
-      position: () => inner.position(),
-      health: () => inner.health(),
-      close: () => inner.close(),
-    };
+    const engine = engineOver(
+      {
+        name: 'lagging-follow',
+        follow: (f) =>
+          inner.follow({
+            update: (u) => void setTimeout(() => f.update(u), 60),
+            reset: (r) => void setTimeout(() => f.reset(r), 60),
+          }),
+      },
+      inner,
+    );
     const s = await start({ engine });
     const seen = await connectSse(`${s.url}/?topic=t`);
     await s.hub.publish('t', 'a');
@@ -274,21 +288,18 @@ describe('Hub over node:http', () => {
     // An engine whose history read takes a while and lands at a random moment, as over a network.
     const inner = new MemoryEngine();
     const pause = () => new Promise((r) => setTimeout(r, Math.random() * 15));
-    const engine: Engine = {
-      name: 'slow-read',
-      publish: (u) => inner.publish(u),
-      follow: (f) => inner.follow(f),
-      readAll: () => inner.readAll(),
-      readAfter: async (id): Promise<HistoryRead> => {
-        await pause();
-        const read = await inner.readAfter(id);
-        await pause();
-        return read;
+    const engine = engineOver(
+      {
+        name: 'slow-read',
+        readAfter: async (id): Promise<HistoryRead> => {
+          await pause();
+          const read = await inner.readAfter(id);
+          await pause();
+          return read;
+        },
       },
-      position: () => inner.position(),
-      health: () => inner.health(),
-      close: () => inner.close(),
-    };
+      inner,
+    );
     const s = await start({ engine });
     const TOTAL = 400;
     const ids: string[] = [];
@@ -482,20 +493,16 @@ describe('Hub over node:http', () => {
   test('an engine reset closes subscribers with a retry: so they recover by replay', async () => {
     let follower: Parameters<Engine['follow']>[0] | undefined;
     const inner = new MemoryEngine();
-    const engine: Engine = {
-      ...inner,
-      name: 'resettable',
-      publish: (u) => inner.publish(u),
-      follow: (f) => {
-        follower = f;
-        return inner.follow(f);
+    const engine = engineOver(
+      {
+        name: 'resettable',
+        follow: (f) => {
+          follower = f;
+          return inner.follow(f);
+        },
       },
-      readAfter: (id) => inner.readAfter(id),
-      readAll: () => inner.readAll(),
-      position: () => inner.position(),
-      health: () => inner.health(),
-      close: () => inner.close(),
-    };
+      inner,
+    );
     const s = await start({ engine });
     const c = await connectSse(`${s.url}/?topic=t`);
     await c.until((x) => x.retries.length === 1);
