@@ -50,6 +50,15 @@ export class ClientAddress {
     return hops[0] ?? address;
   }
 
+  /** The same for a request: its socket's peer address and its `X-Forwarded-For` header. */
+  ofRequest(req: {
+    socket: { remoteAddress?: string };
+    headers: Record<string, string | string[] | undefined>;
+  }): string {
+    const header = req.headers['x-forwarded-for'];
+    return this.of(req.socket.remoteAddress, Array.isArray(header) ? header.join(', ') : header);
+  }
+
   private isTrusted(address: string): boolean {
     const version = isIP(address);
     return version !== 0 && this.trusted!.check(address, version === 4 ? 'ipv4' : 'ipv6');

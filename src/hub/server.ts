@@ -353,10 +353,7 @@ export class HubServer {
       this.config.maxTopics,
       this.hubUrl,
     );
-    const ip = this.clientAddress.of(
-      req.socket.remoteAddress,
-      headerValue(req.headers as Record<string, string>, 'x-forwarded-for'),
-    );
+    const ip = this.clientAddress.ofRequest(req);
     if (this.hub.connectionCount >= this.config.maxConnections) {
       throw new HubError(
         'TOO_MANY_CONNECTIONS',
@@ -581,7 +578,7 @@ export class HubServer {
       const key =
         headerValue(authRequest.headers, 'authorization') ??
         publisher.subject ??
-        this.clientAddress.of(req.socket.remoteAddress, headerValue(authRequest.headers, 'x-forwarded-for'));
+        this.clientAddress.ofRequest(req);
       const wait = this.publishLimiter.take(key);
       if (wait > 0) {
         this.metrics.publishes.inc({ status: '429' });
