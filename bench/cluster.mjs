@@ -6,6 +6,7 @@
 
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { descendantPids } from '../dist/bench/index.js';
 import { KEY, publisherToken } from './peers/crier-hub.mjs';
 import { repoRoot } from './peers/support.mjs';
 
@@ -77,20 +78,12 @@ export function clusterConfigs({ subscribers }) {
 
 /** Moves every nginx process under `pid` (the `crier cluster` process) to CPU `core`. */
 function pinNginx(pid, core) {
-  const walk = (p) => {
-    let kids = [];
+  for (const process of descendantPids(pid)) {
     try {
-      kids = readFileSync(`/proc/${p}/task/${p}/children`, 'latin1').trim().split(/\s+/).filter(Boolean);
+      if (readFileSync(`/proc/${process}/comm`, 'latin1').trim() === 'nginx')
+        spawnSync('taskset', ['-a', '-cp', String(core), String(process)], { stdio: 'ignore' });
     } catch {}
-    for (const kid of kids) {
-      try {
-        if (readFileSync(`/proc/${kid}/comm`, 'latin1').trim() === 'nginx')
-          spawnSync('taskset', ['-a', '-cp', String(core), kid], { stdio: 'ignore' });
-      } catch {}
-      walk(kid);
-    }
-  };
-  walk(pid);
+  }
 }
 
 /** Why the scenario cannot run here, or null. */

@@ -14,7 +14,7 @@ export {
   SubscriberPool,
 } from './pool.js';
 export { DEFAULT_PUBLISH_BODY, type PublishOptions, type PublishReport, publish } from './publisher.js';
-export { treeRssKiB } from './rss.js';
+export { childPids, descendantPids, treeRssKiB } from './rss.js';
 export { type ScanHandlers, SseScanner } from './scan.js';
 export {
   type FanoutOptions,

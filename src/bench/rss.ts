@@ -15,7 +15,8 @@ function readRss(pid: number): number | undefined {
   }
 }
 
-function children(pid: number): number[] {
+/** The pids of `pid`'s child processes (empty when it has none or is gone). */
+export function childPids(pid: number): number[] {
   try {
     const tasks = readFileSync(`/proc/${pid}/task/${pid}/children`, 'latin1').trim();
     return tasks === '' ? [] : tasks.split(/\s+/).map(Number);
@@ -24,11 +25,16 @@ function children(pid: number): number[] {
   }
 }
 
+/** Every process below `pid`: its children, their children, and so on. */
+export function descendantPids(pid: number): number[] {
+  return childPids(pid).flatMap((child) => [child, ...descendantPids(child)]);
+}
+
 /** The RSS in KiB of `pid` and every process below it. */
 export function treeRssKiB(pid: number): number | undefined {
   const own = readRss(pid);
   if (own === undefined) return undefined;
   let total = own;
-  for (const child of children(pid)) total += treeRssKiB(child) ?? 0;
+  for (const pid2 of descendantPids(pid)) total += readRss(pid2) ?? 0;
   return total;
 }

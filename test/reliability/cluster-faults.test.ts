@@ -16,7 +16,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, type TestContext, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { treeRssKiB } from '../../src/bench/rss.js';
+import { childPids, treeRssKiB } from '../../src/bench/rss.js';
 import { type ClusterNode, DEFAULT_NGINX, LocalCluster, nginxInstalled } from '../../src/cli/cluster.js';
 import { natsServerInstalled, TestNatsServer } from '../../src/engines/nats/test-nats-server.js';
 import { RedisStreamsEngine } from '../../src/engines/redis/index.js';
@@ -319,9 +319,7 @@ function reloadNginx(cluster: LocalCluster): void {
 
 /** The pids of the nginx master's children (its workers, old ones still draining included). */
 function nginxWorkers(cluster: LocalCluster): number[] {
-  const master = readFileSync(join(cluster.dir, 'nginx.pid'), 'utf8').trim();
-  const children = readFileSync(`/proc/${master}/task/${master}/children`, 'utf8').trim();
-  return children === '' ? [] : children.split(/\s+/).map(Number);
+  return childPids(Number(readFileSync(join(cluster.dir, 'nginx.pid'), 'utf8').trim()));
 }
 
 async function until(what: string, check: () => boolean, ms = 15_000): Promise<void> {
