@@ -6,21 +6,20 @@
 import assert from 'node:assert/strict';
 import { describe, type TestContext, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { LocalCluster, nginxInstalled } from '../../src/cli/cluster.js';
-import { natsServerInstalled, TestNatsServer } from '../../src/engines/nats/test-nats-server.js';
-import { redisServerInstalled, TestRedisServer } from '../../src/engines/redis/test-redis-server.js';
-import { requireService } from '../../src/testing/services.js';
-import { expectExactDelivery, NODE_ARGS, SteadyPublisher, type Subscriber, subscribe } from './harness.js';
+import { LocalCluster } from '../../src/cli/cluster.js';
+import { TestRedisServer } from '../../src/engines/redis/test-redis-server.js';
+import {
+  expectExactDelivery,
+  NODE_ARGS,
+  SteadyPublisher,
+  type Subscriber,
+  servicesPresent,
+  startStore,
+  subscribe,
+} from './harness.js';
 
 const SUBSCRIBERS = 210;
 const RATE = 40;
-
-function servicesPresent(t: TestContext, backend: 'redis' | 'nats'): boolean {
-  if (!requireService(t, 'nginx', nginxInstalled(), 'apt-get install nginx (/usr/sbin/nginx)')) return false;
-  if (backend === 'redis')
-    return requireService(t, 'redis-server', redisServerInstalled, 'apt-get install redis-server');
-  return requireService(t, 'nats-server', natsServerInstalled, 'apt-get install nats-server');
-}
 
 /** A cluster with its subscribers and publisher, all stopped in t.after. */
 async function setUp(t: TestContext, store: string, nodeArgs: string[] = []) {
@@ -36,14 +35,30 @@ async function setUp(t: TestContext, store: string, nodeArgs: string[] = []) {
   return { cluster, subscribers, publisher };
 }
 
+/**
+ * A cluster over a private Redis that is SIGKILLed mid-stream and started again a second later (with its
+ * append-only file, or without persistence: a new epoch); publishing stops `settleMs` after the restart.
+ */
+async function killAndRestartRedis(t: TestContext, options: { persistent: boolean; settleMs: number }) {
+  const redis = await TestRedisServer.start({ persistent: options.persistent });
+  t.after(() => redis.stop());
+  const { subscribers, publisher } = await setUp(t, redis.url);
+  await sleep(2000);
+  await redis.kill();
+  await sleep(1000);
+  await redis.restart();
+  await sleep(options.settleMs);
+  await publisher.stop();
+  return { subscribers, publisher };
+}
+
 const reconnected = (subscribers: Subscriber[]) => subscribers.filter((s) => s.opens > 1).length;
 
 describe('cluster failover over Redis', { timeout: 120_000 }, () => {
   test('SIGKILL of one node mid-stream: every subscriber resumes through nginx with exactly the acknowledged updates', async (t) => {
     if (!servicesPresent(t, 'redis')) return;
-    const redis = await TestRedisServer.start();
-    t.after(() => redis.stop());
-    const { cluster, subscribers, publisher } = await setUp(t, redis.url);
+    const { store } = await startStore(t, 'redis');
+    const { cluster, subscribers, publisher } = await setUp(t, store);
     await sleep(2000);
     await cluster.nodes[0]!.stop('SIGKILL');
     await sleep(3000);
@@ -54,15 +69,7 @@ describe('cluster failover over Redis', { timeout: 120_000 }, () => {
 
   test('Redis SIGKILLed and restarted with its append-only file: no update lost or repeated, no gap', async (t) => {
     if (!servicesPresent(t, 'redis')) return;
-    const redis = await TestRedisServer.start({ persistent: true });
-    t.after(() => redis.stop());
-    const { subscribers, publisher } = await setUp(t, redis.url);
-    await sleep(2000);
-    await redis.kill();
-    await sleep(1000);
-    await redis.restart();
-    await sleep(3000);
-    await publisher.stop();
+    const { subscribers, publisher } = await killAndRestartRedis(t, { persistent: true, settleMs: 3000 });
     assert.ok(publisher.failed > 0, 'publishes were refused while Redis was down');
     await expectExactDelivery(subscribers, publisher);
   });
@@ -71,15 +78,7 @@ describe('cluster failover over Redis', { timeout: 120_000 }, () => {
 describe('cluster over a Redis that loses its data', { timeout: 120_000 }, () => {
   test('Redis restarted without persistence: every subscriber is told of the gap, then gets every update acknowledged after it, nothing twice', async (t) => {
     if (!servicesPresent(t, 'redis')) return;
-    const redis = await TestRedisServer.start({ persistent: false });
-    t.after(() => redis.stop());
-    const { subscribers, publisher } = await setUp(t, redis.url);
-    await sleep(2000);
-    await redis.kill();
-    await sleep(1000);
-    await redis.restart();
-    await sleep(4000);
-    await publisher.stop();
+    const { subscribers, publisher } = await killAndRestartRedis(t, { persistent: false, settleMs: 4000 });
     // No update twice, nothing unacknowledged; the gap itself is allowed (the log is gone).
     await expectExactDelivery(subscribers, publisher, { allowGaps: true });
     for (const s of subscribers) {
@@ -105,16 +104,7 @@ for (const backend of ['redis', 'nats'] as const) {
   }, () => {
     test('every node restarted in turn (SIGTERM, start again, next): every subscriber ends with exactly the acknowledged updates', async (t) => {
       if (!servicesPresent(t, backend)) return;
-      let store: string;
-      if (backend === 'redis') {
-        const redis = await TestRedisServer.start();
-        t.after(() => redis.stop());
-        store = redis.url;
-      } else {
-        const nats = await TestNatsServer.start();
-        t.after(() => nats.stop());
-        store = `nats://${nats.url}`;
-      }
+      const { store } = await startStore(t, backend);
       const { cluster, subscribers, publisher } = await setUp(t, store);
       await sleep(1500);
       for (const node of cluster.nodes) {
@@ -135,9 +125,8 @@ for (const backend of ['redis', 'nats'] as const) {
 describe('cluster failover over NATS JetStream', { timeout: 120_000 }, () => {
   test('SIGKILL of one node mid-stream: every subscriber resumes through nginx with exactly the acknowledged updates', async (t) => {
     if (!servicesPresent(t, 'nats')) return;
-    const nats = await TestNatsServer.start();
-    t.after(() => nats.stop());
-    const { cluster, subscribers, publisher } = await setUp(t, `nats://${nats.url}`);
+    const { store } = await startStore(t, 'nats');
+    const { cluster, subscribers, publisher } = await setUp(t, store);
     await sleep(2000);
     await cluster.nodes[1]!.stop('SIGKILL');
     await sleep(3000);

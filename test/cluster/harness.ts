@@ -5,10 +5,14 @@
  * for its topics.
  */
 import assert from 'node:assert/strict';
+import type { TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { LocalCluster } from '../../src/cli/cluster.js';
+import { type LocalCluster, nginxInstalled } from '../../src/cli/cluster.js';
 import { CrierEventSource } from '../../src/client/index.js';
+import { natsServerInstalled, TestNatsServer } from '../../src/engines/nats/test-nats-server.js';
+import { redisServerInstalled, TestRedisServer } from '../../src/engines/redis/test-redis-server.js';
 import { mintPublisherToken } from '../../src/hub/publisher.js';
+import { requireService } from '../../src/testing/services.js';
 
 export const JWT_KEY = 'cluster-failover-test-key-0123456789abcdef';
 export const TOPICS = [
@@ -68,13 +72,37 @@ export class Subscriber {
   }
 }
 
-/** `count` subscribers through nginx, each on one or two of TOPICS; resolves when all are open. */
-export async function subscribe(cluster: LocalCluster, count: number): Promise<Subscriber[]> {
+/** nginx, and the store's server when one is named, are installed (else the test skips, loudly; in CI it fails). */
+export function servicesPresent(t: TestContext, backend?: 'redis' | 'nats'): boolean {
+  if (!requireService(t, 'nginx', nginxInstalled(), 'apt-get install nginx (/usr/sbin/nginx)')) return false;
+  if (backend === 'redis')
+    return requireService(t, 'redis-server', redisServerInstalled, 'apt-get install redis-server');
+  if (backend === 'nats')
+    return requireService(t, 'nats-server', natsServerInstalled, 'apt-get install nats-server');
+  return true;
+}
+
+/** A private redis-server or nats-server for this test (stopped after it) and the `--store` URL for it. */
+export async function startStore(
+  t: TestContext,
+  backend: 'redis' | 'nats',
+): Promise<{ server: TestRedisServer | TestNatsServer; store: string }> {
+  const server = backend === 'redis' ? await TestRedisServer.start() : await TestNatsServer.start();
+  t.after(() => server.stop());
+  return { server, store: server instanceof TestRedisServer ? server.url : `nats://${server.url}` };
+}
+
+/** `count` subscribers through nginx, each on one or two of `topics`; resolves when all are open. */
+export async function subscribe(
+  cluster: LocalCluster,
+  count: number,
+  topics: readonly string[] = TOPICS,
+): Promise<Subscriber[]> {
   const subscribers: Subscriber[] = [];
   for (let i = 0; i < count; i++) {
-    const first = TOPICS[i % TOPICS.length]!;
-    const topics = i % 3 === 0 ? [first, TOPICS[(i + 1) % TOPICS.length]!] : [first];
-    subscribers.push(new Subscriber(cluster.url, topics));
+    const first = topics[i % topics.length]!;
+    const chosen = i % 3 === 0 ? [first, topics[(i + 1) % topics.length]!] : [first];
+    subscribers.push(new Subscriber(cluster.url, chosen));
   }
   const deadline = Date.now() + 20_000;
   while (subscribers.some((s) => s.opens === 0)) {

@@ -17,14 +17,22 @@ import { join } from 'node:path';
 import { describe, type TestContext, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { childPids, treeRssKiB } from '../../src/bench/rss.js';
-import { type ClusterNode, DEFAULT_NGINX, LocalCluster, nginxInstalled } from '../../src/cli/cluster.js';
-import { natsServerInstalled, TestNatsServer } from '../../src/engines/nats/test-nats-server.js';
+import { type ClusterNode, DEFAULT_NGINX, LocalCluster } from '../../src/cli/cluster.js';
+import { TestNatsServer } from '../../src/engines/nats/test-nats-server.js';
 import { RedisStreamsEngine } from '../../src/engines/redis/index.js';
-import { redisServerInstalled, TestRedisServer } from '../../src/engines/redis/test-redis-server.js';
+import { TestRedisServer } from '../../src/engines/redis/test-redis-server.js';
 import { mintPublisherToken } from '../../src/hub/publisher.js';
-import { requireService } from '../../src/testing/services.js';
-import { JWT_KEY, NODE_ARGS, Subscriber, TOPICS } from '../cluster/harness.js';
-import { publishForm, startHub, subscribe, token, topicUrl } from '../support/hub-process.js';
+import { until as waitUntil } from '../../src/testing/wait.js';
+import {
+  JWT_KEY,
+  NODE_ARGS,
+  type Subscriber,
+  servicesPresent,
+  startStore,
+  subscribe,
+  TOPICS,
+} from '../cluster/harness.js';
+import { publishForm, startHub, subscribe as subscribeHub, token, topicUrl } from '../support/hub-process.js';
 
 const SUBSCRIBERS = 60;
 /** Updates a second, per topic. */
@@ -126,23 +134,6 @@ class TopicPublishers {
   acked(topic: string): number[] {
     return this.attempts.filter((a) => a.topic === topic && a.outcome === 'acked').map((a) => a.n);
   }
-}
-
-/** `count` subscribers through nginx, each on one or two of `topics`; resolves when all are open. */
-async function subscribeAll(cluster: LocalCluster, topics: readonly string[], count: number) {
-  const subscribers: Subscriber[] = [];
-  for (let i = 0; i < count; i++) {
-    const first = topics[i % topics.length]!;
-    const chosen = i % 3 === 0 ? [first, topics[(i + 1) % topics.length]!] : [first];
-    subscribers.push(new Subscriber(cluster.url, chosen));
-  }
-  const deadline = Date.now() + 20_000;
-  while (subscribers.some((s) => s.opens === 0)) {
-    if (Date.now() > deadline)
-      throw new Error(`${subscribers.filter((s) => s.opens === 0).length} subscribers never opened`);
-    await sleep(50);
-  }
-  return subscribers;
 }
 
 /**
@@ -265,15 +256,6 @@ class RssMonitor {
   }
 }
 
-function servicesPresent(t: TestContext, backend?: 'redis' | 'nats'): boolean {
-  if (!requireService(t, 'nginx', nginxInstalled(), 'apt-get install nginx (/usr/sbin/nginx)')) return false;
-  if (backend === 'redis')
-    return requireService(t, 'redis-server', redisServerInstalled, 'apt-get install redis-server');
-  if (backend === 'nats')
-    return requireService(t, 'nats-server', natsServerInstalled, 'apt-get install nats-server');
-  return true;
-}
-
 /** A cluster, its subscribers and publishers, a memory monitor; all stopped after the test. */
 async function setUp(
   t: TestContext,
@@ -300,7 +282,7 @@ async function setUp(
   });
   await options.prepare?.(cluster);
   memory = new RssMonitor(cluster.nodes);
-  subscribers = await subscribeAll(cluster, topics, options.subscribers ?? SUBSCRIBERS);
+  subscribers = await subscribe(cluster, options.subscribers ?? SUBSCRIBERS, topics);
   publishers = new TopicPublishers(cluster, topics, options.rate ?? RATE, options);
   await sleep(2000);
   memory.mark();
@@ -322,13 +304,9 @@ function nginxWorkers(cluster: LocalCluster): number[] {
   return childPids(Number(readFileSync(join(cluster.dir, 'nginx.pid'), 'utf8').trim()));
 }
 
-async function until(what: string, check: () => boolean, ms = 15_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
+/** Waits as the shared `until` does, with this file's timeout. */
+const until = (what: string, done: () => boolean | Promise<boolean>, timeoutMs = 15_000) =>
+  waitUntil(what, done, timeoutMs);
 
 describe('cluster faults: nginx reloaded mid-stream', { timeout: 110_000 }, () => {
   test('three reloads: no stream is dropped, publishes get 200 or a connection error, subscribers end with exactly the acknowledged sequence', async (t) => {
@@ -400,9 +378,7 @@ describe('cluster faults: nginx reloaded mid-stream', { timeout: 110_000 }, () =
  */
 async function pausedStore(t: TestContext, backend: 'redis' | 'nats', ms: number): Promise<void> {
   if (!servicesPresent(t, backend)) return;
-  const server = backend === 'redis' ? await TestRedisServer.start() : await TestNatsServer.start();
-  t.after(() => server.stop());
-  const store = server instanceof TestRedisServer ? server.url : `nats://${server.url}`;
+  const { server, store } = await startStore(t, backend);
   const { subscribers, publishers, memory } = await setUp(t, store);
   const pausedFrom = publishers.attempts.length;
   server.pause();
@@ -520,7 +496,7 @@ describe('cluster faults: the store paused with SIGSTOP', { timeout: 110_000 }, 
       after = await send('after');
     }
     assert.equal(after.status, 200, after.body);
-    const log = await subscribe(t, topicUrl(hub.url, [topic], { lastEventID: 'earliest' }));
+    const log = await subscribeHub(t, topicUrl(hub.url, [topic], { lastEventID: 'earliest' }));
     await until('the replay', () => log.events.some((e) => e.data === 'after'));
     const stored = log.events.map((e) => e.data);
     log.close();

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { requireService } from '../../testing/services.js';
+import { until as waitUntil } from '../../testing/wait.js';
 import type { EngineFollower, StoredUpdate } from '../engine.js';
 import { EngineError } from '../errors.js';
 import { NatsJetStreamEngine } from './index.js';
@@ -26,17 +27,9 @@ function recorder(): EngineFollower & { seen: StoredUpdate[]; resets: string[] }
   return { seen, resets, update: (u) => seen.push(u), reset: (r) => resets.push(r) };
 }
 
-async function until(
-  what: string,
-  done: () => boolean | Promise<boolean>,
-  timeoutMs = 20_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await done())) {
-    if (Date.now() > deadline) assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(10);
-  }
-}
+/** Waits as the shared `until` does, with this file's timeout. */
+const until = (what: string, done: () => boolean | Promise<boolean>, timeoutMs = 20_000) =>
+  waitUntil(what, done, timeoutMs);
 
 /** What a follower must have seen: consecutive offsets, each acked update exactly as acked, in order. */
 function assertGapless(seen: readonly StoredUpdate[], acked: readonly StoredUpdate[]): void {

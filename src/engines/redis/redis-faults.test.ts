@@ -7,6 +7,7 @@ import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { requireService } from '../../testing/services.js';
+import { until as waitUntil } from '../../testing/wait.js';
 import type { EngineFollower, StoredUpdate } from '../engine.js';
 import { RedisStreamsEngine, type RedisStreamsEngineOptions } from './index.js';
 import { redisServerInstalled, TestRedisServer, type TestRedisServerOptions } from './test-redis-server.js';
@@ -20,17 +21,9 @@ function recorder(): EngineFollower & { seen: StoredUpdate[]; resets: string[] }
   return { seen, resets, update: (u) => seen.push(u), reset: (r) => resets.push(r) };
 }
 
-async function until(
-  what: string,
-  done: () => boolean | Promise<boolean>,
-  timeoutMs = 15_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await done())) {
-    if (Date.now() > deadline) assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(10);
-  }
-}
+/** Waits as the shared `until` does, with this file's timeout. */
+const until = (what: string, done: () => boolean | Promise<boolean>, timeoutMs = 15_000) =>
+  waitUntil(what, done, timeoutMs);
 
 /** Runs `body` with a private Redis and engines on it; stops everything afterwards. */
 async function withServer(

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { requireService } from '../../testing/services.js';
+import { until } from '../../testing/wait.js';
 import { engineContract } from '../contract.js';
 import type { EngineFollower, StoredUpdate } from '../engine.js';
 import { RedisStreamsEngine, type RedisStreamsEngineOptions } from './index.js';
@@ -64,14 +64,6 @@ function recorder(): EngineFollower & { seen: StoredUpdate[]; resets: string[] }
   const seen: StoredUpdate[] = [];
   const resets: string[] = [];
   return { seen, resets, update: (u) => seen.push(u), reset: (r) => resets.push(r) };
-}
-
-async function until(what: string, done: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!done()) {
-    if (Date.now() > deadline) assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(5);
-  }
 }
 
 /** Runs `body` with engines on one fresh prefix; closes them and deletes the keys afterwards. */
