@@ -51,6 +51,8 @@ describe('Hub over node:http', () => {
     assert.equal(c.headers['cache-control'], 'no-cache, no-transform');
     assert.equal(c.headers['x-accel-buffering'], 'no');
     assert.equal(c.headers['transfer-encoding'], 'chunked');
+    // The stream's socket is closed when it ends: keep-alive clients must not queue a request behind it.
+    assert.equal(c.headers.connection, 'close');
     await c.until((x) => x.retries.length === 1);
     assert.ok(c.retries[0]! >= 3000 && c.retries[0]! <= 4500, `retry ${c.retries[0]}`);
     c.close();

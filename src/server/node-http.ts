@@ -52,7 +52,10 @@ export class NodeHttpConnection extends SseConnection {
     socket.setTimeout(0);
     // Head and first bytes in one packet: cork, write the head through node:http, then our chunk.
     socket.cork();
-    res.writeHead(200, { ...SSE_HEADERS, ...headers });
+    // `Connection: close`: the socket is ours from here and is closed when the stream ends, never reused.
+    // Said up front, a keep-alive client (undici's pool, nginx's upstream keepalive) does not pick the
+    // socket for its next request in the moment between the stream's last chunk and the close.
+    res.writeHead(200, { ...SSE_HEADERS, connection: 'close', ...headers });
     sendHead(res);
     this.framed = res.chunkedEncoding;
     this.writeNow(first);
