@@ -183,6 +183,7 @@ export abstract class SseConnection {
     this.wrote = true;
     if (queue.length === 1) this.writeOne(queue[0]!);
     else this.writeMany(queue);
+    this.hub.countWrite();
   }
 
   // ---- control -------------------------------------------------------------------------------------

@@ -282,7 +282,6 @@ export class Hub extends EventEmitter<HubEvents> {
     let at = this.dirtyAt;
     while (at < dirty.length && !this.overBudget) {
       dirty[at++]!.flush();
-      this.countWrite();
     }
     this.coalescing = false;
     if (at < dirty.length) {
