@@ -7,40 +7,40 @@ import { closedPort, recordingTimers, startServer, streamHeaders } from './test-
 const options = { base: 1000, cap: 30_000, factor: 2, jitter: 'full' as const };
 
 describe('backoffDelay', () => {
-  test('full jitter draws uniformly below a ceiling that doubles per attempt', () => {
+  test('the first attempt waits the base; later ones draw above the previous step, below a doubling ceiling', () => {
     assert.deepEqual(
       [1, 2, 3, 4, 5].map((attempt) => backoffDelay(attempt, options, () => 0.5)),
-      [500, 1000, 2000, 4000, 8000],
+      [1000, 1500, 3000, 6000, 12_000],
     );
     assert.equal(
       backoffDelay(3, options, () => 0),
-      0,
+      2000,
     );
     assert.equal(
       backoffDelay(3, options, () => 0.999999),
-      3999,
+      4000,
     );
   });
 
-  test('the ceiling stops at the cap', () => {
+  test('the ceiling stops at the cap, and the draw stays in its upper half', () => {
     assert.equal(
       backoffDelay(6, options, () => 0.5),
+      22_500,
+    );
+    assert.equal(
+      backoffDelay(500, options, () => 0),
       15_000,
     );
     assert.equal(
-      backoffDelay(7, options, () => 0.5),
-      15_000,
-    );
-    assert.equal(
-      backoffDelay(500, options, () => 0.5),
-      15_000,
+      backoffDelay(500, options, () => 0.999999),
+      30_000,
     );
   });
 
   test("a server's retry above the cap wins over the cap", () => {
     assert.equal(
       backoffDelay(4, { ...options, base: 60_000 }, () => 0.5),
-      30_000,
+      60_000,
     );
   });
 
@@ -66,7 +66,7 @@ describe('CrierEventSource backoff on a fake clock', () => {
     await new Promise<void>((resolve) => {
       source.addEventListener('error', (event) => !event.willReconnect && resolve());
     });
-    assert.deepEqual(timers.delays, [500, 1000, 2000, 4000, 4000, 4000]);
+    assert.deepEqual(timers.delays, [1000, 1500, 3000, 6000, 6000, 6000]);
   });
 
   test("the server's retry: becomes the base and a working stream resets the backoff", async (t) => {
@@ -89,7 +89,7 @@ describe('CrierEventSource backoff on a fake clock', () => {
     const source = new CrierEventSource(server.url, { timers, random: () => 0.5 });
     t.after(() => source.close());
     await server.waitForRequests(5);
-    assert.deepEqual(timers.delays, [100, 200, 400, 100]);
+    assert.deepEqual(timers.delays, [200, 300, 600, 200]);
   });
 
   test('a stream that opens but never delivers anything does not reset the backoff', async (t) => {
@@ -103,6 +103,6 @@ describe('CrierEventSource backoff on a fake clock', () => {
     await new Promise<void>((resolve) => {
       source.addEventListener('error', (event) => !event.willReconnect && resolve());
     });
-    assert.deepEqual(timers.delays, [50, 100, 200, 400]);
+    assert.deepEqual(timers.delays, [100, 150, 300, 600]);
   });
 });

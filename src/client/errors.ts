@@ -10,13 +10,26 @@ export type ClientErrorCode =
   | 'NETWORK_ERROR'
   /** The server ended the response body. Reconnects, as the spec says. */
   | 'STREAM_ENDED'
-  /** The response status was not 200. Fails the connection: no reconnection. */
+  /**
+   * The response status was not 200 and not one the source retries. Fails the connection: no reconnection.
+   * (A 401 after one retry with fresh credentials ends here too.)
+   */
   | 'BAD_STATUS'
+  /**
+   * The server is busy or briefly down: 429, 502, 503 or 504 (the `retryStatuses` option). Reconnects after
+   * its `Retry-After` or the backoff, whichever is longer, and counts toward `maxRetries`.
+   */
+  | 'UNAVAILABLE'
+  /** 401 with a `getToken` or `getHeaders` callback: reconnects once at once, with fresh credentials. */
+  | 'UNAUTHORIZED'
   /** The response status was 204 No Content: the server asks the client to stop. Fails the connection. */
   | 'NO_CONTENT'
   /** The response `Content-Type` was not `text/event-stream`. Fails the connection. */
   | 'BAD_CONTENT_TYPE'
-  /** The stream broke a parser limit (a line or an event too long). Reconnects. */
+  /**
+   * The stream broke a parser limit (`maxLineLength` or `maxEventSize`; the message names it). Reconnects;
+   * a connection that delivered no event before it counts as a failed attempt.
+   */
   | 'MALFORMED_STREAM'
   /** The `getHeaders`/`getToken`/`body` callback threw or rejected. Reconnects with backoff. */
   | 'HEADERS_FAILED'

@@ -10,9 +10,16 @@
 import { ProtocolError } from '../protocol/errors.js';
 import { headerFromText } from '../protocol/header-text.js';
 import { EventStreamParser, type ParsedEvent } from '../protocol/parse.js';
-import { backoffDelay } from './backoff.js';
+import { backoffDelay, parseRetryAfter } from './backoff.js';
 import { ClientError } from './errors.js';
-import { GAP_EVENT_TYPE, GapEvent, REPLAY_HEADER, ReconnectEvent, SourceErrorEvent } from './events.js';
+import {
+  type ClientEventMap,
+  GAP_EVENT_TYPE,
+  GapEvent,
+  REPLAY_HEADER,
+  ReconnectEvent,
+  SourceErrorEvent,
+} from './events.js';
 import { type RelayMessage, SharedConnection, sharingSupported } from './shared.js';
 
 /** Timers the source waits with; inject a fake clock in tests. */
@@ -29,7 +36,18 @@ export interface ConnectContext {
   lastEventId: string;
   /** 0 on the first connect; on a reconnect, its number in a row of failures (1 after a stream that delivered data). */
   attempt: number;
+  /**
+   * The HTTP status of the previous response when it is why this attempt is made: 401 when the server
+   * refused the credentials (send fresh ones: skip any cache), 429/503 … after a busy server. Else undefined.
+   */
+  status?: number;
 }
+
+/** Turns an event's data into the value listeners receive as `event.data`. */
+export type Decoder = (data: string) => unknown;
+
+/** The statuses retried by default: too many requests, and a gateway or server busy or briefly down. */
+export const DEFAULT_RETRY_STATUSES: readonly number[] = [429, 502, 503, 504];
 
 export interface CrierEventSourceInit {
   /** As `EventSource`: send cookies and HTTP auth cross-origin (`credentials: 'include'`). Default false. */
@@ -39,9 +57,13 @@ export interface CrierEventSourceInit {
   /**
    * Called before every connect and reconnect; the headers it returns are added to `headers` (and win).
    * Use it to send a fresh token. If it throws, the attempt counts as failed and the source backs off.
+   * After a 401 it is called once more with `context.status === 401`; a second 401 in a row fails.
    */
   getHeaders?: (context: ConnectContext) => HeadersInit | Promise<HeadersInit>;
-  /** Called before every connect; sends `Authorization: Bearer <token>`. Default none. */
+  /**
+   * Called before every connect; sends `Authorization: Bearer <token>`. Default none. After a 401 it is
+   * called once more with `context.status === 401`; a second 401 in a row fails the connection.
+   */
   getToken?: (context: ConnectContext) => string | Promise<string>;
   /** The HTTP method. Default `'GET'`. */
   method?: string;
@@ -50,18 +72,31 @@ export interface CrierEventSourceInit {
   /** The `fetch` to use. Default `globalThis.fetch`. */
   fetch?: typeof fetch;
   /**
-   * The initial reconnection time in milliseconds: the base of the backoff. The server's `retry:` field
-   * replaces it. Default 3000.
+   * The initial reconnection time in milliseconds: the shortest wait before a reconnect, and the base of
+   * the backoff. The server's `retry:` field replaces it. Default 3000.
    */
   retry?: number;
-  /** The largest backoff ceiling in milliseconds. Default 30000. */
+  /**
+   * The largest backoff ceiling in milliseconds, and the cap of a `Retry-After`. A server `retry:` above it
+   * wins. Default 30000.
+   */
   maxRetryDelay?: number;
   /** How much the backoff ceiling grows per failed attempt. Default 2 (1 = constant). */
   backoffFactor?: number;
-  /** `'full'`: each delay is uniform in [0, ceiling). `'none'`: the ceiling itself. Default `'full'`. */
+  /**
+   * `'full'`: after a failed attempt, each wait is uniform in [max(retry, ceiling / factor), ceiling].
+   * `'none'`: the ceiling itself. Either way the first reconnect after a working connection waits exactly
+   * the reconnection time, and no wait is shorter. Default `'full'`.
+   */
   jitter?: 'full' | 'none';
   /** Failed reconnection attempts in a row before the source gives up (CLOSED). Default Infinity. */
   maxRetries?: number;
+  /**
+   * The response statuses that reconnect (after `Retry-After`, capped at `maxRetryDelay`, or the backoff,
+   * whichever is longer; each counts toward `maxRetries`) instead of failing the connection. Default
+   * `[429, 502, 503, 504]`. `[]` gives the browser's behaviour: every status but 200 is fatal.
+   */
+  retryStatuses?: readonly number[];
   /** Closes the source when aborted. */
   signal?: AbortSignal;
   /** The event ID to resume from on the first connect (sent as `Last-Event-ID`). Default ''. */
@@ -73,13 +108,18 @@ export interface CrierEventSourceInit {
    */
   shared?: boolean | { name?: string };
   /**
-   * Turns each event's data into the value listeners receive as `event.data` (e.g. `JSON.parse`). If it
-   * throws, the event is dropped and an `error` event (DECODE_FAILED) reports it. Default: data stays a string.
+   * Turns each event's data into the value listeners receive as `event.data`: one function for every event
+   * type (`decode: JSON.parse`), or one per type (`decode: { score: JSON.parse }`; other types stay
+   * strings). If it throws, the event is dropped and an `error` event (DECODE_FAILED) reports it.
+   * Default: data stays a string.
    */
-  decode?: (data: string, type: string) => unknown;
-  /** The longest line accepted, in UTF-16 code units (the parser's limit). Default 1,048,576. */
+  decode?: Decoder | { readonly [type: string]: Decoder | undefined };
+  /**
+   * The longest line accepted, in UTF-16 code units. A longer line stops the connection
+   * (`MALFORMED_STREAM`, naming `maxLineLength`) and the source reconnects with backoff. Default 1,048,576.
+   */
   maxLineLength?: number;
-  /** The largest data of one event, in UTF-16 code units. Default 8,388,608. */
+  /** The largest data of one event, in UTF-16 code units; as `maxLineLength`. Default 8,388,608. */
   maxEventSize?: number;
   /** The clock for reconnection delays. Default `globalThis.setTimeout`/`clearTimeout`. */
   timers?: Timers;
@@ -97,12 +137,10 @@ export type ServerEvent<Events extends EventDataMap = EventDataMap> = {
   [K in keyof WithMessage<Events> & string]: MessageEvent<WithMessage<Events>[K]> & { readonly type: K };
 }[keyof WithMessage<Events> & string];
 
-/** The events the source itself dispatches. */
+/** The events the source dispatches at itself besides the server's: `open` and `error`, as `EventSource`. */
 export interface SourceEventMap {
   open: Event;
   error: SourceErrorEvent;
-  reconnect: ReconnectEvent;
-  gap: GapEvent;
 }
 
 type Listener<This, E> = ((this: This, event: E) => unknown) | { handleEvent(event: E): unknown };
@@ -141,8 +179,14 @@ export class CrierEventSource<Events extends EventDataMap = EventDataMap> extend
   private state: number = CONNECTING;
   private lastId: string;
   private reconnectionTime: number;
-  /** Failed attempts in a row since the last connection that opened. */
+  /** Failed attempts in a row since the last connection that worked (see `connectionEnded`). */
   private failures = 0;
+  /** A 401 was answered by asking `getToken`/`getHeaders` again; cleared by the next 200. */
+  private refreshedAfter401 = false;
+  /** The status that made the pending attempt necessary (for `ConnectContext.status`). */
+  private retryStatus: number | undefined;
+  /** The client's own events (`reconnect`, `gap`), kept apart from the server's. */
+  private readonly own = new EventTarget();
   /** Bumped by close() and by every new attempt: async work from an older attempt checks it and stops. */
   private generation = 0;
   private controller: AbortController | undefined;
@@ -237,17 +281,35 @@ export class CrierEventSource<Events extends EventDataMap = EventDataMap> extend
   set onerror(handler: ((this: this, event: SourceErrorEvent) => unknown) | null) {
     this.setHandler('error', handler);
   }
+  /** The client's own `reconnect` event (as `addClientListener('reconnect', …)`); a server `event: reconnect` never calls it. */
   get onreconnect(): ((this: this, event: ReconnectEvent) => unknown) | null {
-    return this.getHandler('reconnect');
+    return this.getHandler('own:reconnect');
   }
   set onreconnect(handler: ((this: this, event: ReconnectEvent) => unknown) | null) {
-    this.setHandler('reconnect', handler);
+    this.setHandler('own:reconnect', handler);
   }
+  /** The client's own `gap` event (as `addClientListener('gap', …)`); a server `event: gap` never calls it. */
   get ongap(): ((this: this, event: GapEvent) => unknown) | null {
-    return this.getHandler('gap');
+    return this.getHandler('own:gap');
   }
   set ongap(handler: ((this: this, event: GapEvent) => unknown) | null) {
-    this.setHandler('gap', handler);
+    this.setHandler('own:gap', handler);
+  }
+
+  /**
+   * Listens to the client's own events, which no server event can reach: `reconnect` (before each wait,
+   * with the attempt, delay and the status that caused it) and `gap` (a Crier server could not replay).
+   * `addEventListener` receives the server's events (plus `open` and `error`, as `EventSource`). Returns a
+   * function that removes the listener.
+   */
+  addClientListener<K extends keyof ClientEventMap>(
+    type: K,
+    listener: (event: ClientEventMap[K]) => unknown,
+    options?: AddEventListenerOptions,
+  ): () => void {
+    const wrapped = (event: Event) => listener(event as ClientEventMap[K]);
+    this.own.addEventListener(type, wrapped, options);
+    return () => this.own.removeEventListener(type, wrapped, options);
   }
 
   override addEventListener<K extends keyof SourceEventMap>(
@@ -329,6 +391,8 @@ export class CrierEventSource<Events extends EventDataMap = EventDataMap> extend
     const controller = new AbortController();
     this.controller = controller;
     const context: ConnectContext = { url: this.url, lastEventId: this.lastId, attempt: this.failures };
+    if (this.retryStatus !== undefined) context.status = this.retryStatus;
+    this.retryStatus = undefined;
 
     // "Let request be the result of creating a potential-CORS request given urlRecord, the empty string, and
     // corsAttributeState, and with the same-origin fallback flag set." "Set request's initiator type to
@@ -389,15 +453,11 @@ export class CrierEventSource<Events extends EventDataMap = EventDataMap> extend
     }
 
     // "Otherwise, if res's status is not 200, or if res's `Content-Type` is not `text/event-stream`, then
-    // fail the connection." (204 No Content is how a server tells clients to stop reconnecting.)
+    // fail the connection." (204 No Content is how a server tells clients to stop reconnecting.) Beyond the
+    // spec, by default: a busy server (429, 502, 503, 504) is retried, and a 401 once with fresh credentials.
     if (response.status !== 200) {
       response.body?.cancel().catch(() => {});
-      const code = response.status === 204 ? 'NO_CONTENT' : 'BAD_STATUS';
-      const message =
-        response.status === 204
-          ? `${this.url} answered 204 No Content: the server asks the client to stop reconnecting.`
-          : `${this.url} answered HTTP ${response.status}; an event stream must answer 200.`;
-      this.fail(new ClientError(code, message, { status: response.status }));
+      this.refuse(response);
       return;
     }
     const contentType = response.headers.get('Content-Type');
@@ -415,33 +475,48 @@ export class CrierEventSource<Events extends EventDataMap = EventDataMap> extend
 
     // "Otherwise, announce the connection and interpret res's body line by line."
     const requestedId = this.lastId;
+    this.refreshedAfter401 = false;
     this.announce();
     if (generation !== this.generation) return;
-    let gapReported = false;
+
+    // A Crier server sets Crier-Replay on every resumed stream; only then is `crier-replay-unavailable` its
+    // gap notice (from any other server it is an ordinary event). The notice comes first in the body and
+    // carries the detail, so the gap is reported when it arrives (or before the first other event, or when
+    // the connection ends without it).
+    const fromCrier = response.headers.has(REPLAY_HEADER);
     const replay = response.headers.get(REPLAY_HEADER)?.trim().toLowerCase();
-    if (requestedId !== '' && (replay === 'expired' || replay === 'unknown')) {
+    let gapPending = fromCrier && requestedId !== '' && (replay === 'expired' || replay === 'unknown');
+    let gapReported = false;
+    const reportGapOnce = (detail: Record<string, unknown> | undefined) => {
+      gapPending = false;
+      if (gapReported) return;
       gapReported = true;
-      this.reportGap(requestedId, undefined);
-      if (generation !== this.generation) return;
-    }
+      this.reportGap(typeof detail?.lastEventId === 'string' ? detail.lastEventId : requestedId, detail);
+    };
+    // What this connection achieved, for counting it as a failed attempt or not (see connectionEnded).
+    const progress = { blocks: 0, events: 0 };
+    const ended = (error: ClientError) => {
+      if (gapPending && generation === this.generation) reportGapOnce(undefined);
+      this.connectionEnded(error, progress, generation);
+    };
 
     const origin = new URL(response.url || this.url).origin;
-    // The parser's last event ID changes on every dispatch, even of an event without data.
-    let parserLastId = '';
+    // The last event ID buffer belongs to the event source, not to one connection: the parser starts from
+    // the ID this connection resumed from (browsers do; WPT format-field-id-2 checks it).
+    let parserLastId = this.lastId;
     const parser = new EventStreamParser(
       {
         onEvent: (event) => {
-          if (event.type === GAP_EVENT_TYPE) {
+          if (generation !== this.generation) return;
+          progress.events += 1;
+          if (fromCrier && event.type === GAP_EVENT_TYPE) {
             this.lastId = parserLastId = event.lastEventId;
-            if (!gapReported) {
-              gapReported = true;
-              const detail = parseGapDetail(event.data);
-              this.reportGap(
-                typeof detail?.lastEventId === 'string' ? detail.lastEventId : requestedId,
-                detail,
-              );
-            }
+            reportGapOnce(parseGapDetail(event.data));
             return;
+          }
+          if (gapPending) {
+            reportGapOnce(undefined);
+            if (generation !== this.generation) return;
           }
           this.receive(event, origin, generation);
           parserLastId = event.lastEventId;
@@ -451,13 +526,20 @@ export class CrierEventSource<Events extends EventDataMap = EventDataMap> extend
         onRetry: (milliseconds) => {
           this.reconnectionTime = milliseconds;
         },
+        onBlockEnd: () => {
+          progress.blocks += 1;
+        },
       },
-      { maxLineLength: this.init.maxLineLength, maxEventSize: this.init.maxEventSize },
+      {
+        maxLineLength: this.init.maxLineLength,
+        maxEventSize: this.init.maxEventSize,
+        lastEventId: this.lastId,
+      },
     );
 
     const stream = response.body;
     if (!stream) {
-      this.reestablish(new ClientError('STREAM_ENDED', `${this.url} sent no body.`));
+      ended(new ClientError('STREAM_ENDED', `${this.url} sent no body.`));
       return;
     }
     const reader = stream.getReader();
@@ -467,7 +549,7 @@ export class CrierEventSource<Events extends EventDataMap = EventDataMap> extend
         chunk = await reader.read();
       } catch (cause) {
         if (generation !== this.generation) return;
-        this.reestablish(
+        ended(
           new ClientError('NETWORK_ERROR', `The connection to ${this.url} broke: ${describe(cause)}`, {
             cause,
           }),
@@ -482,7 +564,7 @@ export class CrierEventSource<Events extends EventDataMap = EventDataMap> extend
         // "Once the end of the file is reached, any pending data must be discarded." "When a user agent is to
         // ... the end of the body is reached ... the user agent must reestablish the connection."
         parser.end();
-        this.reestablish(new ClientError('STREAM_ENDED', `${this.url} ended the stream.`));
+        ended(new ClientError('STREAM_ENDED', `${this.url} ended the stream.`));
         return;
       }
       try {
@@ -493,7 +575,7 @@ export class CrierEventSource<Events extends EventDataMap = EventDataMap> extend
         // Not in the spec (which sets no limits): a stream past the parser's limits is treated like a broken
         // connection, so the source reconnects with backoff (and stops after maxRetries).
         const reason = cause instanceof ProtocolError ? `${cause.code}: ${cause.message}` : describe(cause);
-        this.reestablish(
+        ended(
           new ClientError('MALFORMED_STREAM', `The stream from ${this.url} is malformed (${reason})`, {
             cause,
           }),
@@ -504,15 +586,82 @@ export class CrierEventSource<Events extends EventDataMap = EventDataMap> extend
         reader.cancel().catch(() => {});
         return;
       }
-      // The stream works: the next failure starts the backoff over. (Not at `open`: a server that answers 200
-      // and then sends nothing usable must not be retried at the shortest delay forever.)
-      this.failures = 0;
       // Dispatch step 1 runs even for an event without data ("id: 7" then a blank line): keep that ID too.
       if (parser.lastEventId !== parserLastId) {
         parserLastId = parser.lastEventId;
         this.lastId = parserLastId;
       }
     }
+  }
+
+  /**
+   * A response other than 200. "Fail the connection", as the spec says, unless its status is one of
+   * `retryStatuses` (reconnect after `Retry-After` or the backoff) or a 401 that fresh credentials may cure.
+   */
+  private refuse(response: Response): void {
+    const status = response.status;
+    if (status === 204) {
+      this.fail(
+        new ClientError(
+          'NO_CONTENT',
+          `${this.url} answered 204 No Content: the server asks the client to stop reconnecting.`,
+          { status },
+        ),
+      );
+      return;
+    }
+    const retryStatuses = this.init.retryStatuses ?? DEFAULT_RETRY_STATUSES;
+    if (retryStatuses.includes(status)) {
+      const cap = Math.max(this.reconnectionTime, this.init.maxRetryDelay ?? 30_000);
+      const retryAfter = parseRetryAfter(response.headers.get('Retry-After'), Date.now(), cap);
+      const asked = retryAfter === undefined ? '' : ` and asked to wait ${retryAfter} ms (Retry-After)`;
+      this.retryStatus = status;
+      this.reestablish(
+        new ClientError('UNAVAILABLE', `${this.url} answered HTTP ${status}${asked}; reconnecting.`, {
+          status,
+        }),
+        { retryAfter },
+      );
+      return;
+    }
+    if (status === 401 && (this.init.getToken || this.init.getHeaders) && !this.refreshedAfter401) {
+      this.refreshedAfter401 = true;
+      this.retryStatus = status;
+      this.reestablish(
+        new ClientError(
+          'UNAUTHORIZED',
+          `${this.url} answered HTTP 401; asking getToken/getHeaders for fresh credentials and reconnecting once.`,
+          { status },
+        ),
+        { now: true },
+      );
+      return;
+    }
+    const again = status === 401 && this.refreshedAfter401 ? ' again, after fresh credentials' : '';
+    this.fail(
+      new ClientError(
+        'BAD_STATUS',
+        `${this.url} answered HTTP ${status}${again}; an event stream must answer 200.`,
+        { status },
+      ),
+    );
+  }
+
+  /**
+   * A connection that opened has ended. It counts as a failed attempt (so the backoff grows and `maxRetries`
+   * is reached) unless it worked: it completed a block (an event, a heartbeat, a `retry:`) — or, when it
+   * broke a parser limit, it delivered an event, so that an oversized event replayed on every reconnect
+   * cannot loop at the shortest delay forever.
+   */
+  private connectionEnded(
+    error: ClientError,
+    progress: { blocks: number; events: number },
+    generation: number,
+  ): void {
+    if (generation !== this.generation) return;
+    const worked = error.code === 'MALFORMED_STREAM' ? progress.events > 0 : progress.blocks > 0;
+    if (worked) this.failures = 0;
+    this.reestablish(error);
   }
 
   /**
@@ -530,15 +679,16 @@ export class CrierEventSource<Events extends EventDataMap = EventDataMap> extend
 
   /**
    * "When a user agent is to reestablish the connection, the user agent must run the following steps."
-   * Beyond the spec: the wait grows with exponential backoff and full jitter, and `maxRetries` caps the
-   * attempts in a row.
+   * Beyond the spec: the wait grows with exponential backoff after failed attempts (never below the
+   * reconnection time, jitter only adds), a `Retry-After` lengthens it, and `maxRetries` caps the attempts in
+   * a row. `now`: the one immediate retry with fresh credentials after a 401 (not counted).
    */
-  private reestablish(error: ClientError): void {
+  private reestablish(error: ClientError, how: { retryAfter?: number; now?: boolean } = {}): void {
     this.controller = undefined;
     // 1. "Queue a task to run the following steps: If the readyState attribute is set to CLOSED, abort the
     //    task. Set the readyState attribute to CONNECTING. Fire an event named error at the EventSource object."
     if (this.state === CLOSED) return;
-    this.failures += 1;
+    if (!how.now) this.failures += 1;
     const maxRetries = this.init.maxRetries ?? Number.POSITIVE_INFINITY;
     if (this.failures > maxRetries) {
       this.fail(
@@ -551,25 +701,30 @@ export class CrierEventSource<Events extends EventDataMap = EventDataMap> extend
       return;
     }
     this.state = CONNECTING;
-    this.shared?.post({ kind: 'error', code: error.code, message: error.message });
+    this.shared?.post({ kind: 'error', code: error.code, message: error.message, status: error.status });
     const generation = this.generation;
     this.dispatchEvent(new SourceErrorEvent(error, true));
     if (this.state !== CONNECTING || generation !== this.generation) return;
     // 2. "Wait a delay equal to the reconnection time of the event source."
     // 3. "Optionally, wait some more. In particular, if the previous attempt failed, then user agents might
     //    introduce an exponential backoff delay to avoid overloading a potentially already overloaded server."
-    const delay = backoffDelay(
-      this.failures,
-      {
-        base: this.reconnectionTime,
-        cap: this.init.maxRetryDelay ?? 30_000,
-        factor: this.init.backoffFactor ?? 2,
-        jitter: this.init.jitter ?? 'full',
-      },
-      this.init.random,
-    );
-    this.shared?.post({ kind: 'reconnect', attempt: this.failures, delay });
-    this.dispatchEvent(new ReconnectEvent(this.failures, delay, this.lastId));
+    let delay = how.now
+      ? 0
+      : backoffDelay(
+          this.failures,
+          {
+            base: this.reconnectionTime,
+            cap: this.init.maxRetryDelay ?? 30_000,
+            factor: this.init.backoffFactor ?? 2,
+            jitter: this.init.jitter ?? 'full',
+          },
+          this.init.random,
+        );
+    if (how.retryAfter !== undefined) delay = Math.max(delay, how.retryAfter);
+    const status = error.status;
+    const retryAfter = how.retryAfter;
+    this.shared?.post({ kind: 'reconnect', attempt: this.failures, delay, status, retryAfter });
+    this.own.dispatchEvent(new ReconnectEvent(this.failures, delay, this.lastId, { status, retryAfter }));
     if (this.state !== CONNECTING || generation !== this.generation) return;
     this.timer = this.timers.setTimeout(() => {
       this.timer = undefined;
@@ -629,9 +784,16 @@ export class CrierEventSource<Events extends EventDataMap = EventDataMap> extend
 
   private deliver(type: string, raw: string, lastEventId: string, origin: string): void {
     let data: unknown = raw;
-    if (this.init.decode) {
+    const decode = this.init.decode;
+    const decoder =
+      typeof decode === 'function'
+        ? decode
+        : decode !== undefined && Object.hasOwn(decode, type)
+          ? decode[type]
+          : undefined;
+    if (decoder) {
       try {
-        data = this.init.decode(raw, type);
+        data = decoder(raw);
       } catch (cause) {
         const error = new ClientError(
           'DECODE_FAILED',
@@ -654,7 +816,7 @@ export class CrierEventSource<Events extends EventDataMap = EventDataMap> extend
 
   private reportGap(lastEventId: string, detail: Record<string, unknown> | undefined): void {
     this.shared?.post({ kind: 'gap', lastEventId, detail });
-    this.dispatchEvent(new GapEvent(lastEventId, detail));
+    this.own.dispatchEvent(new GapEvent(lastEventId, detail));
   }
 
   private finishIterators(error: ClientError | undefined): void {
@@ -662,21 +824,28 @@ export class CrierEventSource<Events extends EventDataMap = EventDataMap> extend
     this.iterators.clear();
   }
 
-  private getHandler<F>(type: string): F | null {
-    return ((this.handlers.get(type) as { handler?: F } | undefined)?.handler ?? null) as F | null;
+  private getHandler<F>(key: string): F | null {
+    return ((this.handlers.get(key) as { handler?: F } | undefined)?.handler ?? null) as F | null;
   }
 
-  // Event handler IDL attributes: setting one replaces the previous handler of that type.
-  private setHandler(type: string, handler: ((event: never) => unknown) | null): void {
-    const previous = this.handlers.get(type);
-    if (previous) super.removeEventListener(type, previous);
-    this.handlers.delete(type);
+  // Event handler IDL attributes: setting one replaces the previous handler of that type. A key `own:<type>`
+  // is a handler of the client's own events, on their separate target.
+  private setHandler(key: string, handler: ((event: never) => unknown) | null): void {
+    const own = key.startsWith('own:');
+    const type = own ? key.slice(4) : key;
+    const previous = this.handlers.get(key);
+    if (previous) {
+      if (own) this.own.removeEventListener(type, previous);
+      else super.removeEventListener(type, previous);
+    }
+    this.handlers.delete(key);
     if (typeof handler !== 'function') return;
     const listener = Object.assign((event: Event) => (handler as (e: Event) => unknown).call(this, event), {
       handler,
     });
-    this.handlers.set(type, listener);
-    super.addEventListener(type, listener);
+    this.handlers.set(key, listener);
+    if (own) this.own.addEventListener(type, listener);
+    else super.addEventListener(type, listener);
   }
 
   // ---- sharing one connection among tabs --------------------------------------------------------------
@@ -708,13 +877,23 @@ export class CrierEventSource<Events extends EventDataMap = EventDataMap> extend
         return;
       case 'error':
         this.state = CONNECTING;
-        this.dispatchEvent(new SourceErrorEvent(new ClientError(message.code, message.message), true));
+        this.dispatchEvent(
+          new SourceErrorEvent(
+            new ClientError(message.code, message.message, { status: message.status }),
+            true,
+          ),
+        );
         return;
       case 'reconnect':
-        this.dispatchEvent(new ReconnectEvent(message.attempt, message.delay, this.lastId));
+        this.own.dispatchEvent(
+          new ReconnectEvent(message.attempt, message.delay, this.lastId, {
+            status: message.status,
+            retryAfter: message.retryAfter,
+          }),
+        );
         return;
       case 'gap':
-        this.dispatchEvent(new GapEvent(message.lastEventId, message.detail));
+        this.own.dispatchEvent(new GapEvent(message.lastEventId, message.detail));
         return;
       case 'failed': {
         const error = new ClientError(

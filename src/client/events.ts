@@ -22,35 +22,61 @@ export class SourceErrorEvent extends Event {
   }
 }
 
-/** `reconnect`: the source will reconnect after `delay` milliseconds; `attempt` counts failures in a row. */
+/**
+ * `reconnect`: the source will reconnect after `delay` milliseconds; `attempt` counts failures in a row.
+ * `status` is the HTTP status that made it retry (429, 503, a 401 retried with fresh credentials …), and
+ * `retryAfter` the wait the server's `Retry-After` asked for (ms, capped), when there was one.
+ */
 export class ReconnectEvent extends Event {
   readonly attempt: number;
   readonly delay: number;
   readonly lastEventId: string;
-  constructor(attempt: number, delay: number, lastEventId: string) {
+  readonly status: number | undefined;
+  readonly retryAfter: number | undefined;
+  constructor(
+    attempt: number,
+    delay: number,
+    lastEventId: string,
+    options: { status?: number; retryAfter?: number } = {},
+  ) {
     super('reconnect');
     this.attempt = attempt;
     this.delay = delay;
     this.lastEventId = lastEventId;
+    this.status = options.status;
+    this.retryAfter = options.retryAfter;
   }
 }
 
 /**
  * `gap`: the server could not replay everything after the event ID the client resumed from (its history no
- * longer holds it), so events were missed. Reload the state the events describe. The server reports it with
- * the response header `Crier-Replay: expired` (or `unknown`) and/or the reserved event type `crier-replay-unavailable`, whose data is JSON with
- * at least `{ "lastEventId": "<the id the client asked for>" }`.
+ * longer holds it), so events were missed. Reload the state the events describe. A Crier server reports it
+ * with the response header `Crier-Replay: expired` (or `unknown`) and the reserved event type
+ * `crier-replay-unavailable` first in the body, whose data is JSON with at least
+ * `{ "lastEventId": "<the id the client asked for>" }`. The client believes both only from a response that
+ * carries `Crier-Replay` (a Crier server sets it on every resumed stream); from any other server an event
+ * named `crier-replay-unavailable` is an ordinary event.
  */
 export class GapEvent extends Event {
   /** The event ID the client asked to resume from. */
   readonly lastEventId: string;
-  /** The decoded JSON data of the `crier-replay-unavailable` event, when it came as an event. */
+  /** The decoded JSON data of the `crier-replay-unavailable` event (undefined if the notice had none). */
   readonly detail: Record<string, unknown> | undefined;
   constructor(lastEventId: string, detail?: Record<string, unknown>) {
     super('gap');
     this.lastEventId = lastEventId;
     this.detail = detail;
   }
+}
+
+/**
+ * The events the source dispatches about itself, apart from the server's events: listen with
+ * `source.addClientListener(type, listener)` (or `onreconnect`/`ongap`). A server event named `reconnect` or `gap` goes to
+ * `addEventListener` like any other server event and never reaches these.
+ */
+export interface ClientEventMap {
+  reconnect: ReconnectEvent;
+  gap: GapEvent;
 }
 
 /** The event type and response header a Crier server uses to report a replay gap. */

@@ -65,8 +65,10 @@ test('the client reports a gap when the server no longer holds its last event ID
 
   const source = new CrierEventSource(url, { lastEventId: first.id });
   t.after(() => source.close());
-  const [gap] = (await once(source, 'gap')) as [GapEvent];
+  const gap = await new Promise<GapEvent>((resolve) => source.addClientListener('gap', resolve));
   assert.equal(gap.lastEventId, first.id);
+  // The detail is the notice's JSON, as Crier's server sends it.
+  assert.deepEqual(gap.detail, { lastEventId: first.id, reason: 'expired' });
   const message = once(source, 'message');
   await hub.publish('scores', 'fresh');
   const [event] = (await message) as [MessageEvent];

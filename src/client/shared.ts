@@ -16,8 +16,14 @@ import type { ClientErrorCode } from './errors.js';
 export type RelayMessage =
   | { kind: 'event'; type: string; data: string; lastEventId: string; origin: string }
   | { kind: 'open' }
-  | { kind: 'error'; code: ClientErrorCode; message: string }
-  | { kind: 'reconnect'; attempt: number; delay: number }
+  | { kind: 'error'; code: ClientErrorCode; message: string; status?: number }
+  | {
+      kind: 'reconnect';
+      attempt: number;
+      delay: number;
+      status: number | undefined;
+      retryAfter: number | undefined;
+    }
   | { kind: 'gap'; lastEventId: string; detail: Record<string, unknown> | undefined }
   | { kind: 'failed'; code: ClientErrorCode; message: string }
   | { kind: 'state'; readyState: number; lastEventId: string };

@@ -24,6 +24,11 @@ export interface ParserHandlers {
   onRetry?(milliseconds: number): void;
   /** Called for each comment line, with the text after the colon (not trimmed). */
   onComment?(text: string): void;
+  /**
+   * Called at every blank line, after the event it dispatched if any: a block without data (a heartbeat
+   * `:` then a blank line, a lone `retry:`) completes too. A client counts it as the stream working.
+   */
+  onBlockEnd?(): void;
 }
 
 export interface ParserOptions {
@@ -31,6 +36,12 @@ export interface ParserOptions {
   maxLineLength?: number;
   /** The largest data buffer of one event, in UTF-16 code units, before the parser fails. Default 8,388,608. */
   maxEventSize?: number;
+  /**
+   * The last event ID buffer to start from. Default ''. An event source keeps one buffer across all its
+   * connections (browsers do, and WPT `format-field-id-2` tests it): a client creates each connection's
+   * parser with the ID it resumed from, so an event without `id:` on the new stream still carries it.
+   */
+  lastEventId?: string;
 }
 
 export const DEFAULT_MAX_LINE_LENGTH = 1_048_576;
@@ -70,6 +81,10 @@ export class EventStreamParser {
     this.handlers = handlers;
     this.maxLineLength = options.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH;
     this.maxEventSize = options.maxEventSize ?? DEFAULT_MAX_EVENT_SIZE;
+    if (options.lastEventId !== undefined) {
+      this.lastEventIdBuffer = options.lastEventId;
+      this.dispatchedLastEventId = options.lastEventId;
+    }
   }
 
   /**
@@ -159,7 +174,7 @@ export class EventStreamParser {
     return this.fail(
       new ProtocolError(
         'LINE_TOO_LONG',
-        `A line of the event stream is longer than ${this.maxLineLength} characters (${length} so far).`,
+        `A line of the event stream is longer than ${this.maxLineLength} characters, the maxLineLength limit (${length} so far).`,
       ),
     );
   }
@@ -169,6 +184,7 @@ export class EventStreamParser {
     // "If the line is empty (a blank line): Dispatch the event, as defined below."
     if (line.length === 0) {
       this.dispatch();
+      this.handlers.onBlockEnd?.();
       return;
     }
     const colon = line.indexOf(':');
@@ -207,7 +223,7 @@ export class EventStreamParser {
           this.fail(
             new ProtocolError(
               'EVENT_TOO_LARGE',
-              `An event's data is larger than ${this.maxEventSize} characters; the stream was stopped.`,
+              `An event's data is larger than ${this.maxEventSize} characters, the maxEventSize limit; the stream was stopped.`,
             ),
           );
         }

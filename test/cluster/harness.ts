@@ -58,7 +58,7 @@ export class Subscriber {
     for (const t of topics) url.searchParams.append('topic', t);
     this.source = new CrierEventSource(url, { retry: 300, maxRetryDelay: 1000 });
     this.source.addEventListener('open', () => this.opens++);
-    this.source.addEventListener('gap', () => {
+    this.source.addClientListener('gap', () => {
       this.gaps++;
       this.lastGapAt = Date.now();
     });
