@@ -75,7 +75,12 @@ export function natsServers(store: string): string[] {
  * closed (so no reconnect timer keeps the process alive) and a `HubError` names the last reason.
  */
 export async function waitForStore(
-  engine: { init(): Promise<void>; close(): Promise<void>; readonly name: string },
+  engine: {
+    init(): Promise<void>;
+    close(): Promise<void>;
+    health(): Promise<{ ready: boolean; detail?: string }>;
+    readonly name: string;
+  },
   timeoutMs: number,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -99,6 +104,14 @@ export async function waitForStore(
     const pause = Math.min(250 * 2 ** Math.min(attempt, 3), deadline - Date.now());
     if (pause <= 0) break;
     await new Promise((resolve) => setTimeout(resolve, pause));
+  }
+  if (reason === 'no answer') {
+    // An engine that waits for its connection rather than failing says why in its health (Redis reconnecting).
+    const health = await Promise.race([
+      engine.health().catch(() => undefined),
+      new Promise<undefined>((resolve) => setTimeout(resolve, 500)),
+    ]);
+    if (health?.detail !== undefined) reason = health.detail;
   }
   // Closing a client that never connected can itself wait on the network: give it a moment, no more.
   await Promise.race([engine.close().catch(() => {}), new Promise((resolve) => setTimeout(resolve, 1_000))]);
