@@ -4,6 +4,7 @@ import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { flagOf, OPTIONS } from '../hub/config.js';
+import { launchChromium } from '../testing/browser.js';
 
 const entry = new URL('./crier.ts', import.meta.url).pathname;
 
@@ -181,6 +182,21 @@ describe('crier serve', () => {
     assert.equal((await fetch(`${origin}/dashboard/`)).status, 404, 'not on the public port');
     assert.equal((await fetch(`${origin}/metrics`)).status, 404, 'not on the public port');
     assert.equal((await fetch(`${origin}/sports/`)).status, 404, 'no demo apps');
+
+    // In a browser the page streams live figures from the admin listener, and links to no demo app.
+    const browser = await launchChromium(t);
+    if (!browser) return;
+    try {
+      const page = await browser.newPage();
+      await page.goto(`${admin}/dashboard/`);
+      await page.waitForSelector('#status[data-status="live"]');
+      await page.waitForFunction(() => Number(document.body.dataset.live) > 0);
+      assert.equal(await page.isVisible('.topnav a[href="/sports/"]'), false);
+      assert.equal(await page.isVisible('#apps-card'), false);
+      assert.equal(await page.isVisible('#selectors'), true);
+    } finally {
+      await browser.close();
+    }
   });
 
   test('--dev does not log each publish at info: the demo’s ~2,400 publishes a second leave the log quiet', async (t) => {
