@@ -228,3 +228,179 @@ describe('demo apps in Chromium', { concurrency: false }, () => {
     });
   });
 });
+
+/** A person's screens: a desktop window and a phone (touch, 390 px wide). */
+const VIEWPORTS = [
+  { name: 'desktop', viewport: { width: 1280, height: 800 }, isMobile: false },
+  { name: 'phone', viewport: { width: 390, height: 844 }, isMobile: true },
+] as const;
+
+async function onEachScreen(
+  browser: Browser,
+  fn: (page: import('playwright-core').Page, screen: (typeof VIEWPORTS)[number]) => Promise<void>,
+): Promise<void> {
+  for (const screen of VIEWPORTS) {
+    const context = await browser.newContext({
+      viewport: screen.viewport,
+      isMobile: screen.isMobile,
+      hasTouch: screen.isMobile,
+      deviceScaleFactor: screen.isMobile ? 2 : 1,
+    });
+    try {
+      await fn(await context.newPage(), screen);
+    } finally {
+      await context.close();
+    }
+  }
+}
+
+describe('demo apps as a person uses them, at desktop and phone sizes', { concurrency: false }, () => {
+  test('clicking a match card replaces the board with that match, shown at the top of the screen', async (t) => {
+    await withBrowser(t, async (browser) => {
+      await onEachScreen(browser, async (page, screen) => {
+        await page.goto(`${server.url}/sports/`);
+        await page.waitForSelector('.match-card[data-match="m8"]');
+        // The last card on the board: on a phone it is far down the page, so the person scrolls to it.
+        const last = page.locator('.match-card').last();
+        const id = await last.getAttribute('data-match');
+        await last.scrollIntoViewIfNeeded();
+        if (screen.isMobile) await last.tap();
+        else await last.click();
+        await page.waitForSelector(`.hero[data-match="${id}"]`);
+        assert.equal(
+          await page.locator('.match-card:visible').count(),
+          0,
+          `${screen.name}: the board is hidden`,
+        );
+        assert.equal(await page.isVisible('#board'), false);
+        const hero = (await page.locator('.hero').boundingBox())!;
+        assert.ok(
+          hero.y >= 0 && hero.y + hero.height / 2 < screen.viewport.height,
+          `${screen.name}: the match opens on screen (hero at y=${hero.y})`,
+        );
+        // And back: the board returns, live.
+        await page.click('.back');
+        await page.waitForSelector('.match-card[data-match="m8"]:visible');
+        assert.equal(await page.isVisible('#detail'), false);
+      });
+    });
+  });
+
+  test('a match detail lists its incidents with no empty row, also for a new fixture after full-time', async (t) => {
+    await withBrowser(t, async (browser) => {
+      await onEachScreen(browser, async (page, screen) => {
+        await page.goto(`${server.url}/sports/`);
+        await page.waitForSelector('.match-card[data-match="m8"]');
+        // Wait for a match to end and a new fixture to take its slot (the simulator plays 4 minutes a second).
+        let id: string | undefined;
+        let ended: string | undefined;
+        for (let i = 0; i < 600 && id === undefined; i++) {
+          const { matches } = (await (await fetch(`${server.url}/sports/api/matches`)).json()) as {
+            matches: { id: string; status: string }[];
+          };
+          if (ended === undefined) ended = matches.find((m) => m.status === 'full-time')?.id;
+          else if (matches.find((m) => m.id === ended)?.status !== 'full-time') id = ended;
+          else await new Promise((r) => setTimeout(r, 100));
+        }
+        assert.ok(id, 'a match reached full-time and a new fixture took its place');
+        for (const match of [id, 'm1']) {
+          await page.goto(`${server.url}/sports/`);
+          const card = page.locator(`.match-card[data-match="${match}"]`);
+          await card.scrollIntoViewIfNeeded();
+          if (screen.isMobile) await card.tap();
+          else await card.click();
+          await page.waitForSelector(`.hero[data-match="${match}"]`);
+          const rows = await page.$$eval('.events li', (items) =>
+            items.map((li) => li.textContent?.trim() ?? ''),
+          );
+          assert.ok(rows.length > 0);
+          assert.ok(
+            rows.every((row) => row !== ''),
+            `${screen.name}, ${match}: every row says something: ${JSON.stringify(rows)}`,
+          );
+        }
+      });
+    });
+  });
+
+  test('the ticker counts the symbols its filter shows', async (t) => {
+    await withBrowser(t, async (browser) => {
+      await onEachScreen(browser, async (page, screen) => {
+        await page.goto(`${server.url}/ticker/`);
+        await page.waitForSelector('tr[data-symbol]');
+        const total = await page.locator('tr[data-symbol]').count();
+        assert.equal(await page.textContent('#symbol-count'), String(total));
+        const first = (await page.locator('tr[data-symbol]').first().getAttribute('data-symbol'))!;
+        await page.locator('#filter').click();
+        await page.keyboard.type(first);
+        const shown = await page.locator('tr[data-symbol]:visible').count();
+        assert.ok(shown >= 1 && shown < total);
+        assert.equal(await page.textContent('#symbol-count'), `${shown} of ${total}`, screen.name);
+        await page.locator('#filter').fill('');
+        assert.equal(await page.textContent('#symbol-count'), String(total));
+      });
+    });
+  });
+
+  test('the dashboard charts have evenly spaced whole-number gridlines, and a value sits on its gridline', async (t) => {
+    await withBrowser(t, async (browser) => {
+      await onEachScreen(browser, async (page, screen) => {
+        await page.goto(`${server.url}/dashboard/`);
+        await page.waitForSelector('#status[data-status="live"]');
+        // A few live samples, so the connections line (this page) is level at its right end.
+        await page.waitForFunction(() => Number(document.body.dataset.live) > 3, undefined, {
+          timeout: 15_000,
+        });
+        for (const chart of ['#c-deliveries', '#c-publishes', '#c-connections']) {
+          const ticks = JSON.parse((await page.getAttribute(chart, 'data-ticks')) ?? '[]') as {
+            label: string;
+            y: number;
+          }[];
+          const values = ticks.map((tick) => {
+            const m = /^([\d.]+)(k|M)?$/.exec(tick.label);
+            assert.ok(m, `${screen.name} ${chart}: a number label, got ${tick.label}`);
+            return Number(m[1]) * (m[2] === 'k' ? 1e3 : m[2] === 'M' ? 1e6 : 1);
+          });
+          assert.ok(values.length >= 3, `${screen.name} ${chart}: ${JSON.stringify(ticks)}`);
+          const step = values[1]! - values[0]!;
+          for (const [i, v] of values.entries()) {
+            assert.equal(v, i * step, `${screen.name} ${chart}: even steps ${values}`);
+          }
+          const gap = ticks[0]!.y - ticks[1]!.y;
+          for (const [i, tick] of ticks.entries()) assert.ok(Math.abs(ticks[0]!.y - i * gap - tick.y) < 0.01);
+        }
+        // The connections line (this page alone, or a few more) at the right edge: where its value's gridline is.
+        const { value, lineY } = await page.evaluate(() => {
+          const canvas = document.querySelector<HTMLCanvasElement>('#c-connections')!;
+          const ratio = canvas.width / canvas.clientWidth;
+          const ctx = canvas.getContext('2d')!;
+          const x = Math.round((canvas.clientWidth - 5) * ratio) - 1;
+          const column = ctx.getImageData(x, 0, 1, canvas.height).data;
+          const green: number[] = []; // the series colour #22c55e at full strength
+          for (let row = 0; row < canvas.height; row++) {
+            const [r, g, b, a] = [
+              column[row * 4]!,
+              column[row * 4 + 1]!,
+              column[row * 4 + 2]!,
+              column[row * 4 + 3]!,
+            ];
+            if (a > 200 && Math.abs(r - 0x22) < 24 && Math.abs(g - 0xc5) < 24 && Math.abs(b - 0x5e) < 24)
+              green.push(row);
+          }
+          const mid = green.length === 0 ? Number.NaN : (green[0]! + green[green.length - 1]!) / 2;
+          return { value: Number(document.querySelector('#k-connections')?.textContent), lineY: mid / ratio };
+        });
+        const ticks = JSON.parse((await page.getAttribute('#c-connections', 'data-ticks'))!) as {
+          y: number;
+        }[];
+        const gap = ticks[0]!.y - ticks[1]!.y;
+        const step = Number(JSON.parse((await page.getAttribute('#c-connections', 'data-ticks'))!)[1].label);
+        const expected = ticks[0]!.y - (value / step) * gap;
+        assert.ok(
+          Math.abs(lineY - expected) <= 2,
+          `${screen.name}: ${value} connections drawn at y=${lineY}, its gridline position is y=${expected}`,
+        );
+      });
+    });
+  });
+});

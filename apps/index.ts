@@ -45,7 +45,14 @@ export interface DemoOptions {
   minuteMs?: number;
   /** Mean ms between background notifications per user. Default 6,000. */
   activityMs?: number;
+  /**
+   * The apps to run. Default all four; `['dashboard']` is the hub dashboard alone (`crier serve --dashboard`
+   * without `--demo`): no simulators, no demo pages, and the dashboard lists no demo topics.
+   */
+  apps?: readonly DemoApp[];
 }
+
+export type DemoApp = (typeof APPS)[number];
 
 export interface Demo {
   /** Serves the demo's pages and APIs; returns false (untouched) for anything else. */
@@ -71,20 +78,31 @@ export function startDemo(ctx: DemoContext, options: DemoOptions = {}): Demo {
   const notificationsOutbox = new Outbox(reliable);
 
   const envRate = Number(process.env.CRIER_DEMO_TICKER_RATE);
-  const sports = new SportsSimulator(sportsOutbox, { minuteMs: options.minuteMs });
-  const ticker = new TickerFeed(publisher, {
-    rate: options.tickerRate ?? (envRate > 0 ? envRate : 20),
-    symbols: options.tickerSymbols,
-  });
-  const notifications = new NotificationsBackend(notificationsOutbox, {
-    hubPath,
-    signSubscriberToken: (s, ttl) => ctx.signSubscriberToken(s, ttl),
-    activityMs: options.activityMs,
-  });
-  const stats = new StatsFeed(() => ctx.hub, publisher, ticker.symbols[0]!.symbol);
+  const apps = new Set<string>(options.apps ?? APPS);
+  const demo = apps.has('sports') || apps.has('ticker') || apps.has('notifications');
+  const sports = apps.has('sports')
+    ? new SportsSimulator(sportsOutbox, { minuteMs: options.minuteMs })
+    : undefined;
+  const ticker = apps.has('ticker')
+    ? new TickerFeed(publisher, {
+        rate: options.tickerRate ?? (envRate > 0 ? envRate : 20),
+        symbols: options.tickerSymbols,
+      })
+    : undefined;
+  const notifications = apps.has('notifications')
+    ? new NotificationsBackend(notificationsOutbox, {
+        hubPath,
+        signSubscriberToken: (s, ttl) => ctx.signSubscriberToken(s, ttl),
+        activityMs: options.activityMs,
+      })
+    : undefined;
+  const stats = apps.has('dashboard')
+    ? new StatsFeed(() => ctx.hub, publisher, demo ? ticker?.symbols[0]?.symbol : undefined)
+    : undefined;
 
   async function api(app: string, path: string, req: IncomingMessage, res: ServerResponse): Promise<boolean> {
-    if (app === 'sports' && path === 'matches' && req.method === 'GET') {
+    if (!apps.has(app)) return false;
+    if (app === 'sports' && sports && path === 'matches' && req.method === 'GET') {
       const snap = sports.snapshot();
       const body: MatchesSnapshot = {
         hub: hubPath,
@@ -95,7 +113,7 @@ export function startDemo(ctx: DemoContext, options: DemoOptions = {}): Demo {
       sendJson(res, 200, body);
       return true;
     }
-    if (app === 'ticker' && path === 'symbols' && req.method === 'GET') {
+    if (app === 'ticker' && ticker && path === 'symbols' && req.method === 'GET') {
       const body: TickerSnapshot = {
         hub: hubPath,
         topicTemplate: TICKER_TOPIC_TEMPLATE,
@@ -105,9 +123,9 @@ export function startDemo(ctx: DemoContext, options: DemoOptions = {}): Demo {
       sendJson(res, 200, body);
       return true;
     }
-    if (app === 'notifications') return notifications.api(req, res, path);
-    if (app === 'dashboard' && path === 'history' && req.method === 'GET') {
-      const body: StatsHistory = { hub: hubPath, topic: STATS_TOPIC, samples: stats.samples };
+    if (app === 'notifications' && notifications) return notifications.api(req, res, path);
+    if (app === 'dashboard' && stats && path === 'history' && req.method === 'GET') {
+      const body: StatsHistory = { hub: hubPath, topic: STATS_TOPIC, demo, samples: stats.samples };
       sendJson(res, 200, body);
       return true;
     }
@@ -151,11 +169,10 @@ export function startDemo(ctx: DemoContext, options: DemoOptions = {}): Demo {
       const path = (req.url ?? '/').split('?')[0]!;
       const app = path.split('/')[1] ?? '';
       const ours =
-        path === '/' ||
         path === '/favicon.ico' ||
         path.startsWith('/shared/') ||
-        (APPS as readonly string[]).includes(app) ||
-        app === 'home';
+        apps.has(app) ||
+        (demo && (path === '/' || app === 'home'));
       if (!ours) return false;
       if (path === '/favicon.ico') {
         void sendFile(req, res, root, 'shared/favicon.svg').then((found) => {
@@ -170,10 +187,10 @@ export function startDemo(ctx: DemoContext, options: DemoOptions = {}): Demo {
       return true;
     },
     async close() {
-      sports.close();
-      ticker.close();
-      notifications.close();
-      stats.close();
+      sports?.close();
+      ticker?.close();
+      notifications?.close();
+      stats?.close();
       sportsOutbox.close();
       notificationsOutbox.close();
       publisher.close();

@@ -15,6 +15,13 @@ const n = (v: number) => v.toLocaleString('en-US');
 
 async function start(): Promise<void> {
   const history = await getJson<StatsHistory>('/dashboard/api/history');
+  if (!history.demo) {
+    // The hub's own dashboard (`crier serve --dashboard`): no demo pages to link to, no demo topics to count.
+    for (const a of document.querySelectorAll<HTMLElement>('.topnav a:not([aria-current]), .brand small'))
+      a.hidden = true;
+    $('#apps-card').hidden = true;
+    document.body.dataset.demo = 'false';
+  }
   samples.push(...history.samples.slice(-KEEP));
   render();
   subscribe({
@@ -48,7 +55,7 @@ function render(): void {
   $('#k-stalled').textContent = `${n(s.totals.stalledDisconnects)} half-open closed`;
   const up = s.uptime;
   $('#uptime').textContent =
-    `demo up ${up >= 3600 ? `${Math.floor(up / 3600)}h ` : ''}${Math.floor((up % 3600) / 60)}m ${up % 60}s`;
+    `up ${up >= 3600 ? `${Math.floor(up / 3600)}h ` : ''}${Math.floor((up % 3600) / 60)}m ${up % 60}s`;
   document.body.dataset.deliveries = String(s.totals.deliveries);
   document.body.dataset.live = String(liveSamples);
 

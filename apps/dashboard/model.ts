@@ -17,12 +17,14 @@ export interface StatsSample {
   topicCount: number;
   /** Subscribers of each demo app's main topics, by `hub.subscribersOf`. */
   apps: { name: string; topic: string; subscribers: number }[];
-  /** Seconds since the demo started. */
+  /** Seconds since the stats feed (the demo, or the hub's dashboard) started. */
   uptime: number;
 }
 
 export interface StatsHistory {
   hub: string;
   topic: string;
+  /** False for the dashboard alone (`crier serve --dashboard`): the page hides the demo's links and topics. */
+  demo: boolean;
   samples: StatsSample[];
 }

@@ -27,7 +27,8 @@ export class StatsFeed {
   constructor(
     private readonly hub: () => Hub,
     private readonly publisher: HubPublisher,
-    private readonly tickerSample: string,
+    /** A ticker symbol whose topic the demo-topics table counts; undefined for the dashboard alone (no table). */
+    private readonly tickerSample: string | undefined,
     intervalMs = 1_000,
   ) {
     this.timer = setInterval(() => this.sample(), intervalMs);
@@ -90,24 +91,7 @@ export class StatsFeed {
         .sort((a, b) => b.subscribers - a.subscribers || a.selector.localeCompare(b.selector))
         .slice(0, 25),
       topicCount: this.selectors.size,
-      apps: [
-        {
-          name: 'Scoreboard · all matches',
-          topic: SPORTS_ALL_TOPIC,
-          subscribers: hub.subscribersOf(SPORTS_ALL_TOPIC),
-        },
-        {
-          name: 'Scoreboard · match m1',
-          topic: matchTopic('m1'),
-          subscribers: hub.subscribersOf(matchTopic('m1')),
-        },
-        {
-          name: `Ticker · ${this.tickerSample}`,
-          topic: tickerTopic(this.tickerSample),
-          subscribers: hub.subscribersOf(tickerTopic(this.tickerSample)),
-        },
-        { name: 'Dashboard stats', topic: STATS_TOPIC, subscribers: hub.subscribersOf(STATS_TOPIC) },
-      ],
+      apps: this.tickerSample === undefined ? [] : this.demoTopics(hub, this.tickerSample),
       uptime: Math.round((now - this.started) / 1000),
     };
     this.last = { t: now, updates, deliveries };
@@ -120,5 +104,26 @@ export class StatsFeed {
       private: true,
     });
     return sample;
+  }
+
+  private demoTopics(hub: Hub, tickerSample: string): StatsSample['apps'] {
+    return [
+      {
+        name: 'Scoreboard · all matches',
+        topic: SPORTS_ALL_TOPIC,
+        subscribers: hub.subscribersOf(SPORTS_ALL_TOPIC),
+      },
+      {
+        name: 'Scoreboard · match m1',
+        topic: matchTopic('m1'),
+        subscribers: hub.subscribersOf(matchTopic('m1')),
+      },
+      {
+        name: `Ticker · ${tickerSample}`,
+        topic: tickerTopic(tickerSample),
+        subscribers: hub.subscribersOf(tickerTopic(tickerSample)),
+      },
+      { name: 'Dashboard stats', topic: STATS_TOPIC, subscribers: hub.subscribersOf(STATS_TOPIC) },
+    ];
   }
 }

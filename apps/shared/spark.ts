@@ -72,39 +72,42 @@ export function drawChart(
   const w = canvas.clientWidth;
   const h = canvas.clientHeight;
   const format = options.format ?? ((n: number) => String(Math.round(n)));
-  let max = options.minMax ?? 4;
+  let highest = 0;
   let length = 0;
   for (const s of series) {
-    for (const v of s.values) if (v > max) max = v;
+    for (const v of s.values) if (v > highest) highest = v;
     length = Math.max(length, s.values.length);
   }
-  max = niceCeil(max);
+  const { max, step } = chartScale(highest, options.minMax ?? 4);
   const left = 48;
   const bottom = 8;
   const top = 8;
   const plotW = w - left - 4;
   const plotH = h - top - bottom;
+  // One y for the gridlines, their labels and the series, so a value sits exactly on its gridline.
+  const y = (v: number) => top + plotH - (v / max) * plotH;
   ctx.font = '11px ui-sans-serif, system-ui, Arial, sans-serif';
   ctx.textBaseline = 'middle';
   ctx.textAlign = 'right';
-  for (let i = 0; i <= 4; i++) {
-    const v = (max * i) / 4;
-    const yy = top + plotH - (plotH * i) / 4;
+  const ticks: { label: string; y: number }[] = [];
+  for (let v = 0; v <= max; v += step) {
+    const yy = Math.round(y(v)) + 0.5;
     ctx.strokeStyle = options.grid;
     ctx.lineWidth = 1;
     ctx.beginPath();
-    ctx.moveTo(left, Math.round(yy) + 0.5);
-    ctx.lineTo(w - 4, Math.round(yy) + 0.5);
+    ctx.moveTo(left, yy);
+    ctx.lineTo(w - 4, yy);
     ctx.stroke();
     ctx.fillStyle = options.text;
     ctx.fillText(format(v), left - 8, yy);
+    ticks.push({ label: format(v), y: y(v) });
   }
+  canvas.dataset.ticks = JSON.stringify(ticks); // read by the browser test
   if (length < 2) return;
   const slots = Math.max(length, 60);
   for (const s of series) {
     const offset = slots - s.values.length;
     const x = (i: number) => left + ((i + offset) / (slots - 1)) * plotW;
-    const y = (v: number) => top + plotH - (v / max) * plotH;
     ctx.beginPath();
     for (let i = 0; i < s.values.length; i++) {
       const v = s.values[i]!;
@@ -126,8 +129,21 @@ export function drawChart(
   }
 }
 
-function niceCeil(n: number): number {
-  const exp = 10 ** Math.floor(Math.log10(n));
-  for (const m of [1, 2, 2.5, 5, 10]) if (m * exp >= n) return m * exp;
-  return 10 * exp;
+/**
+ * The y axis for values up to `highest` (at least `minMax`): a step of 1, 2 or 5 times a power of ten (never
+ * below 1: the charts show counts and rates), and a top that is a whole number of steps, so the gridlines
+ * are evenly spaced and each is labelled with its exact value (at most five of them, 0 included).
+ */
+export function chartScale(highest: number, minMax: number): { max: number; step: number } {
+  const target = Math.max(highest, minMax, 1) / 4;
+  const exp = 10 ** Math.floor(Math.log10(target));
+  let step = 10 * exp;
+  for (const m of [1, 2, 5]) {
+    if (m * exp >= target) {
+      step = m * exp;
+      break;
+    }
+  }
+  step = Math.max(1, step);
+  return { max: step * Math.max(1, Math.ceil(Math.max(highest, minMax) / step)), step };
 }

@@ -255,18 +255,15 @@ function renderDetail(): void {
   const timeline = el('section', 'timeline card');
   timeline.append(el('h2', '', 'Match events'));
   const list = el('ol', 'events');
-  for (const e of [...m.events].reverse()) {
+  const incidents = m.events.filter((e) => e.kind !== 'clock' && e.kind !== 'fixture');
+  for (const e of [...incidents].reverse()) {
     const li = el('li', `ev ${e.side ?? 'neutral'} ${e.kind}`);
     const icon = el('span', 'ev-icon');
     icon.innerHTML = eventIcon(e);
-    li.append(
-      el('span', 'ev-min num', e.kind === 'fixture' ? '' : `${e.minute}'`),
-      icon,
-      el('span', 'ev-text', eventText(e, m)),
-    );
+    li.append(el('span', 'ev-min num', `${e.minute}'`), icon, el('span', 'ev-text', eventText(e, m)));
     list.append(li);
   }
-  if (m.events.length === 0) list.append(el('li', 'ev neutral muted', 'Kick-off soon.'));
+  if (incidents.length === 0) list.append(el('li', 'ev neutral muted', 'Kick-off soon.'));
   timeline.append(list);
 
   const stats = el('section', 'stats card');

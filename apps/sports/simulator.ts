@@ -260,7 +260,8 @@ export class SportsSimulator {
   private emit(match: Match, event: Omit<MatchEvent, 'seq'>, publish: boolean): void {
     match.seq++;
     const full: MatchEvent = { ...event, seq: match.seq };
-    if (full.kind !== 'clock') match.events.push(full);
+    // A clock tick is not an incident, and a new fixture starts with an empty timeline (not a blank row).
+    if (full.kind !== 'clock' && full.kind !== 'fixture') match.events.push(full);
     if (!publish) return;
     const { events: _events, ...summary } = match;
     const update: MatchUpdate = { match: structuredClone(summary), event: full };

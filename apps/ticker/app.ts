@@ -139,7 +139,6 @@ function build(snap: TickerSnapshot): void {
     star.addEventListener('click', () => toggleWatch(info.symbol));
     rows.set(info.symbol, row);
   }
-  $('#symbol-count').textContent = String(snap.symbols.length);
   renderWatchlist();
   for (const row of rows.values()) paint(row, true);
   applyFilter();
@@ -259,12 +258,18 @@ setInterval(() => {
 
 function applyFilter(): void {
   const q = ($('#filter') as HTMLInputElement).value.trim().toLowerCase();
+  let shown = 0;
   for (const row of rows.values()) {
     const show =
       q === '' || row.info.symbol.toLowerCase().includes(q) || row.info.name.toLowerCase().includes(q);
     row.tr.style.display = show ? '' : 'none';
-    if (show) drawSparkline(row.spark, row.info.history, UP, DOWN, false);
+    if (show) {
+      shown++;
+      drawSparkline(row.spark, row.info.history, UP, DOWN, false);
+    }
   }
+  // The count is of the rows the table shows: "12 of 120" while a filter hides the others.
+  $('#symbol-count').textContent = q === '' ? String(rows.size) : `${shown} of ${rows.size}`;
 }
 
 function setupRatePicker(): void {

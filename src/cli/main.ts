@@ -1,6 +1,6 @@
 /**
  * The `crier` command line: `crier serve` runs the hub, `crier cluster` local nodes behind
- * nginx, `crier bench` the load generator.
+ * nginx, `crier bench` the load generator, `crier token` mints JWTs.
  * Each command lives in its own module and is loaded only when used.
  */
 import { readFileSync } from 'node:fs';
@@ -11,6 +11,7 @@ Commands:
   serve     Run the Crier hub (SSE endpoint, publish API, demo page)
   cluster   Run N local hub nodes over Redis or NATS behind nginx (crier cluster --help)
   bench     Load-test any SSE endpoint (crier bench --help)
+  token     Mint a publisher or subscriber JWT for the hub (crier token --help)
   version   Print the version
 
 Run 'crier <command> --help' for a command's options.`;
@@ -26,6 +27,10 @@ export async function main(argv: string[]): Promise<number | undefined> {
       const { clusterCommand } = await import('./cluster.js');
       return clusterCommand(rest);
     }
+    case 'token': {
+      const { tokenCommand } = await import('./token.js');
+      return tokenCommand(rest);
+    }
     case 'bench': {
       const { benchCommand } = await import('../bench/cli.js');
       return benchCommand(rest);
@@ -36,6 +41,9 @@ export async function main(argv: string[]): Promise<number | undefined> {
       console.log(version());
       return 0;
     case undefined:
+      // No command is a usage error: the help goes to stderr and the status says so (scripts notice).
+      console.error(USAGE);
+      return 2;
     case 'help':
     case '--help':
     case '-h':

@@ -4,6 +4,7 @@ import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { flagOf, OPTIONS } from '../hub/config.js';
+import { launchChromium } from '../testing/browser.js';
 
 const entry = new URL('./crier.ts', import.meta.url).pathname;
 
@@ -26,6 +27,17 @@ async function output(child: ChildProcess): Promise<{ code: number; out: string;
   const [code] = (await once(child, 'exit')) as [number];
   return { code, out, err };
 }
+
+describe('crier', () => {
+  test('alone prints the usage on stderr and exits with status 2', async () => {
+    const { code, out, err } = await output(runCrier([]));
+    assert.equal(code, 2);
+    assert.equal(out, '');
+    assert.match(err, /^Usage: crier <command>/);
+    assert.match(err, /token +Mint a publisher or subscriber JWT/);
+    assert.equal((await output(runCrier(['--help']))).code, 0);
+  });
+});
 
 describe('crier serve', () => {
   test('starts the Mercure hub with no key configured, printing working demo tokens', async (t) => {
@@ -107,5 +119,105 @@ describe('crier serve', () => {
     const { code, err } = await output(runCrier(['serve'], { CRIER_MAX_TOPICS: 'many' }));
     assert.equal(code, 2);
     assert.match(err, /CRIER_MAX_TOPICS/);
+  });
+
+  test('a store that cannot be reached at start exits with status 1 and the reason, within --start-timeout', async () => {
+    for (const store of ['redis://127.0.0.1:1', 'nats://127.0.0.1:1']) {
+      const started = Date.now();
+      const { code, err } = await output(
+        runCrier(['serve', '--port', '0', '--store', store, '--log-level', 'silent'], {
+          CRIER_START_TIMEOUT: '1s',
+        }),
+      );
+      const took = Date.now() - started;
+      assert.equal(code, 1, store);
+      assert.match(
+        err,
+        /could not start: The store \(.+\) did not answer within 1s \(--start-timeout\): .*(refused|reachable|connect)/i,
+      );
+      assert.ok(took < 9_000, `${store}: exited after ${took} ms, not left hanging`);
+    }
+  });
+
+  test('warns about a misspelt CRIER_* variable by name, with the option it probably meant', async (t) => {
+    const child = runCrier(['serve', '--port', '0', '--log-level', 'silent'], { CRIER_HEARTBEET: '5s' });
+    t.after(() => child.kill());
+    let err = '';
+    for await (const chunk of child.stderr!) {
+      err += chunk;
+      if (err.includes('\n')) break;
+    }
+    assert.match(
+      err,
+      /warning: CRIER_HEARTBEET is not a Crier setting and is ignored; did you mean CRIER_HEARTBEAT\?/,
+    );
+  });
+
+  test('--dashboard without --demo serves the live dashboard on the admin listener only, with no demo apps', async (t) => {
+    const child = runCrier([
+      'serve',
+      '--port',
+      '0',
+      '--dashboard',
+      '--admin-addr',
+      '127.0.0.1:0',
+      '--log-level',
+      'silent',
+    ]);
+    t.after(() => child.kill());
+    let out = '';
+    for await (const chunk of child.stdout!) {
+      out += chunk;
+      if (/Dashboard: /.test(out) && out.endsWith('\n')) break;
+    }
+    const origin = /listening on (http:\/\/\S+)/.exec(out)![1]!;
+    const admin = /Admin listener on (http:\/\/\S+)/.exec(out)![1]!;
+    assert.match(out, new RegExp(`Dashboard: ${admin}/dashboard/`));
+    const page = await fetch(`${admin}/dashboard/`);
+    assert.equal(page.status, 200);
+    assert.match(page.headers.get('content-type') ?? '', /text\/html/);
+    const history = (await (await fetch(`${admin}/dashboard/api/history`)).json()) as { demo: boolean };
+    assert.equal(history.demo, false);
+    assert.equal((await fetch(`${admin}/metrics`)).status, 200);
+    assert.equal((await fetch(`${origin}/dashboard/`)).status, 404, 'not on the public port');
+    assert.equal((await fetch(`${origin}/metrics`)).status, 404, 'not on the public port');
+    assert.equal((await fetch(`${origin}/sports/`)).status, 404, 'no demo apps');
+
+    // In a browser the page streams live figures from the admin listener, and links to no demo app.
+    const browser = await launchChromium(t);
+    if (!browser) return;
+    try {
+      const page = await browser.newPage();
+      await page.goto(`${admin}/dashboard/`);
+      await page.waitForSelector('#status[data-status="live"]');
+      await page.waitForFunction(() => Number(document.body.dataset.live) > 0);
+      assert.equal(await page.isVisible('.topnav a[href="/sports/"]'), false);
+      assert.equal(await page.isVisible('#apps-card'), false);
+      assert.equal(await page.isVisible('#selectors'), true);
+    } finally {
+      await browser.close();
+    }
+  });
+
+  test('--dev does not log each publish at info: the demo’s ~2,400 publishes a second leave the log quiet', async (t) => {
+    const child = runCrier(['serve', '--dev', '--port', '0'], { CRIER_DEMO_TICKER_RATE: '20' });
+    t.after(() => child.kill());
+    let out = '';
+    child.stdout!.on('data', (c) => {
+      out += c;
+    });
+    const deadline = Date.now() + 20_000;
+    while (!/Demo apps: /.test(out) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    const origin = /listening on (http:\/\/\S+)/.exec(out)![1]!;
+    // Wait until the demo has published a few thousand updates, then count the log lines.
+    let updates = 0;
+    while (updates < 2_000 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 250));
+      const metrics = await (await fetch(`${origin}/metrics`)).text();
+      updates = Number(/^crier_updates_total (\d+)/m.exec(metrics)?.[1] ?? 0);
+    }
+    assert.ok(updates >= 2_000, `the demo published (${updates})`);
+    const jsonLines = out.split('\n').filter((l) => l.startsWith('{'));
+    assert.ok(jsonLines.length < 50, `${jsonLines.length} log lines for ${updates} publishes`);
   });
 });

@@ -26,6 +26,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
     console.log(configHelp());
     return 0;
   }
+  for (const warning of loaded.warnings) console.error(`crier serve: warning: ${warning}`);
   const config = loaded.config;
   let hub: HubServer;
   try {
@@ -36,6 +37,8 @@ export async function serveCommand(argv: string[]): Promise<number> {
     return 1;
   }
   console.log(`Crier hub listening on ${hub.origin}  (Mercure hub: ${hub.url})`);
+  if (hub.adminOrigin !== undefined)
+    console.log(`Admin listener on ${hub.adminOrigin}  (/metrics, /healthz, /readyz, dashboard)`);
   if (hub.generatedKey !== undefined) {
     const publisher = await mintPublisherToken(hub.generatedKey, ['*'], { expiresIn: 24 * 3600 });
     const subscriber = await mintSubscriberToken(hub.generatedKey, ['*'], { expiresIn: 24 * 3600 });
@@ -58,8 +61,9 @@ export async function serveCommand(argv: string[]): Promise<number> {
         ' unless one is set. Never run --dev in production.',
     );
   }
-  if (config.demo) {
-    const started = await startDemoApps(hub, config);
+  if (config.demo || config.dashboard) {
+    // The dashboard alone (`--dashboard` without `--demo`) runs the stats feed and its page, no simulators.
+    const started = await startDemoApps(hub, config, config.demo ? undefined : ['dashboard']);
     if (started !== undefined) console.log(started);
   }
   await new Promise<void>((resolve) => {
@@ -78,12 +82,15 @@ export async function serveCommand(argv: string[]): Promise<number> {
 const DEMO_BUNDLE = new URL('../../dist/apps/server.js', import.meta.url);
 
 interface DemoModule {
-  startDemo(ctx: {
-    hub: HubServer['hub'];
-    hubUrl: string;
-    publisherToken: string;
-    signSubscriberToken(subscribe: string[], ttlSeconds: number): Promise<string>;
-  }): { handle(req: IncomingMessage, res: ServerResponse): boolean; close(): Promise<void> };
+  startDemo(
+    ctx: {
+      hub: HubServer['hub'];
+      hubUrl: string;
+      publisherToken: string;
+      signSubscriberToken(subscribe: string[], ttlSeconds: number): Promise<string>;
+    },
+    options?: { apps?: readonly string[] },
+  ): { handle(req: IncomingMessage, res: ServerResponse): boolean; close(): Promise<void> };
 }
 
 /**
@@ -91,7 +98,12 @@ interface DemoModule {
  * backends publish over HTTP with a publisher token, as a real backend would, so they need an HMAC key to
  * mint tokens with. Returns a line to print, or undefined when the apps could not start (said on stderr).
  */
-async function startDemoApps(hub: HubServer, config: HubConfig): Promise<string | undefined> {
+async function startDemoApps(
+  hub: HubServer,
+  config: HubConfig,
+  apps?: readonly string[],
+): Promise<string | undefined> {
+  const what = apps === undefined ? '--demo' : '--dashboard';
   const hmac = (alg: string | undefined) => (alg ?? config.jwtAlg).startsWith('HS');
   const publisherKey =
     config.publisherJwtKey !== undefined && hmac(config.publisherJwtAlg)
@@ -106,9 +118,7 @@ async function startDemoApps(hub: HubServer, config: HubConfig): Promise<string 
         ? config.jwtKey
         : hub.generatedKey;
   if (publisherKey === undefined || subscriberKey === undefined) {
-    console.error(
-      'crier serve: --demo needs HMAC (HS256/384/512) keys to mint the demo tokens; demo apps not started.',
-    );
+    console.error(`crier serve: ${what} needs HMAC (HS256/384/512) keys to mint its tokens; not started.`);
     return undefined;
   }
   let module: DemoModule;
@@ -116,20 +126,26 @@ async function startDemoApps(hub: HubServer, config: HubConfig): Promise<string 
     module = (await import(DEMO_BUNDLE.href)) as DemoModule;
   } catch (error) {
     console.error(
-      `crier serve: the demo apps are not built (${(error as Error).message}); run npm run build.`,
+      `crier serve: the demo apps and dashboard are not built (${(error as Error).message}); run npm run build.`,
     );
     return undefined;
   }
-  const demo = module.startDemo({
-    hub: hub.hub,
-    hubUrl: hub.url,
-    publisherToken: await mintPublisherToken(publisherKey, ['*']),
-    signSubscriberToken: (subscribe, ttlSeconds) =>
-      mintSubscriberToken(subscriberKey, subscribe, { expiresIn: ttlSeconds }),
-  });
+  const demo = module.startDemo(
+    {
+      hub: hub.hub,
+      hubUrl: hub.url,
+      publisherToken: await mintPublisherToken(publisherKey, ['*']),
+      signSubscriberToken: (subscribe, ttlSeconds) =>
+        mintSubscriberToken(subscriberKey, subscribe, { expiresIn: ttlSeconds }),
+    },
+    { apps },
+  );
   hub.mount(
     (req, res) => demo.handle(req as IncomingMessage, res as ServerResponse),
     () => demo.close(),
   );
-  return `Demo apps: ${hub.origin}/  (sports ${hub.origin}/sports/, ticker ${hub.origin}/ticker/, notifications ${hub.origin}/notifications/, dashboard ${hub.origin}/dashboard/)`;
+  const adminBase = hub.adminOrigin ?? hub.origin;
+  const dashboard = `${adminBase}/dashboard/${config.adminToken !== undefined ? '?token=<admin token>' : ''}`;
+  if (apps !== undefined) return `Dashboard: ${dashboard}`;
+  return `Demo apps: ${hub.origin}/  (sports ${hub.origin}/sports/, ticker ${hub.origin}/ticker/, notifications ${hub.origin}/notifications/, dashboard ${dashboard})`;
 }

@@ -9,6 +9,8 @@ import {
   DEV_JWT_KEY,
   envOf,
   flagOf,
+  formatDuration,
+  formatSize,
   loadConfig,
   OPTIONS,
   redactConfig,
@@ -182,5 +184,65 @@ describe('hub configuration', () => {
     const { config } = loadConfig({ argv: ['--dev'], env: { MERCURE_PUBLISHER_JWT_KEY: 'k'.repeat(32) } });
     assert.equal(config.jwtKey, undefined);
     assert.equal(config.publisherJwtKey, 'k'.repeat(32));
+  });
+
+  test('--help shows durations and sizes in units (15s, 64MiB), as flags and the environment accept them', () => {
+    const help = configHelp();
+    assert.match(help, /--heartbeat DURATION .*\[default: 15s\]/);
+    assert.match(help, /--history-age DURATION .*\[default: 1d\]/);
+    assert.match(help, /--history-bytes SIZE .*\[default: 64MiB\]/);
+    assert.match(help, /--write-buffer SIZE .*\[default: 1MiB\]/);
+    assert.match(help, /--start-timeout DURATION .*\[default: 10s\]/);
+    assert.doesNotMatch(help, /\[default: (15000|86400000|67108864)\]/);
+    assert.equal(formatDuration(1500), '1500ms');
+    assert.equal(formatDuration(90_000), '90s');
+    assert.equal(formatSize(65_536), '64KiB');
+    assert.equal(formatSize(1000), '1000B');
+    const { config } = loadConfig({
+      argv: ['--heartbeat', formatDuration(15_000)],
+      env: { CRIER_MAX_BODY: '64KiB' },
+    });
+    assert.equal(config.heartbeat, 15_000);
+    assert.equal(config.maxBody, 65_536);
+  });
+
+  test('warns about an unknown CRIER_* variable by name, suggesting the nearest option', () => {
+    const { warnings } = loadConfig({
+      env: {
+        CRIER_HEARTBEET: '5s',
+        CRIER_MAX_TOPIC: '9',
+        CRIER_ZZZZZZZZZZZZ: '1',
+        CRIER_PORT: '1',
+        HOME: '/root',
+      },
+    });
+    assert.equal(warnings.length, 3);
+    assert.match(
+      warnings[0]!,
+      /^CRIER_HEARTBEET is not a Crier setting and is ignored; did you mean CRIER_HEARTBEAT\?/,
+    );
+    assert.match(warnings[1]!, /^CRIER_MAX_TOPIC .*did you mean CRIER_MAX_TOPICS\?/);
+    assert.doesNotMatch(warnings[2]!, /did you mean/);
+    // Variables the demo, tests and bench read are known.
+    const quiet = loadConfig({
+      env: { CRIER_CHROMIUM: '/usr/bin/chromium', CRIER_DEMO_TICKER_RATE: '5', CRIER_BENCH_REDIS: 'x' },
+    });
+    assert.deepEqual(quiet.warnings, []);
+  });
+
+  test('--dashboard needs a private listener or a token (or the open demo)', () => {
+    rejects({ argv: ['--dashboard'] }, /--dashboard .*--admin-addr.*--admin-token/);
+    assert.equal(loadConfig({ argv: ['--dashboard', '--admin-addr', '9090'] }).config.adminAddr, '9090');
+    assert.equal(
+      loadConfig({ argv: ['--dashboard', '--admin-token', 'x'.repeat(16)] }).config.dashboard,
+      true,
+    );
+    assert.equal(loadConfig({ argv: ['--dashboard', '--demo'] }).config.dashboard, true);
+    rejects({ argv: ['--admin-addr', 'localhost'] }, /--admin-addr: expected PORT or HOST:PORT/);
+    rejects(
+      { argv: ['--admin-token', 'short'] },
+      /--admin-token: expected at least 16 characters \(value hidden\)/,
+    );
+    assert.equal(loadConfig({ argv: ['--admin-addr', '[::1]:9090'] }).config.adminAddr, '[::1]:9090');
   });
 });

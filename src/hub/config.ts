@@ -80,6 +80,9 @@ const list = z.preprocess(
 
 const text = z.string();
 
+/** The value parsers, for commands that take a few options of their own (`crier token`). */
+export const valueSchemas = { duration, size, list, boolean } as const;
+
 // ---- the options ---------------------------------------------------------------------------------------
 
 interface OptionSpec<S extends z.ZodType = z.ZodType> {
@@ -235,7 +238,31 @@ export const OPTIONS = {
     'BOOL',
     "Development defaults, like the Mercure hub's dev mode, for options not set otherwise: the well-known JWT key !ChangeThisMercureHubJWTSecretKey!, anonymous subscribers, CORS and publish origins *, subscriptions, the demo apps and a 500,000-update history. Never in production.",
   ),
-  dashboard: option(boolean.default(true), 'BOOL', 'Serve the dashboard at /dashboard.'),
+  dashboard: option(
+    boolean.default(false),
+    'BOOL',
+    'Serve the live hub dashboard at /dashboard/: on --admin-addr, or on the public port behind --admin-token (the demo serves it open).',
+  ),
+  // ---- the operator's surface: admin listener, start-up bound ----
+  adminAddr: option(
+    z
+      .string()
+      .regex(/^(?:(?:\[[0-9a-fA-F:.]+\]|[^\s:/]+):)?\d{1,5}$/, { error: 'expected PORT or HOST:PORT' })
+      .optional(),
+    'HOST:PORT',
+    'A second listener (127.0.0.1 when only a port is given) for /metrics, /healthz, /readyz and the dashboard; the public port then serves neither /metrics nor the dashboard.',
+  ),
+  adminToken: option(
+    text.min(16, { error: 'expected at least 16 characters' }).optional(),
+    'TOKEN',
+    'Bearer token required for /metrics and the dashboard (a browser may open /dashboard/?token=TOKEN once: it sets a cookie).',
+    true,
+  ),
+  startTimeout: option(
+    duration.default(10_000),
+    'DURATION',
+    'How long the store may take to answer at start; past it the hub exits with status 1 and the reason.',
+  ),
 } as const satisfies Record<string, OptionSpec>;
 
 export type OptionName = keyof typeof OPTIONS;
@@ -287,7 +314,12 @@ type Origin = 'default' | 'file' | 'env' | 'flag';
  * Builds the configuration from flags, environment and file. Throws a {@link ConfigError} naming the option,
  * the source and the problem. Returns `help: true` when `--help` was given.
  */
-export function loadConfig(sources: ConfigSources = {}): { config: HubConfig; help: boolean } {
+export function loadConfig(sources: ConfigSources = {}): {
+  config: HubConfig;
+  help: boolean;
+  /** Things to tell the user that do not stop the hub: misspelt CRIER_* variables. */
+  warnings: string[];
+} {
   const argv = sources.argv ?? [];
   const env = sources.env ?? {};
   const raw = new Map<OptionName, { value: unknown; origin: Origin; label: string }>();
@@ -375,7 +407,7 @@ export function loadConfig(sources: ConfigSources = {}): { config: HubConfig; he
   }
   const hub = config as HubConfig;
   checkTogether(hub);
-  return { config: hub, help };
+  return { config: hub, help, warnings: unknownEnv(env) };
 }
 
 function readConfigFile(path: string): Record<string, unknown> {
@@ -397,8 +429,55 @@ function readConfigFile(path: string): Record<string, unknown> {
   return parsed as Record<string, unknown>;
 }
 
+/** CRIER_* variables read elsewhere than the options: the config file, the demo, the tests and the bench. */
+const OTHER_ENV = new Set(['CRIER_CONFIG', 'CRIER_DEMO_TICKER_RATE', 'CRIER_CHROMIUM']);
+const OTHER_ENV_PREFIXES = ['CRIER_BENCH_', 'CRIER_TEST_'];
+
+/** A warning for each CRIER_* variable no option reads, with the nearest known name when one is close. */
+function unknownEnv(env: Readonly<Record<string, string | undefined>>): string[] {
+  const known = [...NAMES.map(envOf), ...OTHER_ENV];
+  const warnings: string[] = [];
+  for (const name of Object.keys(env).sort()) {
+    if (!name.startsWith('CRIER_') || known.includes(name)) continue;
+    if (OTHER_ENV_PREFIXES.some((p) => name.startsWith(p))) continue;
+    let best: string | undefined;
+    let bestDistance = Number.POSITIVE_INFINITY;
+    for (const candidate of known) {
+      const d = editDistance(name, candidate);
+      if (d < bestDistance) [best, bestDistance] = [candidate, d];
+    }
+    const close = best !== undefined && bestDistance <= Math.max(2, Math.floor(name.length / 4));
+    warnings.push(
+      `${name} is not a Crier setting and is ignored${close ? `; did you mean ${best}?` : '.'} Run 'crier serve --help' for the list.`,
+    );
+  }
+  return warnings;
+}
+
+/** Levenshtein distance: the fewest single-character insertions, deletions and substitutions from a to b. */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(
+        previous[j]! + 1,
+        current[j - 1]! + 1,
+        previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
+}
+
 /** Rules that involve more than one option. */
 function checkTogether(config: HubConfig): void {
+  if (config.dashboard && config.adminAddr === undefined && config.adminToken === undefined && !config.demo) {
+    throw new ConfigError(
+      "--dashboard shows the hub's figures to whoever opens it: serve it on a private listener (--admin-addr 127.0.0.1:9090) or behind a token (--admin-token).",
+    );
+  }
   if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) {
     throw new ConfigError('--tls-cert and --tls-key go together: give both or neither.');
   }
@@ -426,7 +505,9 @@ export function configHelp(): string {
     const def = defaultOf(name);
     const left = `${flagOf(name)} ${spec.placeholder}`.padEnd(width);
     const shownDefault =
-      def === undefined || (Array.isArray(def) && def.length === 0) ? '' : ` [default: ${formatValue(def)}]`;
+      def === undefined || (Array.isArray(def) && def.length === 0)
+        ? ''
+        : ` [default: ${formatValue(def, spec.placeholder)}]`;
     lines.push(`  ${left}${spec.help}${shownDefault}`);
     lines.push(`  ${''.padEnd(width)}env ${envOf(name)}`);
   }
@@ -442,8 +523,28 @@ export function defaultOf(name: OptionName): unknown {
   return result.success ? result.data : undefined;
 }
 
-function formatValue(value: unknown): string {
+function formatValue(value: unknown, placeholder?: string): string {
+  if (typeof value === 'number' && placeholder === 'DURATION') return formatDuration(value);
+  if (typeof value === 'number' && placeholder === 'SIZE') return formatSize(value);
   return Array.isArray(value) ? value.join(',') : String(value);
+}
+
+/** `15000` → `15s`, `86400000` → `1d`, `1500` → `1500ms`: the largest unit that states it exactly. */
+export function formatDuration(ms: number): string {
+  for (const unit of ['d', 'h', 'm', 's'] as const) {
+    const size = DURATION_UNITS[unit]!;
+    if (ms !== 0 && ms % size === 0) return `${ms / size}${unit}`;
+  }
+  return ms === 0 ? '0' : `${ms}ms`;
+}
+
+/** `65536` → `64KiB`, `67108864` → `64MiB`, `1000` → `1000B`: the largest binary unit that states it exactly. */
+export function formatSize(bytes: number): string {
+  for (const unit of ['GiB', 'MiB', 'KiB'] as const) {
+    const size = SIZE_UNITS[unit.toLowerCase()]!;
+    if (bytes !== 0 && bytes % size === 0) return `${bytes / size}${unit}`;
+  }
+  return `${bytes}B`;
 }
 
 /** The configuration with secrets replaced, safe to log. */

@@ -16,7 +16,9 @@ export class HubMetrics {
 
   constructor(hub: Hub, engine: TrackedEngine) {
     const registers = [this.registry];
-    collectDefaultMetrics({ register: this.registry, prefix: 'crier_process_' });
+    // Node's process metrics under their standard names (process_cpu_seconds_total, nodejs_heap_size_used_bytes…),
+    // as every Node exporter and the Go hubs' process_* collectors name them.
+    collectDefaultMetrics({ register: this.registry });
     new Gauge({
       name: 'crier_connections',
       help: 'Subscriber connections open now.',
@@ -98,6 +100,27 @@ export class HubMetrics {
       },
     });
     hub.on('disconnect', (_info, reason) => this.disconnects.inc({ reason }));
+    // The Mercure hub's three metrics under its names, so its dashboards and alerts work unchanged
+    // (docs/hub.md maps every Crier metric to Mercure's and Centrifugo's).
+    new Gauge({
+      name: 'mercure_subscribers_connected',
+      help: 'The current number of running subscribers (Mercure name; same as crier_connections).',
+      registers,
+      collect() {
+        this.set(hub.stats.connections);
+      },
+    });
+    const subscribersTotal = new Counter({
+      name: 'mercure_subscribers_total',
+      help: 'Total number of handled subscribers (Mercure name).',
+      registers,
+    });
+    hub.on('connect', () => subscribersTotal.inc());
+    counterFrom(
+      'mercure_updates_total',
+      'Total number of handled updates (Mercure name; same as crier_updates_total).',
+      () => hub.stats.updates,
+    );
   }
 
   get contentType(): string {

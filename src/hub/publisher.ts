@@ -145,6 +145,8 @@ export async function mintAccessToken(
     issuer?: string;
     subject?: string;
     expiresIn?: number;
+    /** HMAC algorithm. Default HS256. */
+    alg?: 'HS256' | 'HS384' | 'HS512';
     publish?: ReadonlyArray<{ match: string; match_type?: 'exact' | 'urlpattern' }>;
     subscribe?: ReadonlyArray<{ match: string; match_type?: 'exact' | 'urlpattern' }>;
     payload?: unknown;
@@ -163,7 +165,7 @@ export async function mintAccessToken(
     details.push(detail);
   }
   const jwt = new SignJWT({ authorization_details: details })
-    .setProtectedHeader({ alg: 'HS256', typ: 'at+jwt' })
+    .setProtectedHeader({ alg: options.alg ?? 'HS256', typ: 'at+jwt' })
     .setAudience(options.audience)
     .setIssuedAt()
     .setExpirationTime(Math.floor(Date.now() / 1000) + (options.expiresIn ?? 3600));

@@ -22,6 +22,7 @@ import type { Engine, Update } from '../engines/engine.js';
 import { EngineError } from '../engines/errors.js';
 import { headerFromText, textFromHeader } from '../protocol/header-text.js';
 import { handleNodeRequest } from '../server/index.js';
+import { AdminGuard, type Listener, parseAdminAddr } from './admin.js';
 import {
   type AccessTokenConfig,
   type AuthContext,
@@ -43,7 +44,7 @@ import type { HubConfig } from './config.js';
 import { HubError } from './errors.js';
 import { HubMetrics } from './metrics.js';
 import { RateLimiter } from './rate-limit.js';
-import { openStore } from './store.js';
+import { openStore, waitForStore } from './store.js';
 import {
   grantsSelector,
   hubSelectorCompiler,
@@ -121,6 +122,9 @@ export class HubServer {
   private readonly clientAddress: ClientAddress;
   private requestSeq = 0;
   private closed = false;
+  /** `--admin-addr`'s listener (metrics, dashboard, health), and who may see the admin routes. */
+  readonly adminServer: Server | undefined;
+  private readonly adminGuard: AdminGuard;
   /** Handlers mounted by the embedding program (the demo apps), tried before the landing page. */
   private readonly mounted: { handle: (req: Req, res: Res) => boolean; close?: () => Promise<void> }[] = [];
 
@@ -152,6 +156,16 @@ export class HubServer {
     const handler = (req: Req, res: Res) => {
       this.handle(req, res).catch((error: unknown) => this.fail(req, res, error));
     };
+    this.adminGuard = new AdminGuard(config);
+    if (config.adminAddr !== undefined) {
+      this.adminServer = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
+        this.handle(req, res, 'admin').catch((error: unknown) => this.fail(req, res, error));
+      });
+      this.adminServer.on('connection', (socket) => {
+        this.sockets.add(socket);
+        socket.once('close', () => this.sockets.delete(socket));
+      });
+    }
     if (config.tlsCert !== undefined && config.tlsKey !== undefined) {
       this.server = createSecureServer(
         { cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey), allowHTTP1: true },
@@ -169,13 +183,20 @@ export class HubServer {
   /** Opens the store and builds the hub (not listening yet). */
   static async create(config: HubConfig, options: HubServerOptions = {}): Promise<HubServer> {
     const engine = new TrackedEngine(options.engine ?? (await openStore(config)));
-    await engine.init();
+    await waitForStore(engine, config.startTimeout);
     return new HubServer(config, engine, options);
   }
 
   /** The hub's URL (`…/.well-known/mercure`), with the real port once listening. */
   get url(): string {
     return this.hubUrl.href;
+  }
+
+  /** The admin listener's base URL (`http://127.0.0.1:9090`) once listening, when `--admin-addr` is set. */
+  get adminOrigin(): string | undefined {
+    const address = this.adminServer?.address() as AddressInfo | null | undefined;
+    if (address == null) return undefined;
+    return `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
   }
 
   /** The base URL (scheme, host and port) the server listens on. */
@@ -190,6 +211,13 @@ export class HubServer {
         resolve(),
       );
     });
+    if (this.adminServer !== undefined && this.config.adminAddr !== undefined) {
+      const admin = this.adminServer;
+      await new Promise<void>((resolve, reject) => {
+        admin.once('error', reject);
+        admin.listen(parseAdminAddr(this.config.adminAddr!), () => resolve());
+      });
+    }
     const address = this.server.address() as AddressInfo;
     if (!this.publicUrlFixed) {
       const scheme = this.config.tlsCert === undefined ? 'http' : 'https';
@@ -235,20 +263,26 @@ export class HubServer {
     for (const m of this.mounted) await m.close?.();
     // Stop accepting first, so reconnecting clients go elsewhere (or retry) instead of meeting a closing hub.
     const stopped = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    const adminStopped = new Promise<void>((resolve) =>
+      this.adminServer?.listening ? this.adminServer.close(() => resolve()) : resolve(),
+    );
     await this.hub.close({ timeoutMs: 5_000 });
     for (const socket of this.sockets) socket.destroy();
     await stopped;
+    await adminStopped;
     await this.engine.close();
     this.metrics.close();
   }
 
   // ---- routing ------------------------------------------------------------------------------------
 
-  private async handle(req: Req, res: Res): Promise<void> {
+  private async handle(req: Req, res: Res, listener: Listener = 'public'): Promise<void> {
     const started = process.hrtime.bigint();
+    const givenId = headerValue(req.headers as Record<string, string>, 'x-request-id');
     const requestId =
-      headerValue(req.headers as Record<string, string>, 'x-request-id') ??
-      `${process.pid.toString(36)}-${(++this.requestSeq).toString(36)}`;
+      givenId !== undefined && /^[\x21-\x7e]{1,128}$/.test(givenId)
+        ? givenId
+        : `${process.pid.toString(36)}-${(++this.requestSeq).toString(36)}`;
     res.setHeader('x-request-id', requestId);
     const url = new URL(req.url ?? '/', 'http://hub.invalid');
     const path = url.pathname;
@@ -259,7 +293,8 @@ export class HubServer {
         String(res.getHeader('content-type') ?? '').startsWith('text/event-stream')
       )
         return;
-      this.log.info(
+      // One line per request at debug (a busy hub takes thousands of publishes a second); server errors at warn.
+      this.log[res.statusCode >= 500 ? 'warn' : 'debug'](
         {
           requestId,
           method,
@@ -271,6 +306,7 @@ export class HubServer {
       );
     });
     const base = this.hubUrl.pathname;
+    if (this.adminGuard.check(req, res, url, listener, base)) return;
     if (path === base || path.startsWith(`${base}/`)) {
       res.setHeader('link', `<${this.hubUrl.href}>; rel="mercure"`);
       this.cors(req, res);
@@ -738,6 +774,20 @@ export class HubServer {
     if (res.headersSent) {
       res.destroy();
       return;
+    }
+    if (error instanceof AuthError || error instanceof HubError) {
+      // Why a request was refused, for the operator (the client gets the description only).
+      this.log.debug(
+        {
+          requestId: res.getHeader('x-request-id'),
+          method: req.method,
+          path: req.url?.split('?')[0],
+          status: error.status,
+          code: error.code,
+          reason: error.message,
+        },
+        'refused',
+      );
     }
     if (error instanceof AuthError) {
       const headers: Record<string, string> = {};

@@ -13,7 +13,7 @@
  */
 import type { Engine } from '../engines/engine.js';
 import { MemoryEngine } from '../engines/memory/index.js';
-import type { HubConfig } from './config.js';
+import { formatDuration, type HubConfig } from './config.js';
 import { HubError } from './errors.js';
 
 /** The options `openStore` reads. */
@@ -67,4 +67,56 @@ export function natsServers(store: string): string[] {
         .replace(/\/+$/, ''),
     )
     .filter((s) => s !== '');
+}
+
+/**
+ * Waits for the store to answer at start (`--start-timeout`): the first read of history is retried while it
+ * fails, so a Redis or NATS that comes up a few seconds after the hub is fine. Past the bound the engine is
+ * closed (so no reconnect timer keeps the process alive) and a `HubError` names the last reason.
+ */
+export async function waitForStore(
+  engine: {
+    init(): Promise<void>;
+    close(): Promise<void>;
+    health(): Promise<{ ready: boolean; detail?: string }>;
+    readonly name: string;
+  },
+  timeoutMs: number,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let reason = 'no answer';
+  for (let attempt = 0; ; attempt++) {
+    const left = deadline - Date.now();
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        engine.init(),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error('no answer')), Math.max(left, 1));
+        }),
+      ]);
+      return;
+    } catch (error) {
+      reason = (error as Error).message;
+    } finally {
+      clearTimeout(timer);
+    }
+    const pause = Math.min(250 * 2 ** Math.min(attempt, 3), deadline - Date.now());
+    if (pause <= 0) break;
+    await new Promise((resolve) => setTimeout(resolve, pause));
+  }
+  if (reason === 'no answer') {
+    // An engine that waits for its connection rather than failing says why in its health (Redis reconnecting).
+    const health = await Promise.race([
+      engine.health().catch(() => undefined),
+      new Promise<undefined>((resolve) => setTimeout(resolve, 500)),
+    ]);
+    if (health?.detail !== undefined) reason = health.detail;
+  }
+  // Closing a client that never connected can itself wait on the network: give it a moment, no more.
+  await Promise.race([engine.close().catch(() => {}), new Promise((resolve) => setTimeout(resolve, 1_000))]);
+  throw new HubError(
+    'UNAVAILABLE',
+    `The store (${engine.name}) did not answer within ${formatDuration(timeoutMs)} (--start-timeout): ${reason}`,
+  );
 }
