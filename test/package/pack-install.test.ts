@@ -38,9 +38,9 @@ const repo = new URL('../..', import.meta.url).pathname;
 const work = mkdtempSync(join(tmpdir(), 'crier-pack-'));
 const app = join(work, 'app');
 const bin = join(app, 'node_modules', '.bin');
-/** The Mercure hub's well-known development key signs this publish-and-subscribe-anything token (README). */
+/** The README's token for `--dev` (signed with the Mercure hub's well-known development key). */
 const DEV_TOKEN =
-  'eyJhbGciOiJIUzI1NiJ9.eyJtZXJjdXJlIjp7InB1Ymxpc2giOlsiKiJdLCJzdWJzY3JpYmUiOlsiKiJdfX0.bVXdlWXwfw9ySx7-iV5OpUSHo34RkjUdVzDLBcc6l_g';
+  /^TOKEN=(\S+)$/m.exec(readFileSync(join(repo, 'README.md'), 'utf8'))?.[1] ?? 'not in the README';
 const children: ChildProcess[] = [];
 let installOutput = '';
 
