@@ -2,7 +2,7 @@
  * The demo apps on a Crier hub: a football scoreboard, a trading ticker, social notifications and the hub
  * dashboard. `crier serve --demo` calls `startDemo` with its hub and mounts `handle` before the hub's own
  * routes. The simulators are backends like any other: they publish with HTTP POSTs to the hub's Mercure
- * endpoint using the publisher token; pages subscribe with the browser client (`crier/client`).
+ * endpoint using the publisher token; pages subscribe with the browser client (`crier-sse/client`).
  *
  * Browser code lives in apps/<app>/ (bundled by scripts/build-apps.mjs into dist/apps/<app>/); this
  * module and the backends are bundled into dist/apps/server.js.

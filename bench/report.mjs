@@ -264,7 +264,7 @@ const METHOD = `## How it is measured
   (\`taskset -c 0\`); the runner, its load generator workers and the publisher are pinned to core 1. A peer is
   one file in \`bench/peers/\` (start command, subscribe URL, publish URL and body, whether it can replay);
   a peer that cannot run is listed under "Not run" with the reason, never dropped.
-- **The load generator** (\`crier/bench\`, \`src/bench/\`) spreads the subscribers over worker processes
+- **The load generator** (\`crier-sse/bench\`, \`src/bench/\`) spreads the subscribers over worker processes
   (at most 9,000 sockets each) and over source addresses 127.0.0.2, .3, ... (16 per run, a different range for
   each group so TIME_WAIT ports never collide). Each worker reads raw HTTP/1.1 from \`net\` sockets into one
   shared buffer and scans the bytes without building strings: it de-chunks \`Transfer-Encoding: chunked\`,

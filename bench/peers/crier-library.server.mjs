@@ -1,4 +1,4 @@
-// Crier as a library: a plain node:http server with a `Hub` from crier/server (the built dist/).
+// Crier as a library: a plain node:http server with a `Hub` from crier-sse/server (the built dist/).
 // GET /events?topic=X subscribes through `hub.handle`; POST /publish?topic=X with `data=...` publishes.
 import http from 'node:http';
 

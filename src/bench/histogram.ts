@@ -4,7 +4,7 @@
  * (values below 256 µs exactly). It covers 1 µs to 2^40 µs (~12 days) in 4,480 counters.
  *
  * Why not the `hdr-histogram-js` package: this is the same bucketing idea in ~100 lines with no dependency,
- * so `crier/bench` adds nothing to users' installs, and merging across worker processes is adding two
+ * so `crier-sse/bench` adds nothing to users' installs, and merging across worker processes is adding two
  * arrays sent over IPC as a sparse list (see `toSparse`/`fromSparse`). Percentiles are reported as the
  * highest value of the bucket they fall in, as HDR does, so they never understate latency.
  */

@@ -1,5 +1,5 @@
 /**
- * `crier/bench`: Crier's load generator, usable against any SSE endpoint. `SubscriberPool` holds N
+ * `crier-sse/bench`: Crier's load generator, usable against any SSE endpoint. `SubscriberPool` holds N
  * subscriptions over worker processes; `publish` is the paced publisher; `fanout`, `idle`,
  * `reconnectStorm` and `subscribe` are the measurements `npm run bench` and `crier bench` are made of.
  */

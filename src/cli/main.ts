@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 
-const USAGE = `Usage: crier <command> [options]
+const USAGE = `Usage: crier <command> [options]      (the crier-sse package; also: npx crier-sse <command>)
 
 Commands:
   serve     Run the Crier hub (SSE endpoint, publish API, demo page)

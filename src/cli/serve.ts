@@ -2,9 +2,10 @@
  * `crier serve`: the Crier hub. Options come from flags, CRIER_* environment variables and a JSON file
  * through one schema (src/hub/config.ts); a bad value exits with status 2 naming the option.
  *
- * With no JWT key configured (`npm start`), a random key is generated for this run and a publisher and a
- * subscriber token signed with it are printed, so the hub can be tried with curl at once. Nothing secret
- * is hard-coded; production deployments set --jwt-key (or publisher/subscriber keys, or --jwks-url).
+ * With no JWT key configured and no --dev (`npm start` passes --dev: the development key), a random key
+ * is generated for this run and a publisher and a subscriber token signed with it are printed, so the hub
+ * can be tried with curl at once. Nothing secret is hard-coded; production deployments set --jwt-key (or
+ * publisher/subscriber keys, or --jwks-url).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ConfigError, configHelp, type HubConfig, loadConfig } from '../hub/config.js';

@@ -6,7 +6,9 @@ export type EngineErrorCode =
   /** The update cannot be stored: no topics, a bad field. */
   | 'INVALID_UPDATE'
   /** The broker behind the engine cannot be reached. */
-  | 'ENGINE_UNAVAILABLE';
+  | 'ENGINE_UNAVAILABLE'
+  /** The engine's driver (an optional peer dependency: ioredis, @nats-io/*, better-sqlite3) is not installed. */
+  | 'DRIVER_MISSING';
 
 /** An error from an engine. */
 export class EngineError extends CrierError<EngineErrorCode> {

@@ -1,7 +1,7 @@
 /**
  * Engines: where updates are stored and shared. `Engine` is the seam (its doc comments are the contract);
  * `MemoryEngine` is the default, one-process implementation. Redis and NATS engines live in
- * `crier/engines/redis` and `crier/engines/nats`.
+ * `crier-sse/engines/redis` and `crier-sse/engines/nats`.
  */
 export type {
   Engine,

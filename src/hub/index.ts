@@ -1,5 +1,5 @@
 /**
- * The Crier hub (`crier serve`, `crier/hub`): the Mercure protocol (draft-07 and draft-08), the native JSON
+ * The Crier hub (`crier serve`, `crier-sse/hub`): the Mercure protocol (draft-07 and draft-08), the native JSON
  * publish API, operations endpoints, and a publisher SDK for Node backends. See docs/hub.md.
  */
 export {

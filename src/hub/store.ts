@@ -8,8 +8,9 @@
  * - `nats://host:port[,host:port…]`: NATS JetStream; every node with the same servers and `--nats-stream`
  *   shares one log (docs/nats.md, docs/cluster.md).
  *
- * The engines for Redis and NATS are loaded only when named, so a memory hub does not load ioredis or
- * the NATS client.
+ * The engines for SQLite, Redis and NATS are loaded only when named, so a memory hub does not load their
+ * drivers, which are optional peer dependencies; a missing one fails with `DRIVER_MISSING` naming the
+ * package to install (src/engines/driver.ts).
  */
 import type { Engine } from '../engines/engine.js';
 import { MemoryEngine } from '../engines/memory/index.js';

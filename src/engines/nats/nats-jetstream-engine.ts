@@ -25,24 +25,14 @@
  * See docs/nats.md for the subjects, the guarantees and measured costs.
  */
 import { createHash } from 'node:crypto';
-import {
-  type ConsumerMessages,
-  DeliverPolicy,
-  DiscardPolicy,
-  type JetStreamClient,
-  type JetStreamManager,
-  jetstream,
-  jetstreamManager,
-  RetentionPolicy,
-  StorageType,
-  type StreamInfo,
-} from '@nats-io/jetstream';
-import { type ConnectionOptions, connect, type NatsConnection } from '@nats-io/transport-node';
+import type { ConsumerMessages, JetStreamClient, JetStreamManager, StreamInfo } from '@nats-io/jetstream';
+import type { ConnectionOptions, NatsConnection } from '@nats-io/transport-node';
 import {
   DEFAULT_HISTORY_MAX_AGE_MS,
   DEFAULT_HISTORY_MAX_BYTES,
   DEFAULT_HISTORY_MAX_COUNT,
 } from '../../history/ring.js';
+import { importDriver } from '../driver.js';
 import type {
   Engine,
   EngineFollower,
@@ -53,6 +43,20 @@ import type {
   Update,
 } from '../engine.js';
 import { EngineError } from '../errors.js';
+
+// The NATS client is an optional peer dependency, loaded with this module (src/engines/driver.ts).
+const NATS_PACKAGES = ['@nats-io/jetstream', '@nats-io/transport-node'];
+const { DeliverPolicy, DiscardPolicy, jetstream, jetstreamManager, RetentionPolicy, StorageType } =
+  await importDriver<typeof import('@nats-io/jetstream')>(
+    '@nats-io/jetstream',
+    'The NATS engine',
+    NATS_PACKAGES,
+  );
+const { connect } = await importDriver<typeof import('@nats-io/transport-node')>(
+  '@nats-io/transport-node',
+  'The NATS engine',
+  NATS_PACKAGES,
+);
 
 export interface NatsJetStreamEngineOptions {
   /** NATS servers, `host:port` or `nats://host:port`. Default `127.0.0.1:4222`. Ignored with `connection`. */

@@ -22,12 +22,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Redis, type RedisOptions } from 'ioredis';
+import type { Redis as RedisClient, RedisOptions } from 'ioredis';
 import {
   DEFAULT_HISTORY_MAX_AGE_MS,
   DEFAULT_HISTORY_MAX_BYTES,
   DEFAULT_HISTORY_MAX_COUNT,
 } from '../../history/ring.js';
+import { importDriver } from '../driver.js';
 import type {
   Engine,
   EngineFollower,
@@ -39,6 +40,9 @@ import type {
 } from '../engine.js';
 import { EngineError } from '../errors.js';
 import { POSITION, PUBLISH, READ } from './scripts.js';
+
+// ioredis is an optional peer dependency, loaded with this module (src/engines/driver.ts).
+const { Redis } = await importDriver<typeof import('ioredis')>('ioredis', 'The Redis engine');
 
 export interface RedisStreamsEngineOptions {
   /** Where Redis is: `redis://[user:password@]host:port[/db]` (or `rediss://`). Default `redis://127.0.0.1:6379`. */
@@ -102,8 +106,8 @@ export class RedisStreamsEngine implements Engine {
   readonly ready: Promise<void>;
 
   private readonly keys: [string, string, string];
-  private readonly commands: Redis;
-  private readonly reader: Redis;
+  private readonly commands: RedisClient;
+  private readonly reader: RedisClient;
   private readonly now: () => number;
   private readonly commandTimeoutMs: number;
   private readonly blockMs: number;
@@ -328,7 +332,7 @@ export class RedisStreamsEngine implements Engine {
   }
 
   /** Runs a script by EVALSHA (EVAL when Redis does not have it), mapping failures to EngineErrors. */
-  private async run(script: string, args: string[], on: Redis = this.commands): Promise<unknown> {
+  private async run(script: string, args: string[], on: RedisClient = this.commands): Promise<unknown> {
     try {
       let sha = this.shas.get(script);
       if (sha !== undefined) {
@@ -346,7 +350,7 @@ export class RedisStreamsEngine implements Engine {
     }
   }
 
-  private failure(error: unknown, on: Redis): EngineError {
+  private failure(error: unknown, on: RedisClient): EngineError {
     if (error instanceof EngineError) return error;
     const message = messageOf(error);
     if (this.closed) return new EngineError('ENGINE_CLOSED', 'The Redis engine is closed.', { cause: error });

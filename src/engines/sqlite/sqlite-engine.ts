@@ -22,13 +22,14 @@
 import { randomBytes } from 'node:crypto';
 import { accessSync, constants, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import {
   DEFAULT_HISTORY_MAX_AGE_MS,
   DEFAULT_HISTORY_MAX_BYTES,
   DEFAULT_HISTORY_MAX_COUNT,
   HistoryRing,
 } from '../../history/ring.js';
+import { importDriver } from '../driver.js';
 import type {
   Engine,
   EngineFollower,
@@ -39,6 +40,12 @@ import type {
   Update,
 } from '../engine.js';
 import { EngineError } from '../errors.js';
+
+// better-sqlite3 (a native build) is an optional peer dependency, loaded with this module (src/engines/driver.ts).
+const { default: SqliteDatabase } = await importDriver<{ default: typeof Database }>(
+  'better-sqlite3',
+  'The SQLite engine (--store sqlite:PATH)',
+);
 
 export interface SqliteEngineOptions {
   /**
@@ -608,7 +615,7 @@ function open(path: string): Database.Database {
   }
   try {
     // timeout 0: another process holding the lock is an error now, not a hang.
-    return new Database(path, { timeout: 0 });
+    return new SqliteDatabase(path, { timeout: 0 });
   } catch (error) {
     throw openError(path, error);
   }
