@@ -261,8 +261,8 @@ describe('demo apps as a person uses them, at desktop and phone sizes', { concur
         await page.goto(`${server.url}/sports/`);
         await page.waitForSelector('.match-card[data-match="m8"]');
         // The last card on the board: on a phone it is far down the page, so the person scrolls to it.
-        const last = page.locator('.match-card').last();
-        const id = await last.getAttribute('data-match');
+        const id = await page.locator('.match-card').last().getAttribute('data-match');
+        const last = page.locator(`.match-card[data-match="${id}"]`);
         await last.scrollIntoViewIfNeeded();
         if (screen.isMobile) await last.tap();
         else await last.click();

@@ -149,9 +149,19 @@ function render(): void {
   $('#subtitle').textContent =
     `${matches.size} matches · every goal, card and substitution pushed as it happens`;
   document.title = 'Live scores · Crier';
-  board.replaceChildren();
+  // Cards already on the board are refilled and moved, not rebuilt: a card under a person's finger (or
+  // pointer) stays the same element when the board re-sorts as a match starts or ends.
+  const existing = new Map<string, HTMLElement>();
+  for (const a of board.querySelectorAll<HTMLElement>('.match-card')) existing.set(a.dataset.match!, a);
   const order = [...matches.values()].sort((a, b) => rank(a) - rank(b));
-  for (const m of order) board.append(card(m));
+  board.replaceChildren(
+    ...order.map((m) => {
+      const a = existing.get(m.id);
+      if (!a) return card(m);
+      fillCard(a, m);
+      return a;
+    }),
+  );
 }
 
 function rank(m: Match): number {
