@@ -62,15 +62,14 @@ class TemplateSelector implements TopicSelector {
     matcher: TemplateMatcher,
   ) {
     this.#matcher = matcher;
-    this.prefix = matcher.nfa.literalPrefix;
-    this.#suffix = matcher.nfa.literalSuffix;
+    this.prefix = matcher.literalPrefix;
+    this.#suffix = matcher.literalSuffix;
   }
   matches(topic: string): boolean {
     if (topic === this.source) return true;
-    // Cheap rejections before running the automaton: every expansion starts with the literal prefix
-    // and ends with the literal suffix (ASCII literals expand to themselves).
-    if (!topic.startsWith(this.prefix) || !topic.endsWith(this.#suffix)) return false;
-    if (topic.length < this.prefix.length + this.#suffix.length) return false;
+    // Cheap rejection before running the automaton: every expansion ends with the literal suffix
+    // (ASCII literals expand to themselves); the matcher checks the literal prefix itself.
+    if (!topic.endsWith(this.#suffix) || topic.length < this.prefix.length + this.#suffix.length) return false;
     return this.#matcher.matches(topic);
   }
 }
