@@ -203,7 +203,9 @@ function unpack(packed: PackedNfa): Nfa {
     for (let i = prog[n + 1 + s]!; i < prog[n + 2 + s]!; i += 2) {
       const label = prog[i]!;
       list.push(
-        label >= 0 ? { cls: null, code: label, to: prog[i + 1]! } : { cls: classes[-1 - label]!, code: -1, to: prog[i + 1]! },
+        label >= 0
+          ? { cls: null, code: label, to: prog[i + 1]! }
+          : { cls: classes[-1 - label]!, code: -1, to: prog[i + 1]! },
       );
     }
     edges.push(list);
@@ -230,7 +232,8 @@ function asciiClassesOf(packed: PackedNfa): { classOf: Uint8Array; count: number
   };
   const { states: n, prog } = packed;
   const codes = new Set<number>();
-  for (let i = prog[n + 1]!; i < prog[2 * n + 1]!; i += 2) if (prog[i]! >= 0 && prog[i]! < 128) codes.add(prog[i]!);
+  for (let i = prog[n + 1]!; i < prog[2 * n + 1]!; i += 2)
+    if (prog[i]! >= 0 && prog[i]! < 128) codes.add(prog[i]!);
   for (const code of codes) refine((c) => c === code);
   for (const cls of packed.classes) refine((c) => cls.ascii[c] === 1);
   return { classOf, count };
@@ -364,7 +367,8 @@ export class LazyDfa {
       this.work++;
       // Only states with outgoing edges (or the accepting state) matter for the DFA state's identity.
       if (prog[n + 2 + s]! > prog[n + 1 + s]! || s === accept) closure.push(s);
-      for (let i = prog[s]!, end = prog[s + 1]!; i < end; i++) if (mark[prog[i]!] !== gen) stack.push(prog[i]!);
+      for (let i = prog[s]!, end = prog[s + 1]!; i < end; i++)
+        if (mark[prog[i]!] !== gen) stack.push(prog[i]!);
     }
     if (closure.length === 0) return DEAD;
     closure.sort((a, b) => a - b);
