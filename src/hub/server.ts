@@ -22,6 +22,7 @@ import type { Engine, Update } from '../engines/engine.js';
 import { EngineError } from '../engines/errors.js';
 import { headerFromText, textFromHeader } from '../protocol/header-text.js';
 import { handleNodeRequest } from '../server/index.js';
+import { SelectorPool } from '../topics/index.js';
 import {
   type AccessTokenConfig,
   type AuthContext,
@@ -49,6 +50,7 @@ import {
   hubSelectorCompiler,
   looksLikeVersion1,
   MercureHub,
+  type MercureSubscription,
   readMercureSubscription,
 } from './subscribe.js';
 import {
@@ -114,6 +116,10 @@ export class HubServer {
   private hubUrl: URL;
   private readonly publicUrlFixed: boolean;
   private readonly perIp = new Map<string, number>();
+  /** Estimated bytes of compiled selectors held by each address's open subscriptions (`--max-selector-cost-per-ip`). */
+  private readonly perIpSelectorCost = new Map<string, number>();
+  /** One compiled selector per distinct matcher, shared by every subscription that uses it. */
+  readonly selectorPool = new SelectorPool();
   private readonly publishLimiter: RateLimiter | null;
   private readonly corsOrigins: Set<string>;
   private readonly sockets = new Set<{ destroy(): void }>();
@@ -352,7 +358,28 @@ export class HubServer {
       protocol,
       this.config.maxTopics,
       this.hubUrl,
+      { pool: this.selectorPool, maxCost: this.config.maxSelectorCost },
     );
+    // Until the stream's own release takes over, every way out gives the selectors back.
+    let handedOver = false;
+    try {
+      await this.openStream(req, res, subscription, subscriber, protocol, requestId, () => {
+        handedOver = true;
+      });
+    } finally {
+      if (!handedOver) subscription.release();
+    }
+  }
+
+  private async openStream(
+    req: Req,
+    res: Res,
+    subscription: MercureSubscription,
+    subscriber: AuthContext | null,
+    protocol: ProtocolVersion,
+    requestId: string,
+    handOver: () => void,
+  ): Promise<void> {
     const ip = this.clientAddress.ofRequest(req);
     if (this.hub.connectionCount >= this.config.maxConnections) {
       throw new HubError(
@@ -371,6 +398,17 @@ export class HubServer {
         {
           headers: { 'retry-after': '5' },
         },
+      );
+    }
+    const heldCost = this.perIpSelectorCost.get(ip) ?? 0;
+    if (heldCost + subscription.cost > this.config.maxSelectorCostPerIp) {
+      const kib = (bytes: number) => Math.ceil(bytes / 1024).toLocaleString('en-US');
+      throw new HubError(
+        'RATE_LIMITED',
+        `This address's open subscriptions hold topic selectors of about ${kib(heldCost)} KiB of hub memory, and this one ` +
+          `would add ${kib(subscription.cost)} KiB: past the ${kib(this.config.maxSelectorCostPerIp)} KiB one address may hold ` +
+          '(--max-selector-cost-per-ip). Close a subscription or subscribe with simpler selectors (docs/topics.md).',
+        { headers: { 'retry-after': '5' } },
       );
     }
     const fingerprint = JSON.stringify(
@@ -392,6 +430,8 @@ export class HubServer {
       return;
     }
     this.perIp.set(ip, held + 1);
+    this.perIpSelectorCost.set(ip, heldCost + subscription.cost);
+    handOver();
     const closeStream = onClose(req, res);
     let released = false;
     let expiry: NodeJS.Timeout | undefined;
@@ -403,6 +443,10 @@ export class HubServer {
       const n = (this.perIp.get(ip) ?? 1) - 1;
       if (n <= 0) this.perIp.delete(ip);
       else this.perIp.set(ip, n);
+      const cost = (this.perIpSelectorCost.get(ip) ?? 0) - subscription.cost;
+      if (cost <= 0) this.perIpSelectorCost.delete(ip);
+      else this.perIpSelectorCost.set(ip, cost);
+      subscription.release();
       for (const s of active) {
         s.active = false;
         this.subscriptions.remove(s);
