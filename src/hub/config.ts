@@ -221,7 +221,7 @@ export const OPTIONS = {
   maxSelectorCost: option(
     size.pipe(z.number().min(1, { error: 'expected at least 1 byte' })).default(1024 ** 2),
     'SIZE',
-    "Most estimated memory of one subscription's compiled topic selectors (docs/topics.md#cost; 400 beyond).",
+    "Most estimated memory of one subscription's compiled topic selectors (400 beyond; see docs/topics.md).",
   ),
   maxSelectorCostPerIp: option(
     size.pipe(z.number().min(1, { error: 'expected at least 1 byte' })).default(2 * 1024 ** 2),

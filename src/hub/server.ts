@@ -22,7 +22,6 @@ import type { Engine, Update } from '../engines/engine.js';
 import { EngineError } from '../engines/errors.js';
 import { headerFromText, textFromHeader } from '../protocol/header-text.js';
 import { handleNodeRequest } from '../server/index.js';
-import { SelectorPool } from '../topics/index.js';
 import {
   type AccessTokenConfig,
   type AuthContext,
@@ -118,8 +117,6 @@ export class HubServer {
   private readonly perIp = new Map<string, number>();
   /** Estimated bytes of compiled selectors held by each address's open subscriptions (`--max-selector-cost-per-ip`). */
   private readonly perIpSelectorCost = new Map<string, number>();
-  /** One compiled selector per distinct matcher, shared by every subscription that uses it. */
-  readonly selectorPool = new SelectorPool();
   private readonly publishLimiter: RateLimiter | null;
   private readonly corsOrigins: Set<string>;
   private readonly sockets = new Set<{ destroy(): void }>();
@@ -150,6 +147,7 @@ export class HubServer {
       maxLifetimeMs: config.maxLifetime,
       maxBufferedBytes: config.writeBuffer,
       maxSelectors: config.maxTopics + 1,
+      maxSelectorCost: config.maxSelectorCost,
       logger: {
         warn: (message: string, fields?: Record<string, unknown>) => this.log.warn(fields ?? {}, message),
       },
@@ -358,7 +356,7 @@ export class HubServer {
       protocol,
       this.config.maxTopics,
       this.hubUrl,
-      { pool: this.selectorPool, maxCost: this.config.maxSelectorCost },
+      { pool: this.hub.selectorPool, maxCost: this.config.maxSelectorCost },
     );
     // Until the stream's own release takes over, every way out gives the selectors back.
     let handedOver = false;

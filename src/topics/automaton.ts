@@ -320,7 +320,11 @@ export class LazyDfa {
       const c = input.charCodeAt(i);
       let next: DfaState | undefined;
       if (c < 128) {
-        const table = state.next ?? (state.next = new Array(this.#classCount));
+        let table = state.next;
+        if (table === null) {
+          table = new Array(this.#classCount);
+          state.next = table;
+        }
         const k = classOf[c]!;
         next = table[k];
         if (next === undefined) {
