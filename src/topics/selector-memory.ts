@@ -9,11 +9,13 @@
  * them: docs/topics.md shows this table, and the cost function's constants come from it.
  */
 
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { selectorCost } from './cost.js';
 import { compileSelector, type SelectorSyntax, type TopicSelector } from './selector.js';
 import { TopicIndex } from './topic-index.js';
 
-interface Shape {
+export interface Shape {
   readonly name: string;
   readonly syntax: SelectorSyntax;
   readonly make: (i: number) => string;
@@ -21,7 +23,7 @@ interface Shape {
   readonly topics: (i: number) => string[];
 }
 
-const SHAPES: Shape[] = [
+export const SHAPES: Shape[] = [
   {
     name: 'exact topic',
     syntax: 'auto',
@@ -99,9 +101,16 @@ const SHAPES: Shape[] = [
   },
 ];
 
+/** `gc()`, from `--expose-gc` or, in a test run without it, switched on now. */
+function collector(): () => void {
+  const exposed = (globalThis as { gc?: () => void }).gc;
+  if (exposed !== undefined) return exposed;
+  setFlagsFromString('--expose-gc');
+  return runInNewContext('gc') as () => void;
+}
+
 function heapUsed(): number {
-  const gc = (globalThis as { gc?: () => void }).gc;
-  if (gc === undefined) throw new Error('Run with node --expose-gc');
+  const gc = collector();
   gc();
   gc();
   // Typed arrays past a few dozen bytes (packed automata) keep their bytes outside the V8 heap.
