@@ -350,13 +350,19 @@ export class HubServer {
     const subscriber = await this.auth.authenticateSubscriber(authRequest, protocol);
     const rawHeaderId = headerValue(req.headers as Record<string, string>, 'last-event-id');
     const headerId = rawHeaderId === undefined ? undefined : textFromHeader(rawHeaderId);
+    const ip = this.clientAddress.ofRequest(req);
     const subscription = readMercureSubscription(
       params,
       headerId,
       protocol,
       this.config.maxTopics,
       this.hubUrl,
-      { pool: this.hub.selectorPool, maxCost: this.config.maxSelectorCost },
+      {
+        pool: this.hub.selectorPool,
+        maxCost: this.config.maxSelectorCost,
+        // Refused as soon as the address's allowance runs out, before compiling the rest.
+        check: (cost) => this.checkAddressSelectorCost(ip, cost),
+      },
     );
     // Until the stream's own release takes over, every way out gives the selectors back.
     let handedOver = false;
@@ -367,6 +373,23 @@ export class HubServer {
     } finally {
       if (!handedOver) subscription.release();
     }
+  }
+
+  /**
+   * The estimated selector memory the address's open subscriptions hold; throws the 429 when `cost` more
+   * would pass `--max-selector-cost-per-ip`.
+   */
+  private checkAddressSelectorCost(ip: string, cost: number): number {
+    const held = this.perIpSelectorCost.get(ip) ?? 0;
+    if (held + cost <= this.config.maxSelectorCostPerIp) return held;
+    const kib = (bytes: number) => Math.ceil(bytes / 1024).toLocaleString('en-US');
+    throw new HubError(
+      'RATE_LIMITED',
+      `This address's open subscriptions hold topic selectors of about ${kib(held)} KiB of hub memory, and this one ` +
+        `would add ${kib(cost)} KiB or more: past the ${kib(this.config.maxSelectorCostPerIp)} KiB one address may hold ` +
+        '(--max-selector-cost-per-ip). Close a subscription or subscribe with simpler selectors (docs/topics.md).',
+      { headers: { 'retry-after': '5' } },
+    );
   }
 
   private async openStream(
@@ -398,17 +421,7 @@ export class HubServer {
         },
       );
     }
-    const heldCost = this.perIpSelectorCost.get(ip) ?? 0;
-    if (heldCost + subscription.cost > this.config.maxSelectorCostPerIp) {
-      const kib = (bytes: number) => Math.ceil(bytes / 1024).toLocaleString('en-US');
-      throw new HubError(
-        'RATE_LIMITED',
-        `This address's open subscriptions hold topic selectors of about ${kib(heldCost)} KiB of hub memory, and this one ` +
-          `would add ${kib(subscription.cost)} KiB: past the ${kib(this.config.maxSelectorCostPerIp)} KiB one address may hold ` +
-          '(--max-selector-cost-per-ip). Close a subscription or subscribe with simpler selectors (docs/topics.md).',
-        { headers: { 'retry-after': '5' } },
-      );
-    }
+    const heldCost = this.checkAddressSelectorCost(ip, subscription.cost);
     const fingerprint = JSON.stringify(
       protocol === '0.x'
         ? ((subscriber?.claims.mercure as { subscribe?: unknown } | undefined)?.subscribe ?? null)

@@ -35,6 +35,8 @@ export interface SelectorLimits {
   readonly pool: SelectorPool;
   /** `--max-selector-cost`: past it the subscription is a 400. */
   readonly maxCost: number;
+  /** Called with the cost so far after each selector; it may throw (the per-address allowance). */
+  readonly check?: (cost: number) => void;
 }
 
 const FORBIDDEN = /[\u0000-\u001f\u007f-\u009f\p{Cf}]/u;
@@ -102,6 +104,7 @@ export function readMercureSubscription(
           'cost far more than exact topics (docs/topics.md): subscribe with fewer, or simpler, selectors.',
       );
     }
+    limits?.check?.(cost);
   }
 
   function readMatchers(): MercureSubscription {
