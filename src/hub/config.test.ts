@@ -63,6 +63,23 @@ describe('hub configuration', () => {
     assert.deepEqual(config.corsOrigins, ['https://a.example', 'https://b.example']);
   });
 
+  test('reads the selector-cost caps as sizes from flags, environment and file, and refuses 0', () => {
+    const { config } = loadConfig({
+      argv: ['--max-selector-cost', '64KiB'],
+      env: { CRIER_MAX_SELECTOR_COST_PER_IP: '1MiB' },
+    });
+    assert.equal(config.maxSelectorCost, 64 * 1024);
+    assert.equal(config.maxSelectorCostPerIp, 1024 ** 2);
+    assert.equal(loadConfig({ file: { maxSelectorCostPerIp: 4096 } }).config.maxSelectorCostPerIp, 4096);
+    assert.equal(loadConfig({}).config.maxSelectorCost, 1024 ** 2);
+    assert.equal(loadConfig({}).config.maxSelectorCostPerIp, 2 * 1024 ** 2);
+    rejects({ argv: ['--max-selector-cost', '0'] }, /--max-selector-cost: expected at least 1 byte/);
+    rejects(
+      { env: { CRIER_MAX_SELECTOR_COST_PER_IP: 'lots' } },
+      /CRIER_MAX_SELECTOR_COST_PER_IP: expected a size/,
+    );
+  });
+
   test('takes flags over environment over file over defaults', () => {
     const file = { port: 1, host: '10.0.0.1', maxTopics: 7, historySize: 5 };
     const env = { CRIER_PORT: '2', CRIER_HOST: '10.0.0.2' };

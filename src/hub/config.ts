@@ -221,6 +221,16 @@ export const OPTIONS = {
     'Most open subscriber connections per client address (429 beyond).',
   ),
   maxTopics: option(integer(1).default(1_000), 'N', 'Most topic selectors in one request (400 beyond).'),
+  maxSelectorCost: option(
+    size.pipe(z.number().min(1, { error: 'expected at least 1 byte' })).default(1024 ** 2),
+    'SIZE',
+    "Most estimated memory of one subscription's compiled topic selectors (400 beyond; see docs/topics.md).",
+  ),
+  maxSelectorCostPerIp: option(
+    size.pipe(z.number().min(1, { error: 'expected at least 1 byte' })).default(2 * 1024 ** 2),
+    'SIZE',
+    "Most estimated memory of the compiled topic selectors of one client address's open subscriptions (429 beyond).",
+  ),
   maxBody: option(size.default(1024 ** 2), 'SIZE', 'Largest publish request body (413 beyond).'),
   publishRate: option(
     integer(0).default(0),

@@ -9,6 +9,8 @@ export type HubErrorCode =
   | 'BODY_TOO_LARGE'
   /** More topics than `--max-topics`. 400. */
   | 'TOO_MANY_TOPICS'
+  /** A subscription's selectors cost more than `--max-selector-cost`. 400. */
+  | 'SELECTORS_TOO_COSTLY'
   /** A rate or connection limit was reached. 429. */
   | 'RATE_LIMITED'
   /** The hub holds `--max-connections` subscribers. 503. */
@@ -27,6 +29,7 @@ const STATUS: Record<HubErrorCode, number> = {
   RESERVED_TOPIC: 403,
   BODY_TOO_LARGE: 413,
   TOO_MANY_TOPICS: 400,
+  SELECTORS_TOO_COSTLY: 400,
   RATE_LIMITED: 429,
   TOO_MANY_CONNECTIONS: 503,
   UNSUPPORTED_MEDIA_TYPE: 415,

@@ -50,6 +50,7 @@ import {
   hubSelectorCompiler,
   looksLikeVersion1,
   MercureHub,
+  type MercureSubscription,
   readMercureSubscription,
 } from './subscribe.js';
 import {
@@ -115,6 +116,8 @@ export class HubServer {
   private hubUrl: URL;
   private readonly publicUrlFixed: boolean;
   private readonly perIp = new Map<string, number>();
+  /** Estimated bytes of compiled selectors held by each address's open subscriptions (`--max-selector-cost-per-ip`). */
+  private readonly perIpSelectorCost = new Map<string, number>();
   private readonly publishLimiter: RateLimiter | null;
   private readonly corsOrigins: Set<string>;
   private readonly sockets = new Set<{ destroy(): void }>();
@@ -148,6 +151,7 @@ export class HubServer {
       maxLifetimeMs: config.maxLifetime,
       maxBufferedBytes: config.writeBuffer,
       maxSelectors: config.maxTopics + 1,
+      maxSelectorCost: config.maxSelectorCost,
       logger: {
         warn: (message: string, fields?: Record<string, unknown>) => this.log.warn(fields ?? {}, message),
       },
@@ -382,13 +386,57 @@ export class HubServer {
     const subscriber = await this.auth.authenticateSubscriber(authRequest, protocol);
     const rawHeaderId = headerValue(req.headers as Record<string, string>, 'last-event-id');
     const headerId = rawHeaderId === undefined ? undefined : textFromHeader(rawHeaderId);
+    const ip = this.clientAddress.ofRequest(req);
     const subscription = readMercureSubscription(
       params,
       headerId,
       protocol,
       this.config.maxTopics,
       this.hubUrl,
+      {
+        pool: this.hub.selectorPool,
+        maxCost: this.config.maxSelectorCost,
+        // Refused as soon as the address's allowance runs out, before compiling the rest.
+        check: (cost) => this.checkAddressSelectorCost(ip, cost),
+      },
     );
+    // Until the stream's own release takes over, every way out gives the selectors back.
+    let handedOver = false;
+    try {
+      await this.openStream(req, res, subscription, subscriber, protocol, requestId, () => {
+        handedOver = true;
+      });
+    } finally {
+      if (!handedOver) subscription.release();
+    }
+  }
+
+  /**
+   * The estimated selector memory the address's open subscriptions hold; throws the 429 when `cost` more
+   * would pass `--max-selector-cost-per-ip`.
+   */
+  private checkAddressSelectorCost(ip: string, cost: number): number {
+    const held = this.perIpSelectorCost.get(ip) ?? 0;
+    if (held + cost <= this.config.maxSelectorCostPerIp) return held;
+    const kib = (bytes: number) => Math.ceil(bytes / 1024).toLocaleString('en-US');
+    throw new HubError(
+      'RATE_LIMITED',
+      `This address's open subscriptions hold topic selectors of about ${kib(held)} KiB of hub memory, and this one ` +
+        `would add ${kib(cost)} KiB or more: past the ${kib(this.config.maxSelectorCostPerIp)} KiB one address may hold ` +
+        '(--max-selector-cost-per-ip). Close a subscription or subscribe with simpler selectors (docs/topics.md).',
+      { headers: { 'retry-after': '5' } },
+    );
+  }
+
+  private async openStream(
+    req: Req,
+    res: Res,
+    subscription: MercureSubscription,
+    subscriber: AuthContext | null,
+    protocol: ProtocolVersion,
+    requestId: string,
+    handOver: () => void,
+  ): Promise<void> {
     const ip = this.clientAddress.ofRequest(req);
     if (this.hub.connectionCount >= this.config.maxConnections) {
       throw new HubError(
@@ -409,6 +457,7 @@ export class HubServer {
         },
       );
     }
+    const heldCost = this.checkAddressSelectorCost(ip, subscription.cost);
     const fingerprint = JSON.stringify(
       protocol === '0.x'
         ? ((subscriber?.claims.mercure as { subscribe?: unknown } | undefined)?.subscribe ?? null)
@@ -428,6 +477,8 @@ export class HubServer {
       return;
     }
     this.perIp.set(ip, held + 1);
+    this.perIpSelectorCost.set(ip, heldCost + subscription.cost);
+    handOver();
     const closeStream = onClose(req, res);
     let released = false;
     let expiry: NodeJS.Timeout | undefined;
@@ -439,6 +490,10 @@ export class HubServer {
       const n = (this.perIp.get(ip) ?? 1) - 1;
       if (n <= 0) this.perIp.delete(ip);
       else this.perIp.set(ip, n);
+      const cost = (this.perIpSelectorCost.get(ip) ?? 0) - subscription.cost;
+      if (cost <= 0) this.perIpSelectorCost.delete(ip);
+      else this.perIpSelectorCost.set(ip, cost);
+      subscription.release();
       for (const s of active) {
         s.active = false;
         this.subscriptions.remove(s);

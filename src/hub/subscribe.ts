@@ -5,7 +5,7 @@
  * one selector built from its token's grants.
  */
 import { Hub, type SubscribeOptions, type Subscription } from '../server/index.js';
-import { compileSelector, type TopicSelector } from '../topics/index.js';
+import { compileSelector, type SelectorPool, selectorCost, type TopicSelector } from '../topics/index.js';
 import type { Grants, ProtocolVersion } from './auth/index.js';
 import { HubError } from './errors.js';
 
@@ -23,6 +23,20 @@ export interface MercureSubscription {
   readonly matchers: readonly Matcher[];
   /** Where replay starts: an ID, `earliest` (all history, the server library's `EARLIEST`), or undefined for live only. */
   readonly lastEventId: string | undefined;
+  /** The selectors' estimated memory in bytes (src/topics/cost.ts), each charged in full even when shared. */
+  readonly cost: number;
+  /** Gives the selectors back to the pool they came from (once; later calls do nothing). */
+  release(): void;
+}
+
+/** Where the hub's compiled selectors come from, and what one subscription may cost. */
+export interface SelectorLimits {
+  /** Shares one compiled selector per distinct matcher across connections. */
+  readonly pool: SelectorPool;
+  /** `--max-selector-cost`: past it the subscription is a 400. */
+  readonly maxCost: number;
+  /** Called with the cost so far after each selector; it may throw (the per-address allowance). */
+  readonly check?: (cost: number) => void;
 }
 
 const FORBIDDEN = /[\u0000-\u001f\u007f-\u009f\p{Cf}]/u;
@@ -48,9 +62,24 @@ export function readMercureSubscription(
   protocol: ProtocolVersion,
   maxTopics: number,
   hubUrl: URL,
+  limits?: SelectorLimits,
 ): MercureSubscription {
   const matchers: Matcher[] = [];
-  const add = (type: MatchType, match: string, param: string) => {
+  let cost = 0;
+  let released = false;
+  const release = () => {
+    if (released) return;
+    released = true;
+    limits?.pool.release(matchers.map((m) => m.selector));
+  };
+  try {
+    return readMatchers();
+  } catch (error) {
+    release();
+    throw error;
+  }
+
+  function add(type: MatchType, match: string, param: string): void {
     if (matchers.length >= maxTopics) {
       throw new HubError('TOO_MANY_TOPICS', `More than ${maxTopics} topic matchers in one request.`);
     }
@@ -60,38 +89,58 @@ export function readMercureSubscription(
         `The "${param}" value must not contain control or format characters.`,
       );
     }
-    matchers.push({ type, match, selector: compileMatcher(type, match, param, hubUrl) });
-  };
-  for (const [name, value] of params) {
-    if (protocol === '0.x') {
-      if (name === 'topic') add('template', value, name);
-      continue;
-    }
-    if (name === 'match' || name === 'match_exact' || name === 'topic') add('exact', value, name);
-    else if (name === 'match_urlpattern' || name === 'topicURLPattern') add('urlpattern', value, name);
-    else if (/^match/i.test(name)) {
+    const compile = () => compileMatcher(type, match, param, hubUrl);
+    const selector =
+      limits === undefined
+        ? compile()
+        : limits.pool.acquire(match, 'auto', compile, `${type}\u0000${hubUrl.origin}\u0000${match}`);
+    matchers.push({ type, match, selector });
+    cost += selectorCost(selector);
+    if (limits !== undefined && cost > limits.maxCost) {
       throw new HubError(
-        'INVALID_REQUEST',
-        `Unknown matcher parameter "${name}": use match (or match_exact) and match_urlpattern.`,
+        'SELECTORS_TOO_COSTLY',
+        `The first ${matchers.length} topic selectors of this request already cost about ${kib(cost)} KiB of hub ` +
+          `memory, more than the ${kib(limits.maxCost)} KiB one subscription may hold (--max-selector-cost). URI templates and URL patterns ` +
+          'cost far more than exact topics (docs/topics.md): subscribe with fewer, or simpler, selectors.',
       );
     }
+    limits?.check?.(cost);
   }
-  if (matchers.length === 0) {
-    throw new HubError(
-      'INVALID_REQUEST',
-      protocol === '0.x'
-        ? 'Missing "topic": subscribe to at least one topic selector.'
-        : 'Missing "match": subscribe to at least one topic matcher (match or match_urlpattern).',
-    );
+
+  function readMatchers(): MercureSubscription {
+    for (const [name, value] of params) {
+      if (protocol === '0.x') {
+        if (name === 'topic') add('template', value, name);
+        continue;
+      }
+      if (name === 'match' || name === 'match_exact' || name === 'topic') add('exact', value, name);
+      else if (name === 'match_urlpattern' || name === 'topicURLPattern') add('urlpattern', value, name);
+      else if (/^match/i.test(name)) {
+        throw new HubError(
+          'INVALID_REQUEST',
+          `Unknown matcher parameter "${name}": use match (or match_exact) and match_urlpattern.`,
+        );
+      }
+    }
+    if (matchers.length === 0) {
+      throw new HubError(
+        'INVALID_REQUEST',
+        protocol === '0.x'
+          ? 'Missing "topic": subscribe to at least one topic selector.'
+          : 'Missing "match": subscribe to at least one topic matcher (match or match_urlpattern).',
+      );
+    }
+    const fromQuery =
+      params.get(protocol === '0.x' ? 'lastEventID' : 'last_event_id') ??
+      params.get('lastEventID') ??
+      params.get('last_event_id');
+    const raw = lastEventIdHeader !== undefined && lastEventIdHeader !== '' ? lastEventIdHeader : fromQuery;
+    const lastEventId = raw === null || raw === '' ? undefined : raw;
+    return { protocol, matchers, lastEventId, cost, release };
   }
-  const fromQuery =
-    params.get(protocol === '0.x' ? 'lastEventID' : 'last_event_id') ??
-    params.get('lastEventID') ??
-    params.get('last_event_id');
-  const raw = lastEventIdHeader !== undefined && lastEventIdHeader !== '' ? lastEventIdHeader : fromQuery;
-  const lastEventId = raw === null || raw === '' ? undefined : raw;
-  return { protocol, matchers, lastEventId };
 }
+
+const kib = (bytes: number) => Math.ceil(bytes / 1024).toLocaleString('en-US');
 
 function compileMatcher(type: MatchType, match: string, param: string, hubUrl: URL): TopicSelector {
   if (match === '*') return compileSelector('*', 'auto'); // the wildcard, whatever the matcher type
@@ -125,6 +174,7 @@ export function compileUrlPattern(pattern: string, hubUrl: URL): TopicSelector {
   return {
     source: pattern,
     kind: 'urlpattern',
+    cost: selectorCost(inner),
     matches: (topic: string) => topic === pattern || inner.matches(absolute(topic)),
   };
 }

@@ -7,6 +7,8 @@ export type ServerErrorCode =
   | 'NO_SELECTOR'
   /** More selectors than `maxSelectors`. 400. */
   | 'TOO_MANY_SELECTORS'
+  /** Selectors whose estimated memory passes `maxSelectorCost`. 400. */
+  | 'SELECTORS_TOO_COSTLY'
   /** `Last-Event-ID` (header or query) longer than `maxLastEventIdLength`. 400. */
   | 'LAST_EVENT_ID_TOO_LONG'
   /** The query string is longer than `maxQueryLength`. 400. */
@@ -22,6 +24,7 @@ const STATUS: Record<ServerErrorCode, number> = {
   INVALID_SELECTOR: 400,
   NO_SELECTOR: 400,
   TOO_MANY_SELECTORS: 400,
+  SELECTORS_TOO_COSTLY: 400,
   LAST_EVENT_ID_TOO_LONG: 400,
   QUERY_TOO_LONG: 400,
   INVALID_PARAMETER: 400,

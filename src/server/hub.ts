@@ -24,7 +24,7 @@ import { handleHttp2Stream } from './node-http2.js';
 import { type HubOptions, type ResolvedHubOptions, resolveHubOptions } from './options.js';
 import { joinEvents, PreparedEvent } from './prepared.js';
 import { readSubscription, type SubscribeOptions, type Subscription } from './request.js';
-import { TopicIndex } from './selectors.js';
+import { SelectorPool, TopicIndex } from './selectors.js';
 
 /** The reserved event type sent when a `Last-Event-ID` cannot be replayed (see docs/library.md). */
 export const REPLAY_UNAVAILABLE_EVENT = 'crier-replay-unavailable';
@@ -99,6 +99,10 @@ export class Hub extends EventEmitter<HubEvents> {
   coalescing = false;
   private readonly ownsEngine: boolean;
   private readonly index = new TopicIndex<SubscriberGroup>();
+  /** Compiled selectors, one per distinct selector, shared by the subscriptions that use it. */
+  readonly selectorPool = new SelectorPool();
+  /** What gives each connection's selectors back to the pool when it ends. */
+  private readonly releases = new WeakMap<SseConnection, () => void>();
   private readonly groups = new Map<string, SubscriberGroup>();
   private dirtyGroups: SubscriberGroup[] = [];
   private readonly connections = new Set<SseConnection>();
@@ -376,7 +380,7 @@ export class Hub extends EventEmitter<HubEvents> {
     options: SubscribeOptions = {},
   ): Subscription {
     if (this.closing) throw new ServerError('HUB_CLOSED', 'The server is shutting down; reconnect shortly.');
-    return readSubscription(target, lastEventIdHeader, options, this.options);
+    return readSubscription(target, lastEventIdHeader, options, this.options, this.selectorPool);
   }
 
   /**
@@ -385,7 +389,11 @@ export class Hub extends EventEmitter<HubEvents> {
    * it by offset, so the subscriber sees no gap and no duplicate.
    */
   async attach(connection: SseConnection, subscription: Subscription): Promise<void> {
-    if (this.closing) throw new ServerError('HUB_CLOSED', 'The server is shutting down; reconnect shortly.');
+    if (this.closing) {
+      subscription.release?.();
+      throw new ServerError('HUB_CLOSED', 'The server is shutting down; reconnect shortly.');
+    }
+    if (subscription.release !== undefined) this.releases.set(connection, subscription.release);
     const first = [PreparedEvent.ofFields({ retry: this.jitteredRetry() })];
     const lastEventId = subscription.lastEventId;
     if (lastEventId !== undefined) connection.backlog = [];
@@ -459,6 +467,8 @@ export class Hub extends EventEmitter<HubEvents> {
   /** Called once per connection when it ends, whatever the reason. */
   detach(connection: SseConnection, reason: CloseReason): void {
     if (!this.connections.delete(connection)) return;
+    this.releases.get(connection)?.();
+    this.releases.delete(connection);
     const group = connection.group;
     if (group !== null) {
       group.members.delete(connection);

@@ -183,6 +183,35 @@ describe('Hub over node:http', () => {
     await s.stop();
   });
 
+  test('refuses selectors costing more than maxSelectorCost with a 400 that names the option, and shares identical selectors across connections until the last leaves', async () => {
+    const s = await start({ maxSelectorCost: 64 * 1024 });
+    const templates = Array.from(
+      { length: 20 },
+      (_, i) => `topic=${encodeURIComponent(`https://e.x/${i}/{id}`)}`,
+    );
+    const refused = await connectSse(`${s.url}/?${templates.join('&')}`);
+    await refused.ended;
+    assert.equal(refused.status, 400);
+    assert.match(refused.body, /maxSelectorCost/);
+    assert.equal(s.hub.selectorPool.size, 0, 'a refused subscription gives back what it took');
+    const url = `${s.url}/?topic=${encodeURIComponent('https://e.x/books/{id}')}&topic=plain`;
+    const a = await connectSse(url);
+    const b = await connectSse(url);
+    assert.equal(a.status, 200);
+    assert.equal(b.status, 200);
+    assert.equal(s.hub.selectorPool.size, 2, 'two connections, one compiled selector each');
+    await s.hub.publish('https://e.x/books/7', 'seven');
+    await a.until((x) => x.events.length === 1);
+    await b.until((x) => x.events.length === 1);
+    a.close();
+    await new Promise<void>((r) => s.hub.once('disconnect', () => r()));
+    assert.equal(s.hub.selectorPool.size, 2, 'still held by the other connection');
+    b.close();
+    await new Promise<void>((r) => s.hub.once('disconnect', () => r()));
+    assert.equal(s.hub.selectorPool.size, 0);
+    await s.stop();
+  });
+
   test('replays what followed Last-Event-ID (header, lastEventID or last_event_id) and then goes live', async () => {
     const s = await start();
     const ids: string[] = [];

@@ -26,6 +26,11 @@ export interface HubOptions {
   stallTimeoutMs?: number;
   /** Most topic selectors one subscription may have. Default 1,000. */
   maxSelectors?: number;
+  /**
+   * Most estimated memory (bytes) of one subscription's compiled selectors (`selectorCost` of
+   * `crier-sse/topics`: an exact topic about 0.7 KB, a URI template 5 to 20 KB). Default 1 MiB.
+   */
+  maxSelectorCost?: number;
   /** Longest `Last-Event-ID` accepted (header or query), in characters. Default 1,024. */
   maxLastEventIdLength?: number;
   /** Longest query string accepted, in characters. Default 65,536. */
@@ -53,6 +58,7 @@ export const HUB_DEFAULTS: Readonly<Omit<ResolvedHubOptions, 'logger'>> = Object
   maxBufferedBytes: 256 * 1024,
   stallTimeoutMs: 45_000,
   maxSelectors: 1_000,
+  maxSelectorCost: 1024 * 1024,
   maxLastEventIdLength: 1_024,
   maxQueryLength: 65_536,
   flushSliceMs: 10,
@@ -69,7 +75,7 @@ export function resolveHubOptions(options: HubOptions): ResolvedHubOptions {
     if ((key === 'retryJitter' || key === 'lifetimeJitter') && value > 1) {
       throw new RangeError(`Hub option ${key} must be between 0 and 1, got ${value}.`);
     }
-    if ((key === 'maxSelectors' || key === 'maxBufferedBytes') && value < 1) {
+    if ((key === 'maxSelectors' || key === 'maxBufferedBytes' || key === 'maxSelectorCost') && value < 1) {
       throw new RangeError(`Hub option ${key} must be at least 1, got ${value}.`);
     }
     out[key] = value;

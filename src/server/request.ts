@@ -7,7 +7,13 @@
 import { textFromHeader } from '../protocol/header-text.js';
 import { ServerError } from './errors.js';
 import type { ResolvedHubOptions } from './options.js';
-import { compileSelector, type SelectorSyntax, type TopicSelector } from './selectors.js';
+import {
+  compileSelector,
+  type SelectorPool,
+  type SelectorSyntax,
+  selectorCost,
+  type TopicSelector,
+} from './selectors.js';
 
 /** Per-endpoint (or per-request) settings given by the application to `handle`, `fetch` or `handleStream`. */
 export interface SubscribeOptions {
@@ -39,6 +45,11 @@ export interface Subscription {
   readonly maxRate: number;
   /** See `SubscribeOptions.resumeHeader`. */
   readonly resumeHeader?: string;
+  /**
+   * Gives the compiled selectors back to the pool they were taken from (the hub calls it when the
+   * connection ends; calling it again does nothing). Absent when no pool was used.
+   */
+  readonly release?: () => void;
 }
 
 const SYNTAXES = new Set(['auto', 'exact', 'template', 'urlpattern']);
@@ -52,6 +63,7 @@ export function readSubscription(
   header: string | undefined,
   options: SubscribeOptions,
   limits: ResolvedHubOptions,
+  pool?: SelectorPool,
 ): Subscription {
   const q = target.indexOf('?');
   const query = q === -1 ? '' : target.slice(q + 1);
@@ -82,9 +94,6 @@ export function readSubscription(
       `This subscription has ${sources.length + privateSources.length} topic selectors; the most accepted is ${limits.maxSelectors}.`,
     );
   }
-  const selectors = sources.map((s) => compile(s, syntax));
-  const privateSelectors = privateSources.length === 0 ? null : privateSources.map((s) => compile(s, syntax));
-
   // The header carries the ID's UTF-8 bytes (WHATWG); the query parameters are percent-decoded already.
   const rawId =
     options.lastEventId ??
@@ -110,29 +119,69 @@ export function readSubscription(
       );
     }
   }
+  // Compiled last, so nothing after this can fail and leave selectors taken from the pool.
+  const { selectors, privateSelectors, release } = compileAll(sources, privateSources, syntax, limits, pool);
   return {
     selectors,
     privateSelectors,
     lastEventId,
     maxRate,
     ...(options.resumeHeader === undefined ? {} : { resumeHeader: options.resumeHeader }),
+    ...(pool === undefined ? {} : { release }),
   };
 }
 
-// Compiled selectors are immutable, so connections with the same selector share one (less memory per
-// subscriber, and a template is compiled once, not once per connection). Bounded: oldest out first.
-const SELECTOR_CACHE_SIZE = 4096;
-const selectorCache = new Map<string, TopicSelector>();
-
-function compile(source: string, syntax: SelectorSyntax): TopicSelector {
-  const key = syntax + ' ' + source;
-  const cached = selectorCache.get(key);
-  if (cached !== undefined) return cached;
-  try {
-    const selector = compileSelector(source, syntax);
-    if (selectorCache.size >= SELECTOR_CACHE_SIZE) selectorCache.delete(selectorCache.keys().next().value!);
-    selectorCache.set(key, selector);
+/**
+ * Compiles the public and private selectors, from the pool when there is one, and charges their cost:
+ * past `maxSelectorCost` it gives back what it took and throws `SELECTORS_TOO_COSTLY`.
+ */
+function compileAll(
+  sources: readonly string[],
+  privateSources: readonly string[],
+  syntax: SelectorSyntax,
+  limits: ResolvedHubOptions,
+  pool: SelectorPool | undefined,
+): { selectors: TopicSelector[]; privateSelectors: TopicSelector[] | null; release: () => void } {
+  const taken: TopicSelector[] = [];
+  let released = false;
+  const release = () => {
+    if (released) return;
+    released = true;
+    pool?.release(taken);
+  };
+  let cost = 0;
+  const one = (source: string): TopicSelector => {
+    const selector = compile(source, syntax, pool);
+    taken.push(selector);
+    cost += selectorCost(selector);
+    if (cost > limits.maxSelectorCost) {
+      throw new ServerError(
+        'SELECTORS_TOO_COSTLY',
+        `The first ${taken.length} topic selectors already cost about ${Math.ceil(cost / 1024)} KiB of memory, ` +
+          `more than the ${Math.ceil(limits.maxSelectorCost / 1024)} KiB one subscription may hold (maxSelectorCost). ` +
+          'URI templates and URL patterns cost far more than exact topics: subscribe with fewer, or simpler, selectors.',
+      );
+    }
     return selector;
+  };
+  try {
+    const selectors = sources.map(one);
+    const privateSelectors = privateSources.length === 0 ? null : privateSources.map(one);
+    return { selectors, privateSelectors, release };
+  } catch (error) {
+    release();
+    throw error;
+  }
+}
+
+/**
+ * Compiled selectors are immutable, so connections with the same selector share one from the hub's pool
+ * (less memory per subscriber, and a template is compiled once, not once per connection); the pool
+ * drops a selector when its last subscription ends.
+ */
+function compile(source: string, syntax: SelectorSyntax, pool: SelectorPool | undefined): TopicSelector {
+  try {
+    return pool === undefined ? compileSelector(source, syntax) : pool.acquire(source, syntax);
   } catch (error) {
     const why = error instanceof Error ? error.message : String(error);
     throw new ServerError('INVALID_SELECTOR', `Topic selector "${source}" is invalid: ${why}`, {

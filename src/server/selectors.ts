@@ -1,2 +1,9 @@
 /** The topic selectors and index the hub uses (src/topics), in one place. */
-export { compileSelector, type SelectorSyntax, TopicIndex, type TopicSelector } from '../topics/index.js';
+export {
+  compileSelector,
+  SelectorPool,
+  type SelectorSyntax,
+  selectorCost,
+  TopicIndex,
+  type TopicSelector,
+} from '../topics/index.js';

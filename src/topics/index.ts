@@ -3,7 +3,22 @@
  * finds the subscribers of a published update without scanning them all. See docs/topics.md.
  */
 
+export {
+  ANY_COST,
+  EXACT_COST,
+  exactCost,
+  selectorCost,
+  subscriptionCost,
+  TEMPLATE_COST,
+  TEMPLATE_COST_PER_SIZE,
+  templateCost,
+  URL_PATTERN_COST,
+  URL_PATTERN_COST_PER_COMPONENT,
+  URL_PATTERN_COST_PER_SIZE,
+  urlPatternCost,
+} from './cost.js';
 export { TopicError, type TopicErrorCode } from './errors.js';
+export { SelectorPool } from './pool.js';
 export {
   type CompileSelectorsOptions,
   compileSelector,

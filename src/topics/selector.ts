@@ -11,6 +11,7 @@
  *   else is an exact name.
  */
 
+import { ANY_COST, exactCost, templateCost, urlPatternCost } from './cost.js';
 import { TopicError } from './errors.js';
 import { compileTemplateNfa, TemplateMatcher } from './uri-template.js';
 import { UrlPatternMatcher } from './url-pattern.js';
@@ -29,6 +30,11 @@ export interface TopicSelector {
    * it to test a published topic only against the patterns that can match it.
    */
   readonly prefix?: string;
+  /**
+   * An estimate of the bytes a hub holds for this selector (src/topics/cost.ts); the compiled selectors
+   * of this module state it, custom ones may. `selectorCost` charges a default when it is absent.
+   */
+  readonly cost?: number;
 }
 
 const SYNTAXES = new Set<string>(['auto', 'exact', 'template', 'urlpattern']);
@@ -39,6 +45,9 @@ export const DEFAULT_MAX_SELECTORS = 1000;
 class ExactSelector implements TopicSelector {
   readonly kind = 'exact' as const;
   constructor(readonly source: string) {}
+  get cost(): number {
+    return exactCost(this.source);
+  }
   matches(topic: string): boolean {
     return topic === this.source;
   }
@@ -47,6 +56,7 @@ class ExactSelector implements TopicSelector {
 class AnySelector implements TopicSelector {
   readonly kind = 'any' as const;
   readonly source = '*';
+  readonly cost = ANY_COST;
   matches(_topic: string): boolean {
     return true;
   }
@@ -55,6 +65,7 @@ class AnySelector implements TopicSelector {
 class TemplateSelector implements TopicSelector {
   readonly kind = 'template' as const;
   readonly prefix: string;
+  readonly cost: number;
   readonly #suffix: string;
   readonly #matcher: TemplateMatcher;
   constructor(
@@ -62,24 +73,27 @@ class TemplateSelector implements TopicSelector {
     matcher: TemplateMatcher,
   ) {
     this.#matcher = matcher;
-    this.prefix = matcher.nfa.literalPrefix;
-    this.#suffix = matcher.nfa.literalSuffix;
+    this.cost = templateCost(source, matcher.size);
+    this.prefix = matcher.literalPrefix;
+    this.#suffix = matcher.literalSuffix;
   }
   matches(topic: string): boolean {
     if (topic === this.source) return true;
-    // Cheap rejections before running the automaton: every expansion starts with the literal prefix
-    // and ends with the literal suffix (ASCII literals expand to themselves).
-    if (!topic.startsWith(this.prefix) || !topic.endsWith(this.#suffix)) return false;
-    if (topic.length < this.prefix.length + this.#suffix.length) return false;
+    // Cheap rejection before running the automaton: every expansion ends with the literal suffix
+    // (ASCII literals expand to themselves); the matcher checks the literal prefix itself.
+    if (!topic.endsWith(this.#suffix) || topic.length < this.prefix.length + this.#suffix.length)
+      return false;
     return this.#matcher.matches(topic);
   }
 }
 
 class UrlPatternSelector implements TopicSelector {
   readonly kind = 'urlpattern' as const;
+  readonly cost: number;
   readonly #matcher: UrlPatternMatcher;
   constructor(readonly source: string) {
     this.#matcher = new UrlPatternMatcher(source);
+    this.cost = urlPatternCost(source, this.#matcher.components.length, this.#matcher.size);
   }
   matches(topic: string): boolean {
     return topic === this.source || this.#matcher.matches(topic);

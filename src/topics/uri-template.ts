@@ -505,10 +505,15 @@ function compileExpression(
 export interface TemplateNfa extends Nfa {
   /** The literal text before the first expression: every match starts with it. */
   readonly literalPrefix: string;
+  /** The state the automaton is in after reading `literalPrefix` (0 when it is empty). */
+  readonly afterPrefix: number;
   /** The literal text after the last expression: every match but the empty-template one ends with it. */
   readonly literalSuffix: string;
   /** Whether the template has at least one expression. */
   readonly hasExpressions: boolean;
+  /** How many expressions and variables the template has (the cost of a subscription counts them). */
+  readonly expressions: number;
+  readonly variables: number;
 }
 
 /** Compiles a template to an NFA. Throws `INVALID_SELECTOR` for an invalid or too complex template. */
@@ -517,26 +522,36 @@ export function compileTemplateNfa(template: string): TemplateNfa {
   const b = new TemplateNfaBuilder(template);
   let s = 0;
   let literalPrefix = '';
-  let seenExpression = false;
+  let afterPrefix = 0;
+  let expressions = 0;
+  let variables = 0;
   for (const part of parts) {
     if (part.type === 'literal') {
-      if (!seenExpression && !/[^\x00-\x7f]/.test(part.text)) literalPrefix += part.text;
       s = compileLiteral(b, s, part.text);
+      // Consecutive literals are one part, so this is the whole text before the first expression.
+      if (expressions === 0 && !/[^\x00-\x7f]/.test(part.text)) {
+        literalPrefix = part.text;
+        afterPrefix = s;
+      }
     } else {
-      seenExpression = true;
+      expressions++;
+      variables += part.vars.length;
       s = compileExpression(b, s, part.operator, part.vars);
     }
   }
   const last = parts[parts.length - 1];
   const literalSuffix =
-    seenExpression && last?.type === 'literal' && !/[^\x00-\x7f]/.test(last.text) ? last.text : '';
+    expressions > 0 && last?.type === 'literal' && !/[^\x00-\x7f]/.test(last.text) ? last.text : '';
   return {
     eps: b.eps,
     edges: b.edges,
     accept: s,
     literalPrefix,
+    afterPrefix,
     literalSuffix,
-    hasExpressions: seenExpression,
+    hasExpressions: expressions > 0,
+    expressions,
+    variables,
   };
 }
 
@@ -550,11 +565,43 @@ export { MAX_DFA_STATES };
  * Matches topics against one template in time linear in the topic: each input character costs one
  * table lookup once the DFA state is built, and building a DFA state costs O(NFA states + edges).
  * `work` counts input characters plus NFA states and edges visited; `cachedStates` the DFA states kept.
+ *
+ * The literal prefix is compared with `startsWith` and the automaton runs from the state after it, so
+ * the prefix (often most of the topic) builds no DFA states.
  */
 export class TemplateMatcher extends LazyDfa {
-  declare readonly nfa: TemplateNfa;
+  readonly literalPrefix: string;
+  readonly afterPrefix: number;
+  readonly literalSuffix: string;
+  readonly hasExpressions: boolean;
+  readonly expressions: number;
+  readonly variables: number;
   constructor(nfa: TemplateNfa) {
-    super(nfa);
+    super(nfa, nfa.afterPrefix);
+    this.literalPrefix = nfa.literalPrefix;
+    this.afterPrefix = nfa.afterPrefix;
+    this.literalSuffix = nfa.literalSuffix;
+    this.hasExpressions = nfa.hasExpressions;
+    this.expressions = nfa.expressions;
+    this.variables = nfa.variables;
+  }
+
+  /** The automaton as arrays with the template's facts (rebuilt on demand; for tests and tools). */
+  override get nfa(): TemplateNfa {
+    return {
+      ...super.nfa,
+      literalPrefix: this.literalPrefix,
+      afterPrefix: this.afterPrefix,
+      literalSuffix: this.literalSuffix,
+      hasExpressions: this.hasExpressions,
+      expressions: this.expressions,
+      variables: this.variables,
+    };
+  }
+
+  override matches(topic: string): boolean {
+    if (!topic.startsWith(this.literalPrefix)) return false;
+    return this.matchFrom(topic, this.literalPrefix.length);
   }
 }
 

@@ -18,7 +18,7 @@
  */
 
 import { URLPattern } from 'urlpattern-polyfill/urlpattern';
-import { type CharClass, LazyDfa, MAX_AUTOMATON_STATES, NfaBuilder, nfaSize } from './automaton.js';
+import { type CharClass, LazyDfa, MAX_AUTOMATON_STATES, NfaBuilder } from './automaton.js';
 import { TopicError } from './errors.js';
 
 /** The most `*` wildcards plus `:name` groups one URL pattern may have (over all its components). */
@@ -432,7 +432,7 @@ export class UrlPatternMatcher {
   /** The largest component automaton (states plus edges): the most work one character can cost. */
   get size(): number {
     let max = 0;
-    for (const { dfa } of this.components) max = Math.max(max, nfaSize(dfa.nfa));
+    for (const { dfa } of this.components) max = Math.max(max, dfa.size);
     return max;
   }
 
