@@ -12,7 +12,7 @@ import { ServerError } from './errors.js';
 import type { Batch } from './group.js';
 import type { Hub } from './hub.js';
 import { Http2Connection } from './node-http2.js';
-import type { PreparedEvent } from './prepared.js';
+import { joinAsChunk, joinEvents, type PreparedEvent } from './prepared.js';
 import type { SubscribeOptions, Subscription } from './request.js';
 
 export const SSE_HEADERS: Readonly<Record<string, string>> = Object.freeze({
@@ -78,6 +78,16 @@ export class NodeHttpConnection extends SseConnection {
 
   protected writeMany(events: readonly PreparedEvent[]): void {
     this.socket.write(this.hub.join(events, this.framed));
+  }
+
+  override writeSlice(events: readonly PreparedEvent[], drained: () => void): void {
+    if (this.closed) return;
+    this.wrote = true;
+    // The callback runs once the bytes are handed to the kernel: a client that does not read never gets
+    // the next slice.
+    this.socket.write(this.framed ? joinAsChunk(events) : joinEvents(events, false), (error) => {
+      if (error == null) drained();
+    });
   }
 
   protected terminate(graceful: boolean): void {
