@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';
 import { describe, test } from 'node:test';
-import type { Engine, HistoryRead } from '../engines/engine.js';
+import type { Engine, HistoryRead, StoredUpdate } from '../engines/engine.js';
 import { MemoryEngine } from '../engines/memory/memory-engine.js';
+import { EventStreamParser, type ParsedEvent } from '../protocol/parse.js';
 import { Hub, REPLAY_UNAVAILABLE_EVENT } from './hub.js';
 import type { HubOptions } from './options.js';
 import type { SubscribeOptions } from './request.js';
@@ -287,6 +288,48 @@ describe('Hub over node:http', () => {
     );
     seen.close();
     c.close();
+    await s.stop();
+  });
+
+  test('a replay longer than the write buffer goes out in slices as the client reads; live updates published meanwhile follow it with no gap and no duplicate', async () => {
+    // 8 MB of history, a 64 KiB write buffer: far more than the socket buffers hold, so the replay waits
+    // for this client, which reads nothing for a while.
+    const s = await start({
+      engine: new MemoryEngine({ history: { maxBytes: 64 * 1024 ** 2 } }),
+      maxBufferedBytes: 64 * 1024,
+    });
+    const big = 'r'.repeat(20_000);
+    const history: StoredUpdate[] = [];
+    for (let i = 0; i < 400; i++) history.push(await s.hub.publish('t', `${i} ${big}`));
+    const events: ParsedEvent[] = [];
+    const parser = new EventStreamParser({ onEvent: (e) => events.push(e) });
+    const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
+      const req = http.get(
+        `${s.url}/?topic=t`,
+        { headers: { 'last-event-id': history[0]!.id }, agent: false },
+        resolve,
+      );
+      req.on('error', reject);
+    });
+    res.pause();
+    res.on('data', (chunk: Buffer) => parser.push(chunk));
+    await new Promise((r) => setTimeout(r, 100));
+    const live: StoredUpdate[] = [];
+    for (let i = 0; i < 20; i++) {
+      live.push(await s.hub.publish('t', `live ${i}`));
+      await new Promise((r) => setImmediate(r));
+    }
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(s.hub.stats.slowDisconnects, 0, 'the reader was not dropped: its backlog is small');
+    res.resume();
+    const want = [...history.slice(1), ...live].map((u) => u.id);
+    while (events.length < want.length) await new Promise((r) => setTimeout(r, 10));
+    await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(
+      events.map((e) => e.lastEventId),
+      want,
+    );
+    res.destroy();
     await s.stop();
   });
 
