@@ -235,7 +235,7 @@ export const OPTIONS = {
   fdReserve: option(
     integer(0).default(1_024),
     'N',
-    'File descriptors kept for publishes, health, metrics and the store: subscribers get 503 once open sockets reach ulimit -n minus this.',
+    'File descriptors kept for publishes, health, metrics and the store: subscribers get 503 once open sockets reach ulimit -n minus this (at most a quarter of ulimit -n).',
   ),
   maxTopics: option(integer(1).default(1_000), 'N', 'Most topic selectors in one request (400 beyond).'),
   maxBody: option(size.default(1024 ** 2), 'SIZE', 'Largest publish request body (413 beyond).'),

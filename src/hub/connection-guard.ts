@@ -9,8 +9,9 @@
  * - At most `--max-pending-connections` in all: past it the OLDEST pending one is closed, so a flood of
  *   idle sockets from many addresses cannot keep a real client (which sends its request at once) out.
  * - File descriptors: subscribers are refused (503) once the open sockets reach the process's open-file
- *   limit (`ulimit -n`) minus `--fd-reserve`, so the descriptors left serve publishes, `/healthz`,
- *   `/metrics` and the store.
+ *   limit (`ulimit -n`; Node raises the soft limit to the hard one at start) minus `--fd-reserve` (at
+ *   most a quarter of the limit), so the descriptors left serve publishes, `/healthz`, `/metrics` and the
+ *   store.
  */
 import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
@@ -49,11 +50,15 @@ export class ConnectionGuard {
   /** The most sockets open before subscribers are refused; Infinity when the limit is unknown. */
   readonly maxSockets: number;
   readonly openFileLimit: number | undefined;
+  /** Descriptors kept free of subscribers: `fdReserve`, at most a quarter of the limit. */
+  readonly fdReserve: number;
 
   constructor(private readonly options: ConnectionGuardOptions) {
     this.openFileLimit = options.openFileLimit ?? readOpenFileLimit();
-    this.maxSockets =
-      this.openFileLimit === undefined ? Number.POSITIVE_INFINITY : this.openFileLimit - options.fdReserve;
+    const limit = this.openFileLimit;
+    // Never more than a quarter of the limit, so a small one (ulimit -n 1024) still serves subscribers.
+    this.fdReserve = limit === undefined ? 0 : Math.min(options.fdReserve, Math.floor(limit / 4));
+    this.maxSockets = limit === undefined ? Number.POSITIVE_INFINITY : limit - this.fdReserve;
     const every = Math.max(50, Math.min(1000, Math.floor(options.headersTimeoutMs / 4)));
     this.sweeper = setInterval(() => this.sweep(), every);
     this.sweeper.unref();

@@ -160,10 +160,10 @@ export class HubServer {
       exempt: (address) => this.clientAddress.isProxy(address),
     });
     const limit = this.guard.openFileLimit;
-    if (limit !== undefined && limit < config.maxConnections + config.fdReserve) {
+    if (limit !== undefined && this.guard.maxSockets < config.maxConnections) {
       this.log.warn(
-        { openFileLimit: limit, maxConnections: config.maxConnections, fdReserve: config.fdReserve },
-        `the open-file limit (ulimit -n ${limit}) allows ${Math.max(0, limit - config.fdReserve)} subscribers, fewer than --max-connections: raise it to at least ${config.maxConnections + config.fdReserve}`,
+        { openFileLimit: limit, maxConnections: config.maxConnections, fdReserve: this.guard.fdReserve },
+        `the open-file limit (ulimit -n ${limit}) allows about ${this.guard.maxSockets} subscribers, fewer than --max-connections: raise it to at least ${config.maxConnections + config.fdReserve}`,
       );
     }
     const handler = (req: Req, res: Res) => {
@@ -390,7 +390,7 @@ export class HubServer {
       // Refused before the descriptor table is full: what is left serves publishes, health and metrics.
       throw new HubError(
         'TOO_MANY_CONNECTIONS',
-        `The hub is near its open-file limit (${this.guard.openFileLimit} descriptors, ${this.config.fdReserve} kept for publishes and health checks); retry later.`,
+        `The hub is near its open-file limit (${this.guard.openFileLimit} descriptors, ${this.guard.fdReserve} kept for publishes and health checks); retry later.`,
         { headers: { 'retry-after': '5' } },
       );
     }
