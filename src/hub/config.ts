@@ -222,12 +222,12 @@ export const OPTIONS = {
     'DURATION',
     'Close a connection that has not sent its request head after this long.',
   ),
-  maxPendingConnections: option(
+  maxPending: option(
     integer(1).default(1_024),
     'N',
     'Most connections that have not sent their request head yet; beyond, the oldest is closed.',
   ),
-  maxPendingConnectionsPerIp: option(
+  maxPendingPerIp: option(
     integer(1).default(64),
     'N',
     'Most such connections per peer address (trusted proxies exempt); beyond, new ones are closed.',

@@ -4,9 +4,9 @@
  * - A connection is *pending* from the moment it is accepted until its first request head has arrived
  *   (with TLS: until its handshake is done; Node's own `headersTimeout` covers the head after it).
  *   Pending connections are closed after `--headers-timeout`.
- * - At most `--max-pending-connections-per-ip` pending connections per peer address (reverse proxies in
+ * - At most `--max-pending-per-ip` pending connections per peer address (reverse proxies in
  *   `--trusted-proxies` are exempt): past it a new one is closed at once.
- * - At most `--max-pending-connections` in all: past it the OLDEST pending one is closed, so a flood of
+ * - At most `--max-pending` in all: past it the OLDEST pending one is closed, so a flood of
  *   idle sockets from many addresses cannot keep a real client (which sends its request at once) out.
  * - File descriptors: subscribers are refused (503) once the open sockets reach the process's open-file
  *   limit (`ulimit -n`; Node raises the soft limit to the hard one at start) minus `--fd-reserve` (at

@@ -154,8 +154,8 @@ export class HubServer {
     this.metrics = new HubMetrics(this.hub, engine);
     this.guard = new ConnectionGuard({
       headersTimeoutMs: config.headersTimeout,
-      maxPending: config.maxPendingConnections,
-      maxPendingPerAddress: config.maxPendingConnectionsPerIp,
+      maxPending: config.maxPending,
+      maxPendingPerAddress: config.maxPendingPerIp,
       fdReserve: config.fdReserve,
       exempt: (address) => this.clientAddress.isProxy(address),
     });

@@ -210,7 +210,7 @@ describe('resource limits', () => {
         () =>
           new Promise<void>((resolve) => {
             // From other addresses than the clients served meanwhile (127.0.0.1): the hub holds at most
-            // --max-pending-connections-per-ip unfinished heads per address and closes the rest at once.
+            // --max-pending-per-ip unfinished heads per address and closes the rest at once.
             const localAddress = `127.0.0.${2 + (sockets.length % 8)}`;
             const s = connect({ port: hub.port, host: '127.0.0.1', localAddress }, () => {
               s.write(head.slice(0, 20));
