@@ -7,7 +7,7 @@ import { SseConnection } from './connection.js';
 import { ServerError } from './errors.js';
 import type { Batch } from './group.js';
 import type { Hub } from './hub.js';
-import { joinEvents, type PreparedEvent } from './prepared.js';
+import type { PreparedEvent } from './prepared.js';
 import type { SubscribeOptions, Subscription } from './request.js';
 
 const FETCH_SSE_HEADERS: Readonly<Record<string, string>> = Object.freeze({
@@ -74,7 +74,7 @@ export class FetchConnection extends SseConnection {
   override writeSlice(events: readonly PreparedEvent[], drained: () => void): void {
     if (this.closed || this.controller === null) return;
     this.wrote = true;
-    this.controller.enqueue(joinEvents(events, false));
+    for (const e of events) this.controller.enqueue(e.payload); // shared bytes, no copy
     // Room left in the queue: go on next turn; otherwise when the reader pulls.
     if ((this.controller.desiredSize ?? 0) > 0) setImmediate(drained);
     else this.drained = drained;

@@ -333,6 +333,22 @@ describe('Hub over node:http', () => {
     await s.stop();
   });
 
+  test('a replay of many small events goes out in joined slices, in order, then live updates', async () => {
+    const s = await start({ maxBufferedBytes: 16 * 1024 });
+    const first = await s.hub.publish('t', 'first');
+    const history: StoredUpdate[] = [];
+    for (let i = 0; i < 2000; i++) history.push(await s.hub.publish('t', `small ${i}`));
+    const c = await connectSse(`${s.url}/?topic=t`, { 'last-event-id': first.id });
+    const live = await s.hub.publish('t', 'live');
+    await c.until((x) => x.events.length === 2001);
+    assert.deepEqual(
+      c.events.map((e) => e.lastEventId),
+      [...history, live].map((u) => u.id),
+    );
+    c.close();
+    await s.stop();
+  });
+
   test('replay joins the live stream with no gap and no duplicate while events are published concurrently', async () => {
     // An engine whose history read takes a while and lands at a random moment, as over a network.
     const inner = new MemoryEngine();
