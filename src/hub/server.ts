@@ -159,6 +159,7 @@ export class HubServer {
       fdReserve: config.fdReserve,
       exempt: (address) => this.clientAddress.isProxy(address),
     });
+    this.metrics.trackPending(this.guard);
     const limit = this.guard.openFileLimit;
     if (limit !== undefined && this.guard.maxSockets < config.maxConnections) {
       this.log.warn(

@@ -78,6 +78,9 @@ describe('connections that never send a request', () => {
     );
     assert.ok(descriptors < 2048, `the hub is below its descriptor limit (${descriptors})`);
     await stillAnswers(hub);
+    const metrics = await (await fetch(new URL('/metrics', hub.origin))).text();
+    const pending = Number(/^crier_pending_connections (\d+)/m.exec(metrics)?.[1]);
+    assert.ok(pending > 0 && pending <= 1024, `pending connections in /metrics: ${pending}`);
     const started = Date.now();
     while (closed < 4000 && Date.now() - started < 10_000) await sleep(100);
     t.diagnostic(`every idle socket closed ${Date.now() - started} ms after the attack`);
