@@ -132,8 +132,8 @@ function connect(): void {
     onEvent: (_type, data) => receive(JSON.parse(data) as Notification),
     onStatus: (status, detail) => showStatus(pill, status, detail),
     // The hub no longer holds our last ID (a busy hub's history moved on): merge the inbox, and keep this
-    // stream, which resumes from the hub's newest update. Subscribing again from the inbox's ID, older
-    // still, would only report the same gap again, and again.
+    // stream, which goes on with everything the hub still holds, then live updates. Subscribing again from
+    // the inbox's ID, older still, would only report the same gap again, and again.
     onGap: () => void reload(false),
     // 401: the cookie's token expired or was cleared. /api/me sets a fresh one; then subscribe again.
     onFatal: () => void reload(true),

@@ -59,6 +59,11 @@ export class ClientAddress {
     return this.of(req.socket.remoteAddress, Array.isArray(header) ? header.join(', ') : header);
   }
 
+  /** Whether a peer address is one of the trusted reverse proxies. */
+  isProxy(peer: string): boolean {
+    return this.trusted !== null && this.isTrusted(unmapped(peer));
+  }
+
   private isTrusted(address: string): boolean {
     const version = isIP(address);
     return version !== 0 && this.trusted!.check(address, version === 4 ? 'ipv4' : 'ipv6');

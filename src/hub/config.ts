@@ -220,6 +220,26 @@ export const OPTIONS = {
     'N',
     'Most open subscriber connections per client address (429 beyond).',
   ),
+  headersTimeout: option(
+    duration.pipe(z.number().min(100, { error: 'expected at least 100ms' })).default(10_000),
+    'DURATION',
+    'Close a connection that has not sent its request head after this long.',
+  ),
+  maxPending: option(
+    integer(1).default(1_024),
+    'N',
+    'Most connections that have not sent their request head yet; beyond, the oldest is closed.',
+  ),
+  maxPendingPerIp: option(
+    integer(1).default(64),
+    'N',
+    'Most such connections per peer address (trusted proxies exempt); beyond, new ones are closed.',
+  ),
+  fdReserve: option(
+    integer(0).default(1_024),
+    'N',
+    'File descriptors kept for publishes, health, metrics and the store: subscribers get 503 once open sockets reach ulimit -n minus this (at most a quarter of ulimit -n).',
+  ),
   maxTopics: option(integer(1).default(1_000), 'N', 'Most topic selectors in one request (400 beyond).'),
   maxSelectorCost: option(
     size.pipe(z.number().min(1, { error: 'expected at least 1 byte' })).default(1024 ** 2),

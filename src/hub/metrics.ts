@@ -5,6 +5,7 @@
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { Hub } from '../server/index.js';
+import type { ConnectionGuard } from './connection-guard.js';
 import type { TrackedEngine } from './tracked-engine.js';
 
 export class HubMetrics {
@@ -121,6 +122,28 @@ export class HubMetrics {
       'Total number of handled updates (Mercure name; same as crier_updates_total).',
       () => hub.stats.updates,
     );
+  }
+
+  /** Connections that have not sent their request head: held now, and closed by the guard in all. */
+  trackPending(guard: ConnectionGuard): void {
+    const registers = [this.registry];
+    new Gauge({
+      name: 'crier_pending_connections',
+      help: 'Connections that have not sent their request head yet.',
+      registers,
+      collect() {
+        this.set(guard.pendingCount);
+      },
+    });
+    new Counter({
+      name: 'crier_pending_closed_total',
+      help: 'Connections closed without a request head: past --headers-timeout or a --max-pending bound.',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(guard.closedPending);
+      },
+    });
   }
 
   get contentType(): string {

@@ -15,7 +15,7 @@ import {
   type Http2ServerRequest,
   type Http2ServerResponse,
 } from 'node:http2';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { decodeProtectedHeader } from 'jose';
 import pino, { type Logger } from 'pino';
 import type { Engine, Update } from '../engines/engine.js';
@@ -41,6 +41,7 @@ import {
 } from './auth/index.js';
 import { ClientAddress } from './client-address.js';
 import type { HubConfig } from './config.js';
+import { ConnectionGuard } from './connection-guard.js';
 import { HubError } from './errors.js';
 import { HubMetrics } from './metrics.js';
 import { RateLimiter } from './rate-limit.js';
@@ -120,9 +121,11 @@ export class HubServer {
   private readonly perIpSelectorCost = new Map<string, number>();
   private readonly publishLimiter: RateLimiter | null;
   private readonly corsOrigins: Set<string>;
-  private readonly sockets = new Set<{ destroy(): void }>();
+  private readonly sockets = new Set<Socket>();
   /** Who a request is from, for per-address limits (X-Forwarded-For from trusted proxies only). */
   private readonly clientAddress: ClientAddress;
+  /** Bounds connections that send no request, and keeps file descriptors for publishes and health. */
+  readonly guard: ConnectionGuard;
   private requestSeq = 0;
   private closed = false;
   /** `--admin-addr`'s listener (metrics, dashboard, health), and who may see the admin routes. */
@@ -157,7 +160,23 @@ export class HubServer {
       },
     });
     this.metrics = new HubMetrics(this.hub, engine);
+    this.guard = new ConnectionGuard({
+      headersTimeoutMs: config.headersTimeout,
+      maxPending: config.maxPending,
+      maxPendingPerAddress: config.maxPendingPerIp,
+      fdReserve: config.fdReserve,
+      exempt: (address) => this.clientAddress.isProxy(address),
+    });
+    this.metrics.trackPending(this.guard);
+    const limit = this.guard.openFileLimit;
+    if (limit !== undefined && this.guard.maxSockets < config.maxConnections) {
+      this.log.warn(
+        { openFileLimit: limit, maxConnections: config.maxConnections, fdReserve: this.guard.fdReserve },
+        `the open-file limit (ulimit -n ${limit}) allows about ${this.guard.maxSockets} subscribers, fewer than --max-connections: raise it to at least ${config.maxConnections + config.fdReserve}`,
+      );
+    }
     const handler = (req: Req, res: Res) => {
+      this.guard.admit(req.socket);
       this.handle(req, res).catch((error: unknown) => this.fail(req, res, error));
     };
     this.adminGuard = new AdminGuard(config);
@@ -176,12 +195,25 @@ export class HubServer {
         handler,
       );
     } else {
-      this.server = createServer({ keepAliveTimeout: 65_000 }, handler);
+      this.server = createServer(
+        {
+          keepAliveTimeout: 65_000,
+          // Node's own bound on a request head (a keep-alive connection's next request included), checked
+          // often enough to matter; the first head of a connection is bounded by the guard.
+          headersTimeout: config.headersTimeout,
+          requestTimeout: Math.max(300_000, config.headersTimeout),
+          connectionsCheckingInterval: Math.min(1_000, config.headersTimeout),
+        },
+        handler,
+      );
     }
-    this.server.on('connection', (socket: { destroy(): void; once(e: 'close', f: () => void): void }) => {
+    this.server.on('connection', (socket: Socket) => {
       this.sockets.add(socket);
       socket.once('close', () => this.sockets.delete(socket));
+      this.guard.accepted(socket);
     });
+    // With TLS, a connection is admitted once its handshake is done (the head then has Node's bound).
+    this.server.on('secureConnection', (socket: Socket) => this.guard.admit(socket));
   }
 
   /** Opens the store and builds the hub (not listening yet). */
@@ -272,6 +304,7 @@ export class HubServer {
     );
     await this.hub.close({ timeoutMs: 5_000 });
     for (const socket of this.sockets) socket.destroy();
+    this.guard.stop();
     await stopped;
     await adminStopped;
     await this.engine.close();
@@ -438,6 +471,14 @@ export class HubServer {
     handOver: () => void,
   ): Promise<void> {
     const ip = this.clientAddress.ofRequest(req);
+    if (!this.guard.subscribersAllowed) {
+      // Refused before the descriptor table is full: what is left serves publishes, health and metrics.
+      throw new HubError(
+        'TOO_MANY_CONNECTIONS',
+        `The hub is near its open-file limit (${this.guard.openFileLimit} descriptors, ${this.guard.fdReserve} kept for publishes and health checks); retry later.`,
+        { headers: { 'retry-after': '5' } },
+      );
+    }
     if (this.hub.connectionCount >= this.config.maxConnections) {
       throw new HubError(
         'TOO_MANY_CONNECTIONS',
@@ -855,7 +896,8 @@ export class HubServer {
     if (error instanceof HubError) {
       if (req.method === 'POST' && error.code !== 'RATE_LIMITED')
         this.metrics.publishes.inc({ status: String(error.status) });
-      if (error.status === 413) res.setHeader('connection', 'close');
+      // A refused subscriber's socket is closed too: near the descriptor limit, every one counts.
+      if (error.status === 413 || error.code === 'TOO_MANY_CONNECTIONS') res.setHeader('connection', 'close');
       this.text(res, error.status, error.message, { ...error.headers });
       return;
     }

@@ -11,6 +11,7 @@ import type { StoredUpdate, StreamPosition } from '../engines/engine.js';
 import type { Batch, SubscriberGroup } from './group.js';
 import type { Hub } from './hub.js';
 import type { PreparedEvent } from './prepared.js';
+import type { Replay } from './replay.js';
 import type { Subscription } from './request.js';
 import type { TopicSelector } from './selectors.js';
 
@@ -30,6 +31,8 @@ export abstract class SseConnection {
   readonly selectors: readonly TopicSelector[];
   /** Present while a replay is being read: live events wait here, then are joined without gap or duplicate. */
   backlog: PreparedEvent[] | null = null;
+  /** Present while history is being written in slices (live events still wait in `backlog`). */
+  replay: Replay | null = null;
   /**
    * After a replay: the position the history read was complete up to. Live updates at or below it were
    * sent by the replay, yet can still arrive afterwards (in the group's end-of-turn batch, or from an
@@ -72,6 +75,21 @@ export abstract class SseConnection {
   protected abstract writeBatch(batch: Batch): void;
   /** Ends the stream: gracefully (the bytes written still go out) or at once. */
   protected abstract terminate(graceful: boolean): void;
+
+  /**
+   * Writes a slice of replay in one write and calls `drained` once the transport has taken it (the socket
+   * drained), never if the stream failed. Transports override this with their own drain signal; this
+   * fallback polls `buffered`.
+   */
+  writeSlice(events: readonly PreparedEvent[], drained: () => void): void {
+    this.writeNow(events);
+    const poll = () => {
+      if (this.closed) return;
+      if (this.buffered === 0) drained();
+      else setTimeout(poll, 10);
+    };
+    setImmediate(poll);
+  }
 
   /** Whether this subscription should get the update: a selector matches, and it may see it if private. */
   wants(update: StoredUpdate): boolean {

@@ -53,6 +53,25 @@ describe('Hub over the Fetch API', () => {
     await hub.close();
   });
 
+  test('a replay longer than the stream queue goes out in slices as the reader pulls, then live updates', async () => {
+    const hub = new Hub({ logger: null, maxBufferedBytes: 4096 });
+    const first = await hub.publish('t', 'first');
+    const history = [];
+    for (let i = 0; i < 200; i++) history.push(await hub.publish('t', `${i} ${'f'.repeat(200)}`));
+    const response = await hub.fetch(
+      new Request('http://x/?topic=t', { headers: { 'last-event-id': first.id } }),
+    );
+    await new Promise((r) => setTimeout(r, 20)); // nothing read yet: the replay waits for the reader
+    const live = await hub.publish('t', 'live');
+    const events = await readEvents(response, 201);
+    assert.deepEqual(
+      events.map((e) => e.lastEventId),
+      [...history, live].map((u) => u.id),
+    );
+    assert.equal(hub.stats.slowDisconnects, 0);
+    await hub.close({ timeoutMs: 100 });
+  });
+
   test('answers bad input with a 400 Response, never a rejection', async () => {
     const hub = new Hub({ logger: null, maxSelectors: 1 });
     const response = await hub.fetch(new Request('http://x/?topic=a&topic=b'));

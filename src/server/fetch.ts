@@ -23,6 +23,8 @@ export class FetchConnection extends SseConnection {
   private controller: ReadableStreamDefaultController<Uint8Array> | null = null;
   private readonly body: ReadableStream<Uint8Array>;
   private readonly highWaterMark: number;
+  /** A replay slice waiting for the reader to make room (called from the stream's `pull`). */
+  private drained: (() => void) | null = null;
 
   constructor(hub: Hub, subscription: Subscription, signal?: AbortSignal) {
     super(hub, subscription);
@@ -34,6 +36,11 @@ export class FetchConnection extends SseConnection {
       {
         start: (controller) => {
           this.controller = controller;
+        },
+        pull: () => {
+          const drained = this.drained;
+          this.drained = null;
+          drained?.();
         },
         cancel: () => this.ended(),
       },
@@ -62,6 +69,15 @@ export class FetchConnection extends SseConnection {
 
   protected writeMany(events: readonly PreparedEvent[]): void {
     this.controller?.enqueue(this.hub.join(events, false));
+  }
+
+  override writeSlice(events: readonly PreparedEvent[], drained: () => void): void {
+    if (this.closed || this.controller === null) return;
+    this.wrote = true;
+    for (const e of events) this.controller.enqueue(e.payload); // shared bytes, no copy
+    // Room left in the queue: go on next turn; otherwise when the reader pulls.
+    if ((this.controller.desiredSize ?? 0) > 0) setImmediate(drained);
+    else this.drained = drained;
   }
 
   protected terminate(): void {

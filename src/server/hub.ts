@@ -11,7 +11,7 @@ import type {
   IncomingHttpHeaders,
   ServerHttp2Stream,
 } from 'node:http2';
-import type { Engine, StoredUpdate } from '../engines/engine.js';
+import type { Engine, HistoryRead, StoredUpdate, StreamPosition } from '../engines/engine.js';
 import { MemoryEngine } from '../engines/memory/memory-engine.js';
 import { encodeEventText } from '../protocol/encode.js';
 import { headerFromText } from '../protocol/header-text.js';
@@ -23,6 +23,7 @@ import { handleNodeRequest } from './node-http.js';
 import { handleHttp2Stream } from './node-http2.js';
 import { type HubOptions, type ResolvedHubOptions, resolveHubOptions } from './options.js';
 import { joinEvents, PreparedEvent } from './prepared.js';
+import { Replay } from './replay.js';
 import { readSubscription, type SubscribeOptions, type Subscription } from './request.js';
 import { SelectorPool, TopicIndex } from './selectors.js';
 
@@ -129,7 +130,7 @@ export class Hub extends EventEmitter<HubEvents> {
   /** This turn's joined batches, by first seq (×2, +1 when framed): most connections share one buffer. */
   private joined = new Map<number, { last: number; bytes: Buffer }>();
   private closing = false;
-  /** The newest update this hub has seen from the engine (its ID goes in replay-gap notices). */
+  /** The newest update this hub has seen from the engine. */
   private newest: StoredUpdate | null = null;
 
   constructor(options: HubOptions = {}) {
@@ -339,14 +340,14 @@ export class Hub extends EventEmitter<HubEvents> {
     return bytes;
   }
 
-  private prepare(update: StoredUpdate): PreparedEvent {
+  private readonly prepareUpdate = (update: StoredUpdate): PreparedEvent => {
     let event = this.prepared.get(update);
     if (event === undefined) {
       event = PreparedEvent.ofUpdate(update);
       this.prepared.set(update, event);
     }
     return event;
-  }
+  };
 
   /** A connection queued its first event of this turn. */
   markDirty(connection: SseConnection): void {
@@ -385,8 +386,10 @@ export class Hub extends EventEmitter<HubEvents> {
 
   /**
    * Starts a connection: indexes it, replays history after its `Last-Event-ID` if any, opens the stream.
-   * Live events published while history is read wait in the connection's backlog and are joined after
-   * it by offset, so the subscriber sees no gap and no duplicate.
+   * Live events published while history is read and written wait in the connection's backlog and are
+   * joined after it by offset, so the subscriber sees no gap and no duplicate. History goes out in slices
+   * of at most half the write buffer, the next one only once the socket took the previous one
+   * (`replaySlice`): memory per connection stays bounded whatever the history size.
    */
   async attach(connection: SseConnection, subscription: Subscription): Promise<void> {
     if (this.closing) {
@@ -417,51 +420,79 @@ export class Hub extends EventEmitter<HubEvents> {
       if (this.listenerCount('connect') > 0) this.emit('connect', info(connection));
       return;
     }
-    let read: Awaited<ReturnType<Engine['readAfter']>>;
+    let read: HistoryRead;
     try {
       read = await (lastEventId === EARLIEST ? this.engine.readAll() : this.engine.readAfter(lastEventId));
+      if (read.status !== 'ok' && !connection.closed) {
+        // The ID cannot be replayed: tell the gap, then deliver everything the store has after it — the
+        // whole history still kept. After a store lost its data (Redis restarted empty), that is every
+        // update of the new log, also those this hub fanned out before the client came back.
+        const status = read.status;
+        first.push(
+          PreparedEvent.ofFields({
+            event: REPLAY_UNAVAILABLE_EVENT,
+            // `earliest`: a client that reconnects before the history below reached it asks for all of it
+            // again, rather than reporting the same gap from its lost ID.
+            id: EARLIEST,
+            data: JSON.stringify({ lastEventId, reason: status }),
+          }),
+        );
+        const all = await this.engine.readAll();
+        read = { status, position: all.position };
+        connection.replay = this.replayOf(connection, all.updates, all.position);
+      }
     } catch (error) {
       this.detach(connection, 'server');
       throw error;
     }
     if (connection.closed) return;
-    const out = first;
-    // What the client has after `out`: updates up to here must not come again live.
-    let covered = read.position;
-    if (read.status !== 'ok') {
-      // The notice carries the ID of the newest update seen, so a client that reconnects before the next
-      // live update resumes from here instead of from its lost ID (which would report the same gap again).
-      const newest = this.newest !== null && this.newest.epoch === read.position.epoch ? this.newest : null;
-      out.push(
-        PreparedEvent.ofFields({
-          event: REPLAY_UNAVAILABLE_EVENT,
-          id: newest?.id,
-          data: JSON.stringify({ lastEventId, reason: read.status }),
-        }),
-      );
-      // Nothing was replayed, so the gap ends at that newest update: everything after it comes live, even
-      // updates the engine stored before the read but has not delivered to this hub yet (its live stream
-      // lags its store over Redis or NATS). Covering up to the read's position would drop them silently
-      // while the client believes it resumes from the notice's ID.
-      covered = { epoch: read.position.epoch, offset: newest?.offset ?? 0 };
-    } else {
-      for (const update of read.updates) if (connection.wants(update)) out.push(this.prepare(update));
-    }
-    // Join: buffered live events that the history read already covered are dropped (by offset).
-    for (const event of connection.backlog!) {
-      const u = event.update!;
-      if (u.epoch !== covered.epoch || u.offset > covered.offset) out.push(event);
-    }
-    connection.backlog = null;
-    connection.covered = covered;
-    connection.queuedBytes = 0;
+    if (read.status === 'ok') connection.replay = this.replayOf(connection, read.updates, read.position);
     const headers: Record<string, string> = { [REPLAY_HEADER]: read.status };
     if (subscription.resumeHeader !== undefined) {
       const from = read.status === 'ok' && lastEventId !== EARLIEST ? lastEventId : EARLIEST;
       headers[subscription.resumeHeader] = headerFromText(from);
     }
-    connection.open(headers, out);
+    // The first slice goes with the response head; a short replay is over with it.
+    const replay = connection.replay!;
+    replay.next(this.replaySliceBytes(), first);
+    if (replay.done) this.endReplay(connection, first);
+    connection.open(headers, first);
+    if (!replay.done) this.replaySlice(connection);
     if (this.listenerCount('connect') > 0) this.emit('connect', info(connection));
+  }
+
+  private replayOf(connection: SseConnection, updates: readonly StoredUpdate[], covered: StreamPosition) {
+    return new Replay(updates, covered, (u) => connection.wants(u), this.prepareUpdate);
+  }
+
+  private replaySliceBytes(): number {
+    return Math.max(1, Math.floor(this.options.maxBufferedBytes / 2));
+  }
+
+  /** Writes the next slice of a connection's replay; called again once the transport has taken it. */
+  private readonly replaySlice = (connection: SseConnection): void => {
+    const replay = connection.replay;
+    if (connection.closed || replay === null) return;
+    const slice = replay.next(this.replaySliceBytes());
+    if (replay.done) this.endReplay(connection, slice);
+    if (slice.length > 0)
+      connection.writeSlice(slice, replay.done ? noop : () => this.replaySlice(connection));
+  };
+
+  /**
+   * History is all handed out: live events of the backlog that the history read did not cover follow it
+   * (appended to `out`), and the connection goes live.
+   */
+  private endReplay(connection: SseConnection, out: PreparedEvent[]): void {
+    const covered = connection.replay!.covered;
+    for (const event of connection.backlog!) {
+      const u = event.update!;
+      if (u.epoch !== covered.epoch || u.offset > covered.offset) out.push(event);
+    }
+    connection.backlog = null;
+    connection.replay = null;
+    connection.covered = covered;
+    connection.queuedBytes = 0;
   }
 
   /** Called once per connection when it ends, whatever the reason. */
@@ -498,7 +529,8 @@ export class Hub extends EventEmitter<HubEvents> {
     const idleTicks = 3; // heartbeat after 3 idle ticks: between heartbeatMs and 4/3 of it
     const stallTicks = Math.ceil(this.options.stallTimeoutMs / this.tickMs);
     for (const c of this.connections) {
-      if (c.closed || c.backlog !== null) continue;
+      // Not open yet (its history is being read); a replaying one is checked for stalls like any other.
+      if (c.closed || (c.backlog !== null && c.replay === null)) continue;
       if (c.deadline > 0 && now >= c.deadline) {
         c.close('lifetime', [PreparedEvent.ofFields({ retry: this.jitteredRetry() })]);
         continue;
@@ -517,7 +549,7 @@ export class Hub extends EventEmitter<HubEvents> {
         }
       } else c.stallTicks = 0;
       c.lastBuffered = buffered;
-      if (this.options.heartbeatMs > 0) {
+      if (this.options.heartbeatMs > 0 && c.replay === null) {
         if (c.wrote) {
           c.wrote = false;
           c.idleTicks = 0;
@@ -559,6 +591,8 @@ export class Hub extends EventEmitter<HubEvents> {
     if (this.ownsEngine) await this.engine.close();
   }
 }
+
+function noop(): void {}
 
 function info(c: SseConnection): ConnectionInfo {
   return { id: c.id, selectors: c.selectors.map((s) => s.source) };

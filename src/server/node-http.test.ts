@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';
 import { describe, test } from 'node:test';
-import type { Engine, HistoryRead } from '../engines/engine.js';
+import type { Engine, HistoryRead, StoredUpdate } from '../engines/engine.js';
 import { MemoryEngine } from '../engines/memory/memory-engine.js';
+import { EventStreamParser, type ParsedEvent } from '../protocol/parse.js';
 import { Hub, REPLAY_UNAVAILABLE_EVENT } from './hub.js';
 import type { HubOptions } from './options.js';
 import type { SubscribeOptions } from './request.js';
@@ -256,33 +257,36 @@ describe('Hub over node:http', () => {
     await s.stop();
   });
 
-  test('tells the client when Last-Event-ID cannot be replayed (reserved event and header), then goes live', async () => {
+  test('tells the client when Last-Event-ID cannot be replayed (reserved event and header), then sends all history still kept, then goes live', async () => {
     const s = await start({ engine: new MemoryEngine({ history: { maxCount: 2 } }) });
     const first = await s.hub.publish('t', 'gone');
-    let newest = first;
-    for (let i = 0; i < 3; i++) newest = await s.hub.publish('t', 'x');
-    assert.equal(s.hub.lastEventId, newest.id);
+    await s.hub.publish('t', 'lost');
+    const kept = [await s.hub.publish('t', 'kept-1'), await s.hub.publish('t', 'kept-2')];
     const expired = await connectSse(`${s.url}/?topic=t`, { 'last-event-id': first.id });
     assert.equal(expired.headers['crier-replay'], 'expired');
     const unknown = await connectSse(`${s.url}/?topic=t`, { 'last-event-id': 'never-issued' });
     assert.equal(unknown.headers['crier-replay'], 'unknown');
-    await s.hub.publish('t', 'live');
+    const live = await s.hub.publish('t', 'live');
     for (const [c, reason, id] of [
       [expired, 'expired', first.id],
       [unknown, 'unknown', 'never-issued'],
     ] as const) {
-      await c.until((x) => x.events.length === 2);
+      await c.until((x) => x.events.length === 4);
       assert.equal(c.events[0]!.type, REPLAY_UNAVAILABLE_EVENT);
       assert.deepEqual(JSON.parse(c.events[0]!.data), { lastEventId: id, reason });
-      // The notice moves the client's last event ID to the newest update, so a reconnect resumes from there.
-      assert.equal(c.events[0]!.lastEventId, newest.id);
-      assert.equal(c.events[1]!.data, 'live');
+      // The notice moves the client's last event ID to `earliest`: a reconnect before the history below
+      // arrived asks for all of it again rather than reporting the same gap.
+      assert.equal(c.events[0]!.lastEventId, 'earliest');
+      assert.deepEqual(
+        c.events.slice(1).map((e) => [e.data, e.lastEventId]),
+        [...kept, live].map((u) => [u.data, u.id]),
+      );
       c.close();
     }
     await s.stop();
   });
 
-  test('after a replay-unavailable notice, every update after the notice ID arrives, even one stored before the read that the lagging live stream delivers later', async () => {
+  test('after a replay-unavailable notice, every update the store holds arrives, even one stored before the read that the lagging live stream delivers later, and none twice', async () => {
     // An engine whose live stream lags its store by 60 ms, as over Redis or NATS.
     const inner = new MemoryEngine();
     const engine = engineOver(
@@ -299,18 +303,77 @@ describe('Hub over node:http', () => {
     const s = await start({ engine });
     const seen = await connectSse(`${s.url}/?topic=t`);
     await s.hub.publish('t', 'a');
-    const b = await s.hub.publish('t', 'b');
-    await seen.until((x) => x.events.length === 2); // the hub has seen b: the notice will carry its ID
+    await s.hub.publish('t', 'b');
+    await seen.until((x) => x.events.length === 2); // the hub has seen b
     await s.hub.publish('t', 'c'); // stored; this hub sees it 60 ms from now
     const c = await connectSse(`${s.url}/?topic=t`, { 'last-event-id': 'never-issued' });
-    await c.until((x) => x.events.length === 2);
+    await c.until((x) => x.events.length === 4);
+    await s.hub.publish('t', 'd');
+    await c.until((x) => x.events.length === 5);
     assert.equal(c.events[0]!.type, REPLAY_UNAVAILABLE_EVENT);
-    assert.equal(c.events[0]!.lastEventId, b.id);
     assert.deepEqual(
       c.events.slice(1).map((e) => e.data),
-      ['c'],
+      ['a', 'b', 'c', 'd'],
     );
     seen.close();
+    c.close();
+    await s.stop();
+  });
+
+  test('a replay longer than the write buffer goes out in slices as the client reads; live updates published meanwhile follow it with no gap and no duplicate', async () => {
+    // 8 MB of history, a 64 KiB write buffer: far more than the socket buffers hold, so the replay waits
+    // for this client, which reads nothing for a while.
+    const s = await start({
+      engine: new MemoryEngine({ history: { maxBytes: 64 * 1024 ** 2 } }),
+      maxBufferedBytes: 64 * 1024,
+    });
+    const big = 'r'.repeat(20_000);
+    const history: StoredUpdate[] = [];
+    for (let i = 0; i < 400; i++) history.push(await s.hub.publish('t', `${i} ${big}`));
+    const events: ParsedEvent[] = [];
+    const parser = new EventStreamParser({ onEvent: (e) => events.push(e) });
+    const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
+      const req = http.get(
+        `${s.url}/?topic=t`,
+        { headers: { 'last-event-id': history[0]!.id }, agent: false },
+        resolve,
+      );
+      req.on('error', reject);
+    });
+    res.pause();
+    res.on('data', (chunk: Buffer) => parser.push(chunk));
+    await new Promise((r) => setTimeout(r, 100));
+    const live: StoredUpdate[] = [];
+    for (let i = 0; i < 20; i++) {
+      live.push(await s.hub.publish('t', `live ${i}`));
+      await new Promise((r) => setImmediate(r));
+    }
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(s.hub.stats.slowDisconnects, 0, 'the reader was not dropped: its backlog is small');
+    res.resume();
+    const want = [...history.slice(1), ...live].map((u) => u.id);
+    while (events.length < want.length) await new Promise((r) => setTimeout(r, 10));
+    await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(
+      events.map((e) => e.lastEventId),
+      want,
+    );
+    res.destroy();
+    await s.stop();
+  });
+
+  test('a replay of many small events goes out in joined slices, in order, then live updates', async () => {
+    const s = await start({ maxBufferedBytes: 16 * 1024 });
+    const first = await s.hub.publish('t', 'first');
+    const history: StoredUpdate[] = [];
+    for (let i = 0; i < 2000; i++) history.push(await s.hub.publish('t', `small ${i}`));
+    const c = await connectSse(`${s.url}/?topic=t`, { 'last-event-id': first.id });
+    const live = await s.hub.publish('t', 'live');
+    await c.until((x) => x.events.length === 2001);
+    assert.deepEqual(
+      c.events.map((e) => e.lastEventId),
+      [...history, live].map((u) => u.id),
+    );
     c.close();
     await s.stop();
   });

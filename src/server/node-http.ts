@@ -12,7 +12,7 @@ import { ServerError } from './errors.js';
 import type { Batch } from './group.js';
 import type { Hub } from './hub.js';
 import { Http2Connection } from './node-http2.js';
-import type { PreparedEvent } from './prepared.js';
+import { joinAsChunk, joinEvents, type PreparedEvent } from './prepared.js';
 import type { SubscribeOptions, Subscription } from './request.js';
 
 export const SSE_HEADERS: Readonly<Record<string, string>> = Object.freeze({
@@ -22,6 +22,9 @@ export const SSE_HEADERS: Readonly<Record<string, string>> = Object.freeze({
 });
 
 const LAST_CHUNK = Buffer.from('0\r\n\r\n', 'latin1');
+const CRLF = Buffer.from('\r\n', 'latin1');
+/** A replay slice of at most this many events is written by reference (writev); a longer one is joined. */
+const SHARED_SLICE_EVENTS = 64;
 
 export class NodeHttpConnection extends SseConnection {
   private socket: Socket;
@@ -78,6 +81,35 @@ export class NodeHttpConnection extends SseConnection {
 
   protected writeMany(events: readonly PreparedEvent[]): void {
     this.socket.write(this.hub.join(events, this.framed));
+  }
+
+  override writeSlice(events: readonly PreparedEvent[], drained: () => void): void {
+    if (this.closed) return;
+    this.wrote = true;
+    // The callback runs once the bytes are handed to the kernel: a client that does not read never gets
+    // the next slice.
+    const done = (error?: Error | null) => {
+      if (error == null) drained();
+    };
+    const socket = this.socket;
+    if (events.length > SHARED_SLICE_EVENTS) {
+      socket.write(this.framed ? joinAsChunk(events) : joinEvents(events, false), done);
+      return;
+    }
+    // Few, large events: one writev of their shared payloads (encoded once for every connection), in one
+    // chunk, instead of a copy of the slice per connection.
+    socket.cork();
+    if (this.framed) {
+      let total = 0;
+      for (const e of events) total += e.payload.length;
+      socket.write(`${total.toString(16)}\r\n`, 'latin1');
+    }
+    for (let i = 0; i < events.length - 1; i++) socket.write(events[i]!.payload);
+    if (this.framed) {
+      socket.write(events.at(-1)!.payload);
+      socket.write(CRLF, done);
+    } else socket.write(events.at(-1)!.payload, done);
+    socket.uncork();
   }
 
   protected terminate(graceful: boolean): void {

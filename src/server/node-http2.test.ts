@@ -24,6 +24,27 @@ Z2NGf6U91mu69kdyMvfYD8IYTJ42uxNsfYkywpG89A==
 -----END CERTIFICATE-----`;
 
 describe('Hub over node:http2', () => {
+  test('a replay longer than the write buffer goes out in slices over an HTTP/2 stream, then live updates', async () => {
+    const hub = new Hub({ logger: null, maxBufferedBytes: 16 * 1024 });
+    const server = http2.createServer();
+    server.on('stream', (stream, headers) => void hub.handleStream(stream, headers));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const first = await hub.publish('t', 'first');
+    const history = [];
+    for (let i = 0; i < 300; i++) history.push(await hub.publish('t', `${i} ${'h'.repeat(1000)}`));
+    const c = await connectSseHttp2(`${url}/?topic=t`, { 'last-event-id': first.id });
+    const live = await hub.publish('t', 'live');
+    await c.until((x) => x.events.length === 301);
+    assert.deepEqual(
+      c.events.map((e) => e.lastEventId),
+      [...history, live].map((u) => u.id),
+    );
+    c.close();
+    await hub.close({ timeoutMs: 100 });
+    await new Promise((r) => server.close(r));
+  });
+
   test('streams over cleartext HTTP/2 (raw stream API) with no Connection header, and replays', async () => {
     const hub = new Hub({ logger: null });
     const server = http2.createServer();

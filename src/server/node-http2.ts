@@ -8,7 +8,7 @@ import { SseConnection } from './connection.js';
 import { ServerError } from './errors.js';
 import type { Batch } from './group.js';
 import type { Hub } from './hub.js';
-import type { PreparedEvent } from './prepared.js';
+import { joinEvents, type PreparedEvent } from './prepared.js';
 import type { SubscribeOptions, Subscription } from './request.js';
 
 const H2_SSE_HEADERS: Readonly<Record<string, string>> = Object.freeze({
@@ -50,6 +50,14 @@ export class Http2Connection extends SseConnection {
 
   protected writeMany(events: readonly PreparedEvent[]): void {
     this.stream.write(this.hub.join(events, false));
+  }
+
+  override writeSlice(events: readonly PreparedEvent[], drained: () => void): void {
+    if (this.closed) return;
+    this.wrote = true;
+    this.stream.write(joinEvents(events, false), (error) => {
+      if (error == null) drained();
+    });
   }
 
   protected terminate(graceful: boolean): void {

@@ -69,3 +69,25 @@ export function joinEvents(events: readonly PreparedEvent[], framed: boolean): B
   }
   return out;
 }
+
+/**
+ * The payloads of several events as ONE HTTP/1.1 chunk (a replay slice): one copy, and no per-event
+ * framed buffer is built and kept for history that only replays read.
+ */
+export function joinAsChunk(events: readonly PreparedEvent[]): Buffer {
+  let total = 0;
+  for (const e of events) total += e.payload.length;
+  const size = total.toString(16);
+  const out = Buffer.allocUnsafe(size.length + 4 + total);
+  out.write(size, 0, 'latin1');
+  let at = size.length;
+  out[at++] = 13;
+  out[at++] = 10;
+  for (const e of events) {
+    out.set(e.payload, at);
+    at += e.payload.length;
+  }
+  out[at++] = 13;
+  out[at] = 10;
+  return out;
+}

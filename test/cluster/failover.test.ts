@@ -47,9 +47,10 @@ async function killAndRestartRedis(t: TestContext, options: { persistent: boolea
   await redis.kill();
   await sleep(1000);
   await redis.restart();
+  const restartedAt = Date.now();
   await sleep(options.settleMs);
   await publisher.stop();
-  return { subscribers, publisher };
+  return { subscribers, publisher, restartedAt };
 }
 
 const reconnected = (subscribers: Subscriber[]) => subscribers.filter((s) => s.opens > 1).length;
@@ -78,7 +79,10 @@ describe('cluster failover over Redis', { timeout: 120_000 }, () => {
 describe('cluster over a Redis that loses its data', { timeout: 120_000 }, () => {
   test('Redis restarted without persistence: every subscriber is told of the gap, then gets every update acknowledged after it, nothing twice', async (t) => {
     if (!servicesPresent(t, 'redis')) return;
-    const { subscribers, publisher } = await killAndRestartRedis(t, { persistent: false, settleMs: 4000 });
+    const { subscribers, publisher, restartedAt } = await killAndRestartRedis(t, {
+      persistent: false,
+      settleMs: 4000,
+    });
     // No update twice, nothing unacknowledged; the gap itself is allowed (the log is gone).
     await expectExactDelivery(subscribers, publisher, { allowGaps: true });
     for (const s of subscribers) {
@@ -93,6 +97,16 @@ describe('cluster over a Redis that loses its data', { timeout: 120_000 }, () =>
         missing,
         [],
         `updates acknowledged after the gap notice were delivered (${s.topics.join(' ')})`,
+      );
+      // Acknowledged once Redis was back, so in the new log: told of the gap or not, it must have them all,
+      // also those stored before it reconnected.
+      const inNewLog = publisher.acked
+        .filter((p) => s.topics.includes(p.topic) && (p.at ?? 0) > restartedAt)
+        .map((p) => p.n);
+      assert.deepEqual(
+        inNewLog.filter((n) => !s.received.includes(n)),
+        [],
+        `updates acknowledged in the new log were delivered (${s.topics.join(' ')})`,
       );
     }
   });

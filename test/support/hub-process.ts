@@ -37,6 +37,8 @@ export interface StartHubOptions {
   keyArgs?: string[];
   env?: Record<string, string>;
   port?: number;
+  /** A command that execs the hub, e.g. `['prlimit', '--nofile=2048:2048', '--']` for a lower fd limit. */
+  wrapper?: string[];
 }
 
 /** Starts `crier serve` and resolves once it printed its listening line; stopped after the test. */
@@ -56,7 +58,8 @@ export async function startHub(
     'silent',
     ...(options.args ?? []),
   ];
-  const child = spawn(process.execPath, args, {
+  const [command, ...prefix] = [...(options.wrapper ?? []), process.execPath];
+  const child = spawn(command!, [...prefix, ...args], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, NODE_OPTIONS: '', ...options.env },
