@@ -185,6 +185,11 @@ export const OPTIONS = {
     'LIST',
     'Reverse proxies (addresses or CIDR ranges, e.g. 127.0.0.1,10.0.0.0/8) whose X-Forwarded-For names the client, for per-address limits.',
   ),
+  cookieName: option(
+    text.min(1, { error: 'expected a cookie name' }).optional(),
+    'NAME',
+    'Cookie a Mercure 1.0 access token is read from. Default: __Secure-mercure_access_token over HTTPS, mercure_access_token over HTTP.',
+  ),
   protocol: option(
     z.enum(['auto', '07', '08']).default('auto'),
     'VERSION',

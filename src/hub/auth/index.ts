@@ -41,6 +41,7 @@ export {
   canPublish,
   canReceive,
   DEFAULT_DETAIL_TYPES,
+  MERCURE_DETAIL_TYPE,
   type GrantLimits,
   type Grants,
   GrantsError,
