@@ -30,7 +30,12 @@ function rawRequest(
   method: string,
   headers: Record<string, string>,
   body?: string,
-): Promise<{ status: number; headers: Record<string, unknown>; firstData: () => Promise<string>; close(): void }> {
+): Promise<{
+  status: number;
+  headers: Record<string, unknown>;
+  firstData: () => Promise<string>;
+  close(): void;
+}> {
   return new Promise((resolve, reject) => {
     const req = request(url, { method, headers });
     req.on('error', reject);
@@ -230,7 +235,10 @@ describe('draft-08 §3 Subscription', () => {
     const hub = await startHub(t, ['--protocol', '08', '--anonymous']);
     for (const value of ['a\u0000', 'a\u007f', 'a\u0085', 'a\u200e', 'a\ufeff']) {
       assert.equal((await subscribe(t, `${hub.url}?${q([['match', value]])}`)).status, 400);
-      assert.equal((await subscribe(t, `${hub.url}?${q([['match_urlpattern', `https://x/${value}`]])}`)).status, 400);
+      assert.equal(
+        (await subscribe(t, `${hub.url}?${q([['match_urlpattern', `https://x/${value}`]])}`)).status,
+        400,
+      );
     }
   });
 
@@ -249,15 +257,30 @@ describe('draft-08 §3 Subscription', () => {
       );
     }
     const form = { 'content-type': 'application/x-www-form-urlencoded' };
-    const bodyOnly = await rawRequest(hub.url, 'QUERY', form, q([['match', 'https://example.com/q'], ['last_event_id', 'e1']]));
+    const bodyOnly = await rawRequest(
+      hub.url,
+      'QUERY',
+      form,
+      q([
+        ['match', 'https://example.com/q'],
+        ['last_event_id', 'e1'],
+      ]),
+    );
     t.after(() => bodyOnly.close());
     assert.equal(bodyOnly.status, 200);
-    assert.equal(await bodyOnly.firstData(), 'e2', "the body's last_event_id applies when the query has none");
+    assert.equal(
+      await bodyOnly.firstData(),
+      'e2',
+      "the body's last_event_id applies when the query has none",
+    );
     const both = await rawRequest(
       `${hub.url}?last_event_id=e2`,
       'QUERY',
       form,
-      q([['match', 'https://example.com/q'], ['last_event_id', 'e1']]),
+      q([
+        ['match', 'https://example.com/q'],
+        ['last_event_id', 'e1'],
+      ]),
     );
     t.after(() => both.close());
     assert.equal(await both.firstData(), 'e3', "the query's last_event_id wins over the body's");
@@ -265,7 +288,10 @@ describe('draft-08 §3 Subscription', () => {
       `${hub.url}?last_event_id=e2`,
       'QUERY',
       { ...form, 'last-event-id': 'e1' },
-      q([['match', 'https://example.com/q'], ['last_event_id', 'e2']]),
+      q([
+        ['match', 'https://example.com/q'],
+        ['last_event_id', 'e2'],
+      ]),
     );
     t.after(() => header.close());
     assert.equal(await header.firstData(), 'e2', 'the Last-Event-ID header wins over both');
@@ -276,7 +302,14 @@ describe('draft-08 §3 Subscription', () => {
       q([['match', 'https://example.com/from-body']]),
     );
     t.after(() => union.close());
-    await publish(hub, [['topic', 'https://example.com/from-query'], ['data', 'query']], token);
+    await publish(
+      hub,
+      [
+        ['topic', 'https://example.com/from-query'],
+        ['data', 'query'],
+      ],
+      token,
+    );
     assert.equal(await union.firstData(), 'query');
     const bad = await rawRequest(hub.url, 'QUERY', form, q([['match_nope', 'x']]));
     assert.equal(bad.status, 400, 'the body-decoded names follow the reserved-namespace rule');
@@ -295,11 +328,17 @@ describe('draft-08 §6 Authorization details (f774f38)', () => {
 
   test('§6.4: an unknown action is ignored (the others still grant); a non-string action rejects the token with 401 invalid_token', async (t) => {
     const hub = await startHub(t, ['--protocol', '08']);
-    const archive = await rawToken(hub, [{ type: DETAIL, actions: ['publish', 'archive'], topics: [{ match: '*' }] }]);
+    const archive = await rawToken(hub, [
+      { type: DETAIL, actions: ['publish', 'archive'], topics: [{ match: '*' }] },
+    ]);
     assert.equal((await publish(hub, [['topic', 'x']], archive)).status, 200);
-    const onlyUnknown = await rawToken(hub, [{ type: DETAIL, actions: ['archive'], topics: [{ match: '*' }] }]);
+    const onlyUnknown = await rawToken(hub, [
+      { type: DETAIL, actions: ['archive'], topics: [{ match: '*' }] },
+    ]);
     assert.equal((await publish(hub, [['topic', 'x']], onlyUnknown)).status, 403, 'grants nothing');
-    const nonString = await rawToken(hub, [{ type: DETAIL, actions: ['publish', 7], topics: [{ match: '*' }] }]);
+    const nonString = await rawToken(hub, [
+      { type: DETAIL, actions: ['publish', 7], topics: [{ match: '*' }] },
+    ]);
     const res = await publish(hub, [['topic', 'x']], nonString);
     assert.equal(res.status, 401);
     assert.match(res.headers.get('www-authenticate') ?? '', /error="invalid_token"/);
@@ -343,7 +382,10 @@ describe('draft-08 §6 Authorization details (f774f38)', () => {
     const hub = await startHub(t, ['--protocol', '08', '--cookie-name', 'hub_token']);
     const token = await accessToken(hub, { subscribe: [{ match: '*' }] });
     assert.equal((await subscribe(t, `${hub.url}?match=x`, { cookie: `hub_token=${token}` })).status, 200);
-    assert.equal((await subscribe(t, `${hub.url}?match=x`, { cookie: `mercure_access_token=${token}` })).status, 401);
+    assert.equal(
+      (await subscribe(t, `${hub.url}?match=x`, { cookie: `mercure_access_token=${token}` })).status,
+      401,
+    );
   });
 });
 
@@ -374,7 +416,10 @@ describe('draft-08 §8 Active subscriptions (0deb240, a17467a, de9cd58)', () => 
     assert.equal(doc.active, true);
     assert.match(String(doc.subscriber), /^urn:uuid:[0-9a-f-]{36}$/);
     const encoded = `https%3A%2F%2Fexample.com%2Fit%27s%28a%29%2A%21`;
-    assert.equal(doc.id, `/.well-known/mercure/subscriptions/exact/${encoded}/${encodeURIComponent(String(doc.subscriber))}`);
+    assert.equal(
+      doc.id,
+      `/.well-known/mercure/subscriptions/exact/${encoded}/${encodeURIComponent(String(doc.subscriber))}`,
+    );
     assert.equal(event.lastEventId !== '', true);
     sub.close();
     const ended = JSON.parse((await events.next()).data) as Record<string, unknown>;
@@ -385,7 +430,14 @@ describe('draft-08 §8 Active subscriptions (0deb240, a17467a, de9cd58)', () => 
     const hub = await startHub(t, ['--protocol', '08', '--subscriptions']);
     const token = await accessToken(hub, { subscribe: [{ match: '*' }] });
     const auth = { authorization: `Bearer ${token}` };
-    await subscribe(t, `${hub.url}?${q([['match', 'a'], ['match', 'b']])}`, auth);
+    await subscribe(
+      t,
+      `${hub.url}?${q([
+        ['match', 'a'],
+        ['match', 'b'],
+      ])}`,
+      auth,
+    );
     await subscribe(t, `${hub.url}?${q([['match', 'a']])}`, auth);
     const res = await fetch(`${hub.url}/subscriptions`, { headers: auth });
     const body = (await res.json()) as { subscriptions: Array<{ match: string; subscriber: string }> };
@@ -394,7 +446,10 @@ describe('draft-08 §8 Active subscriptions (0deb240, a17467a, de9cd58)', () => 
     assert.equal(new Set(ids).size, 2, 'two connections, two identifiers');
     const onA = body.subscriptions.filter((s) => s.match === 'a').map((s) => s.subscriber);
     assert.notEqual(onA[0], onA[1]);
-    assert.ok(ids.every((id) => id !== 'user-1' && !id.includes('user-1')), 'not derived from sub');
+    assert.ok(
+      ids.every((id) => id !== 'user-1' && !id.includes('user-1')),
+      'not derived from sub',
+    );
   });
 
   test('§8.2: the subscriptions API answers application/json, carries the cursor as last-event-id on the rel="mercure" Link header with type and content-type, and exposes Link to other origins', async (t) => {
@@ -406,7 +461,14 @@ describe('draft-08 §8 Active subscriptions (0deb240, a17467a, de9cd58)', () => 
       'https://app.example',
     ]);
     const token = await accessToken(hub, { subscribe: [{ match: '*' }], publish: [{ match: '*' }] });
-    await publish(hub, [['topic', 'https://example.com/x'], ['id', 'cursor "1"']], token);
+    await publish(
+      hub,
+      [
+        ['topic', 'https://example.com/x'],
+        ['id', 'cursor "1"'],
+      ],
+      token,
+    );
     await subscribe(t, `${hub.url}?${q([['match', 'https://example.com/a']])}`, {
       authorization: `Bearer ${token}`,
     });
@@ -418,7 +480,11 @@ describe('draft-08 §8 Active subscriptions (0deb240, a17467a, de9cd58)', () => 
     assert.ok(link.startsWith(`<${hub.url}>; rel="mercure"`), link);
     assert.match(link, /; type="mercure"/);
     assert.match(link, /; content-type="application\/json"/);
-    assert.match(link, /; last-event-id="urn:uuid:[0-9a-f-]{36}"/, 'the newest event: the subscription event');
+    assert.match(
+      link,
+      /; last-event-id="urn:uuid:[0-9a-f-]{36}"/,
+      'the newest event: the subscription event',
+    );
     assert.match(all.headers.get('access-control-expose-headers') ?? '', /\blink\b/);
     const doc = (await all.json()) as Record<string, unknown>;
     assert.equal(doc.id, '/.well-known/mercure/subscriptions');
@@ -435,11 +501,28 @@ describe('draft-08 §8 Active subscriptions (0deb240, a17467a, de9cd58)', () => 
 describe('draft-08 §4.2 URL Pattern', () => {
   test('§4.2: a URL pattern with a regular-expression group matches as the standard says, in linear time', async (t) => {
     const hub = await startHub(t, ['--protocol', '08', '--anonymous']);
-    const stream = await subscribe(t, `${hub.url}?${q([['match_urlpattern', 'https://example.com/books/:id(\\d+)']])}`);
+    const stream = await subscribe(
+      t,
+      `${hub.url}?${q([['match_urlpattern', 'https://example.com/books/:id(\\d+)']])}`,
+    );
     assert.equal(stream.status, 200, stream.body);
     const token = await publisherToken(hub);
-    await publish(hub, [['topic', 'https://example.com/books/abc'], ['data', 'letters']], token);
-    await publish(hub, [['topic', 'https://example.com/books/42'], ['data', 'digits']], token);
+    await publish(
+      hub,
+      [
+        ['topic', 'https://example.com/books/abc'],
+        ['data', 'letters'],
+      ],
+      token,
+    );
+    await publish(
+      hub,
+      [
+        ['topic', 'https://example.com/books/42'],
+        ['data', 'digits'],
+      ],
+      token,
+    );
     assert.equal((await stream.next()).data, 'digits');
   });
 });

@@ -344,14 +344,79 @@ describe('URL pattern limits', () => {
     );
   });
 
-  test('regular-expression groups stay refused, except the two that are wildcards in disguise', () => {
-    for (const bad of ['https://example.com/:id(\\d+)', 'https://example.com/(a|b)']) {
+  test("regular-expression groups match as the standard's regular expressions do (draft-08 §4.2), checked against the polyfill", () => {
+    const patterns = [
+      'https://example.com/books/:id(\\d+)',
+      'https://example.com/(blue|red)/:n(\\d{2,3})',
+      'https://example.com/:slug([a-z0-9-]+)\\.html',
+      'https://example.com/files/:path([^\\/]+(?:/[^\\/]+)*)',
+      'https://example.com/v:major(\\d(?:\\.\\d+)?)/x',
+      'https://example.com/:id(\\w+)?',
+      'https://:sub([a-z]+).example.com/',
+      'https://example.com/(\\D\\W.)',
+      'https://example.com/:a(x*?)y',
+      'https://example.com/:id(\\d+)/*',
+      'https://example.com/{:id(\\d+)}+',
+    ];
+    const topics = [
+      'https://example.com/books/42',
+      'https://example.com/books/abc',
+      'https://example.com/books/',
+      'https://example.com/blue/12',
+      'https://example.com/red/1234',
+      'https://example.com/green/12',
+      'https://example.com/my-post-1.html',
+      'https://example.com/My-post.html',
+      'https://example.com/files/a/b/c',
+      'https://example.com/files/',
+      'https://example.com/v2.10/x',
+      'https://example.com/v2/x',
+      'https://example.com/v2./x',
+      'https://example.com/abc_1',
+      'https://example.com/',
+      'https://api.example.com/',
+      'https://API2.example.com/',
+      'https://example.com/a-b',
+      'https://example.com/-ab',
+      'https://example.com/xxxy',
+      'https://example.com/y',
+      'https://example.com/7/anything/else',
+      'https://example.com/7/8/9',
+    ];
+    for (const pattern of patterns) {
+      const ours = compileUrlPattern(pattern);
+      const reference = new URLPattern(pattern);
+      for (const topic of topics) {
+        assert.equal(ours.matches(topic), reference.test(topic), `${pattern} against ${topic}`);
+      }
+    }
+  });
+
+  test('a regular-expression group that would backtrack catastrophically is matched in one pass', () => {
+    // (?:a|aa)+ followed by a mismatch: exponential for a backtracking engine, linear here.
+    const matcher = compileUrlPattern('https://example.com/:x((?:a|aa)+)b');
+    assert.equal(matcher.matches(`https://example.com/${'a'.repeat(5_000)}c`), false);
+    assert.equal(matcher.matches(`https://example.com/${'a'.repeat(5_000)}b`), true);
+  });
+
+  test('back-references, lookarounds, anchors, \\s and Unicode property escapes are refused with the construct named', () => {
+    const cases: Array<[string, RegExp]> = [
+      ['https://example.com/:a((?=x)x)', /lookaround/],
+      ['https://example.com/:a((?!x).)', /lookaround/],
+      ['https://example.com/:a(\\s+)', /\\s/],
+      ['https://example.com/:a(\\p{L}+)', /property/],
+      ['https://example.com/:a(^x)', /anchor/],
+      ['https://example.com/:a(\\bx)', /word boundary/],
+    ];
+    for (const [pattern, message] of cases) {
       assert.throws(
-        () => compileUrlPattern(bad),
-        (e) => e instanceof TopicError && /regular-expression groups/.test(e.message),
-        bad,
+        () => compileUrlPattern(pattern),
+        (e) => e instanceof TopicError && message.test(e.message),
+        pattern,
       );
     }
+    // A bounded repetition is unrolled and meets the automaton's state cap like any large pattern.
+    assert.throws(() => compileUrlPattern('https://example.com/:a(\\d{5000})'), /too complex/);
     // `(.*)` is the full wildcard `*`, and `([^\/]+?)` in a pathname the segment wildcard of `:name`.
     assert.ok(compileUrlPattern('https://(.*).com/').matches('https://a.b.com/'));
     assert.ok(compileUrlPattern('https://example.com/:id([^\\/]+?)').matches('https://example.com/7'));
