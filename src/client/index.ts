@@ -18,8 +18,10 @@ export {
 export { GAP_EVENT_TYPE, GapEvent, REPLAY_HEADER, ReconnectEvent, SourceErrorEvent } from './events.js';
 export {
   type DiscoveredHub,
+  detectMercureProtocol,
   discoverMercureHub,
   type MercureProtocol,
+  type MercureSubscribeInit,
   type MercureSubscription,
   mercureHubsFromResponse,
   mercureUrl,
