@@ -27,6 +27,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
     return 0;
   }
   const config = loaded.config;
+  for (const warning of loaded.warnings) console.error(`crier serve: warning: ${warning}`);
   let hub: HubServer;
   try {
     hub = await HubServer.create(config);

@@ -84,8 +84,12 @@ export function keysFromConfig(config: HubConfig): { keys: AuthKeysConfig; gener
   if (config.jwksUrl !== undefined) shared.push({ jwksUrl: config.jwksUrl });
   if (config.publisherJwtKey !== undefined)
     keys.publisher = [source(config.publisherJwtKey, config.publisherJwtAlg ?? config.jwtAlg)];
+  if (config.publisherJwksUrl !== undefined)
+    keys.publisher = [...(keys.publisher ?? []), { jwksUrl: config.publisherJwksUrl }];
   if (config.subscriberJwtKey !== undefined)
     keys.subscriber = [source(config.subscriberJwtKey, config.subscriberJwtAlg ?? config.jwtAlg)];
+  if (config.subscriberJwksUrl !== undefined)
+    keys.subscriber = [...(keys.subscriber ?? []), { jwksUrl: config.subscriberJwksUrl }];
   if (shared.length > 0) keys.shared = shared;
   if (keys.shared === undefined && keys.publisher === undefined && keys.subscriber === undefined) {
     const generated = randomBytes(32).toString('base64url');
@@ -143,6 +147,8 @@ export class HubServer {
       retryMs: config.retry,
       maxLifetimeMs: config.maxLifetime,
       maxBufferedBytes: config.writeBuffer,
+      // 0 disables the stall check (Mercure's dispatch_timeout 0s).
+      stallTimeoutMs: config.stallTimeout === 0 ? 2_147_483_647 : config.stallTimeout,
       maxSelectors: config.maxTopics + 1,
       logger: {
         warn: (message: string, fields?: Record<string, unknown>) => this.log.warn(fields ?? {}, message),
