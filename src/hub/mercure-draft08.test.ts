@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { describe, test } from 'node:test';
 import { SignJWT } from 'jose';
-import { accessToken, publish, SECRET, startHub, subscribe } from './hub.test-helpers.js';
+import { accessToken, legacyToken, publish, SECRET, startHub, subscribe } from './hub.test-helpers.js';
 import type { HubServer } from './server.js';
 
 const q = (params: Array<[string, string]>) => new URLSearchParams(params).toString();
@@ -524,5 +524,73 @@ describe('draft-08 §4.2 URL Pattern', () => {
       token,
     );
     assert.equal((await stream.next()).data, 'digits');
+  });
+});
+
+describe('draft-08 §3, §6.2, §7 (rules that did not change, checked again in 1.0 mode)', () => {
+  test('§3: more matchers than the hub accepts is 400', async (t) => {
+    const hub = await startHub(t, ['--protocol', '08', '--anonymous', '--max-topics', '2']);
+    const res = await subscribe(
+      t,
+      `${hub.url}?${q([
+        ['match', 'a'],
+        ['match', 'b'],
+        ['match_urlpattern', 'https://x/:y'],
+      ])}`,
+    );
+    assert.equal(res.status, 400);
+  });
+
+  test('§6.2: a missing token is 401 with a Bearer challenge carrying resource_metadata and no error code', async (t) => {
+    const hub = await startHub(t, ['--protocol', '08']);
+    const res = await subscribe(t, `${hub.url}?match=x`);
+    assert.equal(res.status, 401);
+    const challenge = String(res.headers['www-authenticate']);
+    assert.match(challenge, /^Bearer /);
+    assert.match(
+      challenge,
+      /resource_metadata="[^"]*\/\.well-known\/oauth-protected-resource\/\.well-known\/mercure"/,
+    );
+    assert.doesNotMatch(challenge, /error=/);
+  });
+
+  test('§7: with a Last-Event-ID the response carries Mercure-Last-Event-ID, the requested ID when history holds it, earliest when not', async (t) => {
+    const hub = await startHub(t, ['--protocol', '08', '--anonymous']);
+    await publish(
+      hub,
+      [
+        ['topic', 'r'],
+        ['id', 'e1'],
+      ],
+      await publisherToken(hub),
+    );
+    const found = await subscribe(t, `${hub.url}?match=r`, { 'last-event-id': 'e1' });
+    assert.equal(found.headers['mercure-last-event-id'], 'e1');
+    const lost = await subscribe(t, `${hub.url}?match=r&last_event_id=never`);
+    assert.equal(lost.headers['mercure-last-event-id'], 'earliest');
+  });
+});
+
+describe('--protocol auto: 0.x and 1.0 requests on one hub', () => {
+  test('each request is read in its own version: topic= subscribers and match= subscribers both get an update with alternate topics; a reserved topic is 403 from a 0.x publisher and 400 from a 1.0 one', async (t) => {
+    const hub = await startHub(t, ['--anonymous']);
+    const legacy = await subscribe(t, `${hub.url}?${q([['topic', 'https://example.com/books/{id}']])}`);
+    const current = await subscribe(t, `${hub.url}?${q([['match', 'https://example.com/alt/1']])}`);
+    const v1 = await publisherToken(hub);
+    const res = await publish(
+      hub,
+      [
+        ['topic', 'https://example.com/books/1'],
+        ['topic', 'https://example.com/alt/1'],
+        ['data', 'both'],
+      ],
+      v1,
+    );
+    assert.equal(res.status, 200);
+    assert.equal((await legacy.next()).data, 'both');
+    assert.equal((await current.next()).data, 'both');
+    const reserved = [['topic', '/.well-known/mercure/subscriptions/x']] as Array<[string, string]>;
+    assert.equal((await publish(hub, reserved, await legacyToken({ publish: ['*'] }))).status, 403);
+    assert.equal((await publish(hub, reserved, v1)).status, 400);
   });
 });
