@@ -185,6 +185,65 @@ describe('URL pattern matching agrees with urlpattern-polyfill', () => {
     assert.ok(hits < compared - compared / 10, `${hits} hits out of ${compared}`);
   });
 
+  test('random regular-expression groups match exactly as the polyfill (a backtracking engine) says', () => {
+    const { regex } = fc.letrec<{ regex: string; atom: string }>((tie) => ({
+      atom: fc.oneof(
+        {
+          weight: 4,
+          arbitrary: fc.constantFrom(
+            'a',
+            'b',
+            '1',
+            '\\.',
+            '.',
+            '[ab]',
+            '[^/]',
+            '[a-b1]',
+            '\\d',
+            '\\w',
+            '\\W',
+            '\\/',
+          ),
+        },
+        { weight: 1, arbitrary: fc.tuple(tie('regex'), tie('regex')).map(([x, y]) => `(?:${x}|${y})`) },
+        { weight: 1, arbitrary: tie('regex').map((x) => `(?:${x})`) },
+      ),
+      regex: fc
+        .array(
+          fc.tuple(tie('atom'), fc.constantFrom('', '', '*', '+', '?', '{2}', '{1,2}', '{0,}', '*?', '+?')),
+          { minLength: 1, maxLength: 3 },
+        )
+        .map((parts) => parts.map(([atom, q]) => atom + q).join('')),
+    }));
+    const topicPath = fc.stringMatching(/^[ab1/.]{0,8}$/);
+    let hits = 0;
+    let compared = 0;
+    fc.assert(
+      fc.property(regex, fc.array(topicPath, { minLength: 4, maxLength: 8 }), (re, paths) => {
+        const pattern = `https://example.com/x/:r(${re})`;
+        const reference = polyfill(pattern);
+        const mine = crier(pattern);
+        if (reference === undefined) {
+          assert.ok(mine instanceof TopicError, `the polyfill refuses ${pattern}, Crier must too`);
+          return;
+        }
+        if (mine instanceof TopicError) {
+          assert.match(mine.message, /too complex/, pattern);
+          return;
+        }
+        for (const path of paths) {
+          const topic = `https://example.com/x/${path}`;
+          const expected = reference.test(topic);
+          assert.equal(mine.matches(topic), expected, `${pattern} against ${topic}`);
+          compared++;
+          if (expected) hits++;
+        }
+      }),
+      { numRuns: 800 },
+    );
+    assert.ok(hits > compared / 20, `${hits} hits out of ${compared}`);
+  });
+
   test('arbitrary short topics match exactly as the polyfill test() says', () => {
     const topic = fc.oneof(
       fc.string({ maxLength: 30 }),
