@@ -222,6 +222,14 @@ describe('hub configuration', () => {
         name,
       );
     }
+    assert.match(
+      loadConfig({ argv: ['--protocol', '08'] }).warnings.join('\n'),
+      /no --issuer .*draft-08 §6\.3/,
+    );
+    assert.deepEqual(
+      loadConfig({ argv: ['--protocol', '08', '--issuer', 'https://app.example'] }).warnings,
+      [],
+    );
     assert.throws(
       () => loadConfig({ env: { MERCURE_EXTRA_DIRECTIVES: 'heartbeat soon' } }),
       /MERCURE_EXTRA_DIRECTIVES heartbeat: expected a duration/,

@@ -481,6 +481,11 @@ export function loadConfig(sources: ConfigSources = {}): {
   }
   const hub = config as HubConfig;
   checkTogether(hub);
+  if (hub.protocol === '08' && hub.issuer.length === 0) {
+    warnings.push(
+      'no --issuer (or MERCURE_TRUSTED_ISSUERS): Mercure 1.0 tokens are accepted from any issuer signed with the configured keys; draft-08 §6.3 asks for a trusted iss.',
+    );
+  }
   return { config: hub, help, warnings };
 }
 
