@@ -29,6 +29,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
   }
   for (const warning of loaded.warnings) console.error(`crier serve: warning: ${warning}`);
   const config = loaded.config;
+  for (const warning of loaded.warnings) console.error(`crier serve: warning: ${warning}`);
   let hub: HubServer;
   try {
     hub = await HubServer.create(config);

@@ -27,8 +27,10 @@ export {
 } from './events.js';
 export {
   type DiscoveredHub,
+  detectMercureProtocol,
   discoverMercureHub,
   type MercureProtocol,
+  type MercureSubscribeInit,
   type MercureSubscription,
   mercureHubsFromResponse,
   mercureUrl,

@@ -1,17 +1,23 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { describe, test } from 'node:test';
+import { accessToken, legacyToken, publish, startHub } from '../hub/hub.test-helpers.js';
 import { ClientError } from './errors.js';
-import { discoverMercureHub, mercureUrl, parseLinkHeader, subscribeMercure } from './mercure.js';
+import {
+  detectMercureProtocol,
+  discoverMercureHub,
+  mercureUrl,
+  parseLinkHeader,
+  subscribeMercure,
+} from './mercure.js';
 import { startServer, streamHeaders } from './test-server.js';
 
 describe('mercureUrl', () => {
-  test('draft-08: match per exact topic, match_urlpattern, last_event_id and access_token', () => {
+  test('draft-08: match per exact topic, match_urlpattern and last_event_id; a token in the URL is refused (§6.1)', () => {
     const url = mercureUrl('https://hub.example/.well-known/mercure', {
       topics: ['https://example.com/books/1', 'a&b=c'],
       urlPatterns: ['https://example.com/books/:id'],
       lastEventId: 'urn:uuid:1',
-      token: 'jwt',
     });
     assert.deepEqual(
       [...url.searchParams],
@@ -20,10 +26,13 @@ describe('mercureUrl', () => {
         ['match', 'a&b=c'],
         ['match_urlpattern', 'https://example.com/books/:id'],
         ['last_event_id', 'urn:uuid:1'],
-        ['access_token', 'jwt'],
       ],
     );
     assert.match(url.search, /match=a%26b%3Dc/);
+    assert.throws(
+      () => mercureUrl('https://hub.example/.well-known/mercure', { topics: ['x'], token: 'jwt' }),
+      /Authorization header/,
+    );
   });
 
   test('draft-07: repeated topic, lastEventID and the authorization parameter', () => {
@@ -123,4 +132,48 @@ describe('Mercure discovery and subscription', () => {
       (error: unknown) => error instanceof ClientError && error.code === 'NO_HUB',
     );
   });
+});
+
+describe('against a Crier hub in each protocol mode', () => {
+  test('draft-08 §9.2: the protocol is detected from the protected resource metadata — 08 and auto hubs speak draft-08, a 07 hub draft-07', async (t) => {
+    const v1 = await startHub(t, ['--protocol', '08']);
+    const auto = await startHub(t);
+    const v0 = await startHub(t, ['--protocol', '07']);
+    assert.equal(await detectMercureProtocol(v1.url), 'draft-08');
+    assert.equal(await detectMercureProtocol(auto.url), 'draft-08');
+    assert.equal(await detectMercureProtocol(v0.url), 'draft-07');
+  });
+
+  for (const mode of ['08', '07'] as const) {
+    test(`--protocol ${mode}: subscribeMercure resumes with Last-Event-ID and reports the hub's resume anchor (draft-08 §7 Mercure-Last-Event-ID)`, async (t) => {
+      const hub = await startHub(t, ['--protocol', mode, '--anonymous']);
+      const protocol = await detectMercureProtocol(hub.url);
+      const token =
+        mode === '08'
+          ? await accessToken(hub, { publish: [{ match: '*' }] })
+          : await legacyToken({ publish: ['*'] });
+      const topic = 'https://example.com/books/1';
+      for (const id of ['e1', 'e2']) {
+        await publish(
+          hub,
+          [
+            ['topic', topic],
+            ['data', id],
+            ['id', id],
+          ],
+          token,
+        );
+      }
+      const anchors: Array<[string, string | undefined]> = [];
+      const source = subscribeMercure(
+        hub.url,
+        { protocol, topics: [topic], lastEventId: 'e1' },
+        { onResumeAnchor: (anchor, requested) => anchors.push([anchor, requested]) },
+      );
+      t.after(() => source.close());
+      const [event] = await once(source, 'message');
+      assert.equal((event as MessageEvent).data, 'e2');
+      assert.deepEqual(anchors, [['e1', 'e1']]);
+    });
+  }
 });

@@ -1,11 +1,15 @@
 /**
  * Mercure helpers: build a hub's subscription URL for either protocol version, discover a hub from a
- * resource's `Link: <...>; rel="mercure"` header, and subscribe with a `CrierEventSource`.
+ * resource's `Link: <...>; rel="mercure"` header, tell the two protocol versions apart, and subscribe
+ * with a `CrierEventSource`.
  *
  * - `draft-07` (the 0.x protocol, draft-dunglas-mercure-07): one `topic` query parameter per topic selector
  *   (a topic IRI or a URI template), `lastEventID`, and the token in the `authorization` query parameter.
- * - `draft-08` (1.0, draft-dunglas-mercure-08): `match` for exact topics and `match_urlpattern` for URL
- *   patterns, `last_event_id`, and the token in the `access_token` query parameter (RFC 6750).
+ * - `draft-08` (1.0, draft-dunglas-mercure-08 as the text reads today): `match` for exact topics and
+ *   `match_urlpattern` for URL patterns, `last_event_id`; the token goes in the `Authorization` header or
+ *   a cookie, never the URL (§6.1: hubs refuse `access_token`). The hub answers the resume anchor in
+ *   `Mercure-Last-Event-ID` (§7); discovery's cursor is the `last-event-id` attribute of the
+ *   `rel="mercure"` Link header (§9.1), and the subscriptions API uses the same attribute (§8.2).
  */
 import { textFromHeader } from '../protocol/header-text.js';
 import { ClientError } from './errors.js';
@@ -21,8 +25,10 @@ export interface MercureSubscription {
   /** Resume after this event ID (`lastEventID` / `last_event_id`). Prefer the `Last-Event-ID` header. */
   lastEventId?: string;
   /**
-   * A subscriber token in the query string (`authorization` with draft-07, `access_token` with draft-08),
-   * for browsers that cannot send headers. Query strings end up in logs: prefer a header or a cookie.
+   * draft-07 only: a subscriber token in the `authorization` query parameter, for browsers that cannot
+   * send headers. Query strings end up in logs: prefer a header or a cookie. draft-08 hubs refuse tokens
+   * in the URL, so with draft-08 this throws: pass `getToken` (the `Authorization` header) or use the
+   * hub's cookie (`mercure_cookie` in its metadata).
    */
   token?: string;
   /** The protocol version. Default `'draft-08'`. */
@@ -50,7 +56,11 @@ export function mercureUrl(hub: string | URL, subscription: MercureSubscription)
     for (const topic of topics) url.searchParams.append('match', topic);
     for (const pattern of patterns) url.searchParams.append('match_urlpattern', pattern);
     if (subscription.lastEventId) url.searchParams.set('last_event_id', subscription.lastEventId);
-    if (subscription.token) url.searchParams.set('access_token', subscription.token);
+    if (subscription.token) {
+      throw new TypeError(
+        'draft-08 hubs refuse tokens in the URL (draft-08 §6.1): send it with getToken (the Authorization header) or the cookie.',
+      );
+    }
   }
   return url;
 }
@@ -136,6 +146,8 @@ export interface DiscoveredHub {
   lastEventId: string | undefined;
   /** The `content-type` attribute of the updates, when given. */
   contentType: string | undefined;
+  /** The `type` attribute: the SSE event type the updates carry (listen for it), when given. */
+  type: string | undefined;
   /** The resource's response (its body is not read). */
   response: Response;
 }
@@ -172,8 +184,47 @@ export async function discoverMercureHub(
     lastEventId:
       first.params['last-event-id'] === undefined ? undefined : textFromHeader(first.params['last-event-id']),
     contentType: first.params['content-type'],
+    type: first.params.type,
     response,
   };
+}
+
+/**
+ * Which protocol a hub speaks: `draft-08` when it serves the RFC 9728 protected resource metadata that
+ * draft-08 §9.2 defines (at `/.well-known/oauth-protected-resource` + the hub's path), `draft-07`
+ * otherwise — the text itself names the metadata's absence as the hint of a pre-standard hub. A Crier hub
+ * in `--protocol auto` mode serves the metadata and speaks both: ask for `draft-08` then.
+ */
+export async function detectMercureProtocol(
+  hub: string | URL,
+  init: { fetch?: typeof fetch; signal?: AbortSignal } = {},
+): Promise<MercureProtocol> {
+  const base = (globalThis as { location?: { href: string } }).location?.href;
+  const url = new URL(hub, base);
+  const path = url.pathname === '/' ? '' : url.pathname.replace(/\/$/, '');
+  const metadata = new URL(`/.well-known/oauth-protected-resource${path}`, url.origin);
+  try {
+    const response = await (init.fetch ?? globalThis.fetch)(metadata, { signal: init.signal });
+    if (!response.ok) {
+      response.body?.cancel().catch(() => {});
+      return 'draft-07';
+    }
+    const doc = (await response.json()) as { resource?: unknown };
+    return typeof doc.resource === 'string' ? 'draft-08' : 'draft-07';
+  } catch (error) {
+    if (init.signal?.aborted) throw error;
+    return 'draft-07';
+  }
+}
+
+export interface MercureSubscribeInit extends CrierEventSourceInit {
+  /**
+   * Called on every connect with the hub's resume anchor — `Mercure-Last-Event-ID` (draft-08 §7) or a
+   * 0.x hub's `Last-Event-ID` response header — and the ID the request resumed from. The anchor is the
+   * event before the first one sent, or `earliest`: when it differs from `requested`, updates may have
+   * been lost and the resource should be fetched again.
+   */
+  onResumeAnchor?: (anchor: string, requested: string | undefined) => void;
 }
 
 /**
@@ -183,9 +234,27 @@ export async function discoverMercureHub(
 export function subscribeMercure<Events extends EventDataMap = EventDataMap>(
   hub: string | URL,
   subscription: MercureSubscription,
-  init: CrierEventSourceInit = {},
+  init: MercureSubscribeInit = {},
 ): CrierEventSource<Events> {
   const { lastEventId, ...rest } = subscription;
   const url = mercureUrl(hub, rest);
-  return new CrierEventSource<Events>(url, { ...init, lastEventId: init.lastEventId ?? lastEventId });
+  const { onResumeAnchor, ...sourceInit } = init;
+  if (onResumeAnchor !== undefined) {
+    const inner = sourceInit.fetch ?? globalThis.fetch;
+    sourceInit.fetch = async (input, requestInit) => {
+      const response = await inner(input, requestInit);
+      const anchor =
+        response.headers.get('Mercure-Last-Event-ID') ??
+        (subscription.protocol === 'draft-07' ? response.headers.get('Last-Event-ID') : null);
+      if (response.status === 200 && anchor !== null) {
+        const requested = new Headers(requestInit?.headers).get('Last-Event-ID');
+        onResumeAnchor(textFromHeader(anchor), requested === null ? undefined : textFromHeader(requested));
+      }
+      return response;
+    };
+  }
+  return new CrierEventSource<Events>(url, {
+    ...sourceInit,
+    lastEventId: sourceInit.lastEventId ?? lastEventId,
+  });
 }

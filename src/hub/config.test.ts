@@ -181,6 +181,80 @@ describe('hub configuration', () => {
     assert.equal(both.publisherJwtKey, 'c'.repeat(32));
   });
 
+  test("reads the official Mercure image's MERCURE_TRUSTED_ISSUERS and the MERCURE_EXTRA_DIRECTIVES that have a Crier meaning", () => {
+    const env = {
+      MERCURE_TRUSTED_ISSUERS: 'https://app.example',
+      MY_JWKS: 'https://idp.example/jwks.json',
+      MERCURE_EXTRA_DIRECTIVES: [
+        'anonymous',
+        'subscriptions',
+        'cors_origins https://app.example https://admin.example',
+        'publish_origins https://app.example',
+        'heartbeat 1m30s',
+        'write_timeout 600s',
+        'dispatch_timeout 5s',
+        'cookie_name hub_token # a comment',
+        'publisher_jwks_url {env.MY_JWKS}',
+        'subscriber_jwks_url "https://idp.example/sub.json"',
+        'max_request_body_size 512KB',
+      ].join('\n'),
+    };
+    const { config, warnings } = loadConfig({ env });
+    assert.deepEqual(config.issuer, ['https://app.example']);
+    assert.equal(config.anonymous, true);
+    assert.equal(config.subscriptions, true);
+    assert.deepEqual(config.corsOrigins, ['https://app.example', 'https://admin.example']);
+    assert.deepEqual(config.publishOrigins, ['https://app.example']);
+    assert.equal(config.heartbeat, 90_000);
+    assert.equal(config.maxLifetime, 600_000);
+    assert.equal(config.stallTimeout, 5_000);
+    assert.equal(config.cookieName, 'hub_token');
+    assert.equal(config.publisherJwksUrl, 'https://idp.example/jwks.json');
+    assert.equal(config.subscriberJwksUrl, 'https://idp.example/sub.json');
+    assert.equal(config.maxBody, 512_000);
+    assert.deepEqual(warnings, []);
+    const flagWins = loadConfig({ env, argv: ['--heartbeat', '5s'] }).config;
+    assert.equal(flagWins.heartbeat, 5_000);
+  });
+
+  test('Mercure settings without a Crier meaning are named in warnings; a bad directive value names the directive', () => {
+    const { warnings } = loadConfig({
+      env: {
+        SERVER_NAME: ':80',
+        GLOBAL_OPTIONS: 'debug',
+        MERCURE_LICENSE: 'x',
+        MERCURE_EXTRA_DIRECTIVES:
+          'playground\ntransport bolt {\n  path /data/mercure.db\n}\ntopic_matcher_cache 10',
+      },
+    });
+    assert.equal(warnings.length, 6, warnings.join('\n'));
+    for (const name of [
+      'SERVER_NAME',
+      'GLOBAL_OPTIONS',
+      'MERCURE_LICENSE',
+      '"playground"',
+      '"transport"',
+      '"topic_matcher_cache"',
+    ]) {
+      assert.ok(
+        warnings.some((w) => w.includes(name)),
+        name,
+      );
+    }
+    assert.match(
+      loadConfig({ argv: ['--protocol', '08'] }).warnings.join('\n'),
+      /no --issuer .*draft-08 §6\.3/,
+    );
+    assert.deepEqual(
+      loadConfig({ argv: ['--protocol', '08', '--issuer', 'https://app.example'] }).warnings,
+      [],
+    );
+    assert.throws(
+      () => loadConfig({ env: { MERCURE_EXTRA_DIRECTIVES: 'heartbeat soon' } }),
+      /MERCURE_EXTRA_DIRECTIVES heartbeat: expected a duration/,
+    );
+  });
+
   test('--dev sets the Mercure development defaults for options not set otherwise', () => {
     const { config } = loadConfig({ argv: ['--dev'] });
     assert.equal(config.jwtKey, DEV_JWT_KEY);

@@ -165,6 +165,16 @@ export const OPTIONS = {
     'URL',
     'JWKS to verify tokens with (https://, or file:// for a local file).',
   ),
+  publisherJwksUrl: option(
+    text.optional(),
+    'URL',
+    "JWKS for publishers' tokens only (overrides --jwks-url for them).",
+  ),
+  subscriberJwksUrl: option(
+    text.optional(),
+    'URL',
+    "JWKS for subscribers' tokens only (overrides --jwks-url for them).",
+  ),
   issuer: option(list.default([]), 'LIST', 'Accepted token issuers (iss); required for Mercure 1.0 tokens.'),
   audience: option(list.default([]), 'LIST', 'Accepted token audiences (aud).'),
   anonymous: option(
@@ -188,6 +198,11 @@ export const OPTIONS = {
     'LIST',
     'Reverse proxies (addresses or CIDR ranges, e.g. 127.0.0.1,10.0.0.0/8) whose X-Forwarded-For names the client, for per-address limits.',
   ),
+  cookieName: option(
+    text.min(1, { error: 'expected a cookie name' }).optional(),
+    'NAME',
+    'Cookie a Mercure 1.0 access token is read from. Default: __Secure-mercure_access_token over HTTPS, mercure_access_token over HTTP.',
+  ),
   protocol: option(
     z.enum(['auto', '07', '08']).default('auto'),
     'VERSION',
@@ -208,6 +223,11 @@ export const OPTIONS = {
     duration.default(0),
     'DURATION',
     'Close connections after this long (jittered); 0 for never.',
+  ),
+  stallTimeout: option(
+    duration.default(45_000),
+    'DURATION',
+    'Close a subscriber whose unsent bytes have not drained for this long (a stuck or half-open peer); 0 disables.',
   ),
   writeBuffer: option(
     size.default(1024 ** 2),
@@ -304,13 +324,91 @@ export const envOf = (name: OptionName) => `CRIER_${kebab(name).replace(/-/g, '_
 
 const NAMES = Object.keys(OPTIONS) as OptionName[];
 
-/** The Mercure hub's environment variables, read too so a Mercure deployment's settings carry over. CRIER_* win. */
+/**
+ * The environment variables of the official Mercure image (its Caddyfile), read too so a Mercure deployment
+ * switches by changing the command, not the setup. CRIER_* variables win over them.
+ */
 export const MERCURE_ENV_ALIASES: Readonly<Record<string, OptionName>> = {
   MERCURE_PUBLISHER_JWT_KEY: 'publisherJwtKey',
   MERCURE_PUBLISHER_JWT_ALG: 'publisherJwtAlg',
   MERCURE_SUBSCRIBER_JWT_KEY: 'subscriberJwtKey',
   MERCURE_SUBSCRIBER_JWT_ALG: 'subscriberJwtAlg',
+  MERCURE_TRUSTED_ISSUERS: 'issuer',
 };
+
+/**
+ * Mercure directives (as `MERCURE_EXTRA_DIRECTIVES` carries them, one per line) that have a Crier meaning:
+ * the option each sets and how its arguments become the option's value (then validated by its schema).
+ */
+const MERCURE_DIRECTIVES: Readonly<
+  Record<string, ReadonlyArray<[OptionName, (args: readonly string[]) => unknown]>>
+> = {
+  anonymous: [['anonymous', () => true]],
+  subscriptions: [['subscriptions', () => true]],
+  cors_origins: [['corsOrigins', (a) => [...a]]],
+  publish_origins: [['publishOrigins', (a) => [...a]]],
+  cookie_name: [['cookieName', (a) => a[0]]],
+  heartbeat: [['heartbeat', (a) => goDuration(a[0])]],
+  write_timeout: [['maxLifetime', (a) => goDuration(a[0])]],
+  dispatch_timeout: [['stallTimeout', (a) => goDuration(a[0])]],
+  max_request_body_size: [['maxBody', (a) => a[0]]],
+  resource_identifier: [['publicUrl', (a) => a[0]]],
+  protocol_version_compatibility: [['protocol', () => 'auto']],
+  publisher_jwt: [
+    ['publisherJwtKey', (a) => a[0]],
+    ['publisherJwtAlg', (a) => a[1]],
+  ],
+  subscriber_jwt: [
+    ['subscriberJwtKey', (a) => a[0]],
+    ['subscriberJwtAlg', (a) => a[1]],
+  ],
+  publisher_jwks_url: [['publisherJwksUrl', (a) => a[0]]],
+  subscriber_jwks_url: [['subscriberJwksUrl', (a) => a[0]]],
+};
+
+/** Mercure image variables with no Crier meaning: named in a warning, with what to do instead. */
+const MERCURE_ENV_IGNORED: Readonly<Record<string, string>> = {
+  SERVER_NAME:
+    'set --host, --port and --public-url; Crier does not obtain certificates (use --tls-cert/--tls-key or a proxy)',
+  GLOBAL_OPTIONS: 'Caddy global options have no Crier equivalent',
+  CADDY_EXTRA_CONFIG: 'Caddy snippets have no Crier equivalent',
+  CADDY_SERVER_EXTRA_DIRECTIVES:
+    'Caddy site directives have no Crier equivalent; put a proxy in front for them',
+  MERCURE_LICENSE: 'Crier needs no license key',
+  MERCURE_TRANSPORT_URL: 'use --store (memory, sqlite:PATH, redis://, nats://)',
+};
+
+/** A Go duration (`40s`, `1m30s`, `500ms`, `0s`, `0`) in milliseconds; the text itself when it is not one. */
+function goDuration(text: string | undefined): unknown {
+  if (text === undefined) return text;
+  if (text === '0') return 0;
+  const units: Record<string, number> = {
+    ns: 1e-6,
+    us: 1e-3,
+    µs: 1e-3,
+    ms: 1,
+    s: 1000,
+    m: 60_000,
+    h: 3_600_000,
+  };
+  const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/gy;
+  let total = 0;
+  let end = 0;
+  for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+    total += Number(m[1]) * units[m[2]!]!;
+    end = re.lastIndex;
+  }
+  return end === text.length && end > 0 ? Math.round(total) : text;
+}
+
+/** Splits a Caddyfile line into words (double quotes and backquotes group words). */
+function caddyWords(line: string): string[] {
+  const words: string[] = [];
+  for (const m of line.matchAll(/"((?:[^"\\]|\\.)*)"|`([^`]*)`|(\S+)/g)) {
+    words.push(m[1] !== undefined ? m[1].replace(/\\(.)/g, '$1') : (m[2] ?? m[3]!));
+  }
+  return words;
+}
 
 /** The JWT key of the Mercure hub's development configuration; `--dev` uses it when no key is given. */
 export const DEV_JWT_KEY = '!ChangeThisMercureHubJWTSecretKey!';
@@ -347,12 +445,13 @@ type Origin = 'default' | 'file' | 'env' | 'flag';
 export function loadConfig(sources: ConfigSources = {}): {
   config: HubConfig;
   help: boolean;
-  /** Things to tell the user that do not stop the hub: misspelt CRIER_* variables. */
+  /** Things to tell the user that do not stop the hub: misspelt CRIER_* variables, Mercure settings with no Crier meaning. */
   warnings: string[];
 } {
   const argv = sources.argv ?? [];
   const env = sources.env ?? {};
   const raw = new Map<OptionName, { value: unknown; origin: Origin; label: string }>();
+  const warnings: string[] = [];
   let help = false;
   let configPath = env.CRIER_CONFIG;
 
@@ -401,10 +500,7 @@ export function loadConfig(sources: ConfigSources = {}): {
     }
     raw.set(key as OptionName, { value, origin: 'file', label: `'${key}' in the config file` });
   }
-  for (const [alias, name] of Object.entries(MERCURE_ENV_ALIASES)) {
-    const value = env[alias];
-    if (value !== undefined && value !== '') raw.set(name, { value, origin: 'env', label: alias });
-  }
+  readMercureEnvironment(env, raw, warnings);
   for (const name of NAMES) {
     const value = env[envOf(name)];
     if (value !== undefined && value !== '') raw.set(name, { value, origin: 'env', label: envOf(name) });
@@ -413,9 +509,14 @@ export function loadConfig(sources: ConfigSources = {}): {
 
   const devParse = OPTIONS.dev.schema.safeParse(raw.get('dev')?.value);
   if (devParse.success && devParse.data) {
-    const keyGiven = ['jwtKey', 'publisherJwtKey', 'subscriberJwtKey', 'jwksUrl'].some((n) =>
-      raw.has(n as OptionName),
-    );
+    const keyGiven = [
+      'jwtKey',
+      'publisherJwtKey',
+      'subscriberJwtKey',
+      'jwksUrl',
+      'publisherJwksUrl',
+      'subscriberJwksUrl',
+    ].some((n) => raw.has(n as OptionName));
     for (const [name, value] of Object.entries(DEV_DEFAULTS) as [OptionName, unknown][]) {
       if (raw.has(name) || (name === 'jwtKey' && keyGiven)) continue;
       raw.set(name, { value, origin: 'default', label: `${flagOf(name)} (set by --dev)` });
@@ -437,7 +538,65 @@ export function loadConfig(sources: ConfigSources = {}): {
   }
   const hub = config as HubConfig;
   checkTogether(hub);
-  return { config: hub, help, warnings: unknownEnv(env) };
+  if (hub.protocol === '08' && hub.issuer.length === 0) {
+    warnings.push(
+      'no --issuer (or MERCURE_TRUSTED_ISSUERS): Mercure 1.0 tokens are accepted from any issuer signed with the configured keys; draft-08 §6.3 asks for a trusted iss.',
+    );
+  }
+  return { config: hub, help, warnings: [...warnings, ...unknownEnv(env)] };
+}
+
+/**
+ * The official Mercure image's settings: its variables (MERCURE_ENV_ALIASES) and the directives of
+ * MERCURE_EXTRA_DIRECTIVES that have a Crier meaning; every other one is named in `warnings`.
+ */
+function readMercureEnvironment(
+  env: Readonly<Record<string, string | undefined>>,
+  raw: Map<OptionName, { value: unknown; origin: Origin; label: string }>,
+  warnings: string[],
+): void {
+  for (const [alias, name] of Object.entries(MERCURE_ENV_ALIASES)) {
+    const value = env[alias];
+    if (value !== undefined && value !== '') raw.set(name, { value, origin: 'env', label: alias });
+  }
+  for (const [variable, advice] of Object.entries(MERCURE_ENV_IGNORED)) {
+    if (env[variable] !== undefined && env[variable] !== '') {
+      warnings.push(`${variable} is not used by Crier: ${advice}.`);
+    }
+  }
+  const directives = env.MERCURE_EXTRA_DIRECTIVES;
+  if (directives === undefined) return;
+  let depth = 0;
+  for (const line of directives.split(/\r?\n/)) {
+    // Caddy placeholders for the environment, {env.NAME} and {$NAME}, as Caddy expands them.
+    const expanded = line.replace(
+      /\{(?:env\.|\$)([A-Za-z_][A-Za-z0-9_]*)\}/g,
+      (_, v: string) => env[v] ?? '',
+    );
+    const words = caddyWords(expanded.replace(/(^|\s)#.*$/, ''));
+    if (words.length === 0) continue;
+    const [name, ...args] = words as [string, ...string[]];
+    const opens = words.filter((w) => w === '{').length - words.filter((w) => w === '}').length;
+    if (depth > 0 || opens !== 0) {
+      if (depth === 0) {
+        warnings.push(
+          `MERCURE_EXTRA_DIRECTIVES: the "${name}" block is not read by Crier; use the flags of docs/migrate-from-mercure.md.`,
+        );
+      }
+      depth += opens;
+      continue;
+    }
+    const targets = MERCURE_DIRECTIVES[name];
+    if (targets === undefined) {
+      warnings.push(`MERCURE_EXTRA_DIRECTIVES: "${name}" has no Crier equivalent and is ignored.`);
+      continue;
+    }
+    for (const [option, value] of targets) {
+      const v = value(args);
+      if (v !== undefined)
+        raw.set(option, { value: v, origin: 'env', label: `MERCURE_EXTRA_DIRECTIVES ${name}` });
+    }
+  }
 }
 
 function readConfigFile(path: string): Record<string, unknown> {

@@ -3,7 +3,7 @@ import { CrierError } from '../protocol/errors.js';
 export type HubErrorCode =
   /** The request body is not a well-formed form (or JSON) body, or a field is invalid. 400. */
   | 'INVALID_REQUEST'
-  /** A publish names a topic in the hub's reserved `/.well-known/mercure` namespace. 403. */
+  /** A 0.x publish names a topic in the hub's reserved `/.well-known/mercure` namespace. 403 (1.0: 400). */
   | 'RESERVED_TOPIC'
   /** The request body is larger than `--max-body`. 413. */
   | 'BODY_TOO_LARGE'
@@ -11,6 +11,8 @@ export type HubErrorCode =
   | 'TOO_MANY_TOPICS'
   /** A subscription's selectors cost more than `--max-selector-cost`. 400. */
   | 'SELECTORS_TOO_COSTLY'
+  /** A Mercure 1.0 publish with more `topic` fields than `--max-topics`. 413. */
+  | 'TOO_MANY_TOPIC_FIELDS'
   /** A rate or connection limit was reached. 429. */
   | 'RATE_LIMITED'
   /** The hub holds `--max-connections` subscribers. 503. */
@@ -30,6 +32,7 @@ const STATUS: Record<HubErrorCode, number> = {
   BODY_TOO_LARGE: 413,
   TOO_MANY_TOPICS: 400,
   SELECTORS_TOO_COSTLY: 400,
+  TOO_MANY_TOPIC_FIELDS: 413,
   RATE_LIMITED: 429,
   TOO_MANY_CONNECTIONS: 503,
   UNSUPPORTED_MEDIA_TYPE: 415,

@@ -10,6 +10,9 @@
 import { SignJWT } from 'jose';
 import { CrierError } from '../protocol/errors.js';
 
+/** The draft-08 authorization detail type (§6.4). */
+const MERCURE_DETAIL_TYPE = 'https://mercure.rocks/authorization-detail';
+
 export interface PublishInput {
   topics: readonly string[];
   data?: string;
@@ -154,10 +157,10 @@ export async function mintAccessToken(
 ): Promise<string> {
   const details: Record<string, unknown>[] = [];
   if (options.publish !== undefined)
-    details.push({ type: 'mercure', actions: ['publish'], topics: options.publish });
+    details.push({ type: MERCURE_DETAIL_TYPE, actions: ['publish'], topics: options.publish });
   if (options.subscribe !== undefined) {
     const detail: Record<string, unknown> = {
-      type: 'mercure',
+      type: MERCURE_DETAIL_TYPE,
       actions: ['subscribe'],
       topics: options.subscribe,
     };

@@ -87,8 +87,12 @@ export function keysFromConfig(config: HubConfig): { keys: AuthKeysConfig; gener
   if (config.jwksUrl !== undefined) shared.push({ jwksUrl: config.jwksUrl });
   if (config.publisherJwtKey !== undefined)
     keys.publisher = [source(config.publisherJwtKey, config.publisherJwtAlg ?? config.jwtAlg)];
+  if (config.publisherJwksUrl !== undefined)
+    keys.publisher = [...(keys.publisher ?? []), { jwksUrl: config.publisherJwksUrl }];
   if (config.subscriberJwtKey !== undefined)
     keys.subscriber = [source(config.subscriberJwtKey, config.subscriberJwtAlg ?? config.jwtAlg)];
+  if (config.subscriberJwksUrl !== undefined)
+    keys.subscriber = [...(keys.subscriber ?? []), { jwksUrl: config.subscriberJwksUrl }];
   if (shared.length > 0) keys.shared = shared;
   if (keys.shared === undefined && keys.publisher === undefined && keys.subscriber === undefined) {
     const generated = randomBytes(32).toString('base64url');
@@ -153,6 +157,8 @@ export class HubServer {
       retryMs: config.retry,
       maxLifetimeMs: config.maxLifetime,
       maxBufferedBytes: config.writeBuffer,
+      // 0 disables the stall check (Mercure's dispatch_timeout 0s).
+      stallTimeoutMs: config.stallTimeout === 0 ? 2_147_483_647 : config.stallTimeout,
       maxSelectors: config.maxTopics + 1,
       maxSelectorCost: config.maxSelectorCost,
       logger: {
@@ -272,7 +278,8 @@ export class HubServer {
             resource: this.hubUrl.href,
             audience: config.audience.length > 0 ? config.audience : undefined,
             issuers: config.issuer.length > 0 ? config.issuer : undefined,
-            cookieName: this.hubUrl.protocol === 'https:' ? undefined : 'mercure_access_token',
+            cookieName: this.accessCookieName(),
+            subscriptions: config.subscriptions,
           };
     return createAuthenticator({
       keys: this.keys,
@@ -349,13 +356,14 @@ export class HubServer {
       this.cors(req, res);
       if (method === 'OPTIONS') return this.preflight(req, res);
       if (path === base) {
-        if (method === 'GET' || method === 'HEAD') return this.subscribe(req, res, url, requestId);
+        if (method === 'GET' || method === 'HEAD' || method === 'QUERY')
+          return this.subscribe(req, res, url, requestId);
         if (method === 'POST') return this.publishForm(req, res);
         throw new HubError(
           'METHOD_NOT_ALLOWED',
-          `${method} is not allowed here: GET subscribes, POST publishes.`,
+          `${method} is not allowed here: GET (or QUERY) subscribes, POST publishes.`,
           {
-            headers: { allow: 'GET, POST, OPTIONS' },
+            headers: { allow: 'GET, QUERY, POST, OPTIONS' },
           },
         );
       }
@@ -409,7 +417,7 @@ export class HubServer {
   // ---- subscribe ----------------------------------------------------------------------------------
 
   private async subscribe(req: Req, res: Res, url: URL, requestId: string): Promise<void> {
-    const params = url.searchParams;
+    const params = req.method === 'QUERY' ? await this.queryParameters(req, url) : url.searchParams;
     const protocol = this.protocolOf(req, params);
     const authRequest = {
       method: req.method ?? 'GET',
@@ -587,6 +595,30 @@ export class HubServer {
     }
   }
 
+  /**
+   * The parameters of a QUERY subscribe (draft-08 §3): the union of the query component's and the
+   * form-encoded body's pairs, as if they were one component; `last_event_id` (single-valued) is the
+   * query's when both carry it. The `Last-Event-ID` header still wins over both (read later).
+   */
+  private async queryParameters(req: Req, url: URL): Promise<URLSearchParams> {
+    const type = String(req.headers['content-type'] ?? '')
+      .split(';')[0]!
+      .trim()
+      .toLowerCase();
+    if (type !== '' && type !== 'application/x-www-form-urlencoded') {
+      throw new HubError(
+        'UNSUPPORTED_MEDIA_TYPE',
+        `A QUERY subscribe carries its parameters as application/x-www-form-urlencoded, got ${type}.`,
+      );
+    }
+    const merged = new URLSearchParams(url.searchParams);
+    const single = ['last_event_id', 'lastEventID'].filter((n) => url.searchParams.has(n));
+    for (const [name, value] of parseForm(await readBody(req, this.config.maxBody))) {
+      if (!single.includes(name)) merged.append(name, value);
+    }
+    return merged;
+  }
+
   /** Publishes a subscription event (private, on the reserved topic). */
   private announce(s: ActiveSubscription, protocol: ProtocolVersion): void {
     const base = this.hubUrl.pathname;
@@ -595,6 +627,8 @@ export class HubServer {
       .publish(subscriptionTopic(base, s, protocol), JSON.stringify(doc), {
         private: true,
         id: `urn:uuid:${randomUUID()}`,
+        // draft-08 §8.1: subscription events carry the reserved SSE event type `mercure`.
+        event: protocol === '1.0' ? 'mercure' : undefined,
       })
       .catch((error: unknown) => this.log.warn({ err: error }, 'subscription event not published'));
   }
@@ -621,7 +655,9 @@ export class HubServer {
     return '0.x';
   }
 
+  /** The 1.0 access-token cookie: `--cookie-name`, else the `__Secure-` name over HTTPS (it needs HTTPS). */
   private accessCookieName(): string {
+    if (this.config.cookieName !== undefined) return this.config.cookieName;
     return this.hubUrl.protocol === 'https:' ? DEFAULT_COOKIE_NAMES['1.0'] : 'mercure_access_token';
   }
 
@@ -791,7 +827,6 @@ export class HubServer {
       res.end();
       return;
     }
-    const lastKey = protocol === '0.x' ? 'lastEventID' : 'last_event_id';
     const v1 = protocol === '1.0';
     let filter: { match?: string; matchType?: string; subscriber?: string };
     if (v1 && parts.length >= 2) filter = { matchType: parts[0], match: parts[1], subscriber: parts[2] };
@@ -801,13 +836,28 @@ export class HubServer {
     if (parts.length > (v1 ? 3 : 2)) throw new HubError('NOT_FOUND', `Nothing is served at ${path}.`);
     const found = this.subscriptions.find(filter);
     const single = filter.subscriber !== undefined;
+    if (single && found[0] === undefined) throw new HubError('NOT_FOUND', 'No such active subscription.');
+    if (v1) {
+      // draft-08 §8.2: application/json, the cursor as `last-event-id` on the rel="mercure" Link header
+      // (with the SHOULD attributes `type` and `content-type`), and the documents of §8.1 unchanged.
+      res.setHeader(
+        'link',
+        `<${this.hubUrl.href}>; rel="mercure"; last-event-id=${quotedString(lastEventId)}; type="mercure"; content-type="application/json"`,
+      );
+      const body = single
+        ? subscriptionDocument(base, found[0]!, protocol)
+        : {
+            id: path,
+            type: 'subscriptions',
+            subscriptions: found.map((s) => subscriptionDocument(base, s, protocol)),
+          };
+      return this.json(res, 200, body);
+    }
     if (single) {
-      const s = found[0];
-      if (s === undefined) throw new HubError('NOT_FOUND', 'No such active subscription.');
       return this.json(
         res,
         200,
-        { ...subscriptionDocument(base, s, protocol), [lastKey]: lastEventId },
+        { ...subscriptionDocument(base, found[0]!, protocol), lastEventID: lastEventId },
         'application/ld+json',
       );
     }
@@ -818,7 +868,7 @@ export class HubServer {
         '@context': 'https://mercure.rocks/',
         id: path,
         type: 'Subscriptions',
-        [lastKey]: lastEventId,
+        lastEventID: lastEventId,
         subscriptions: found.map((s) => subscriptionDocument(base, s, protocol, false)),
       },
       'application/ld+json',
@@ -844,7 +894,7 @@ export class HubServer {
 
   private preflight(req: Req, res: Res): void {
     if (res.hasHeader('access-control-allow-origin')) {
-      res.setHeader('access-control-allow-methods', 'GET, POST, OPTIONS');
+      res.setHeader('access-control-allow-methods', 'GET, QUERY, POST, OPTIONS');
       res.setHeader(
         'access-control-allow-headers',
         headerValue(req.headers as Record<string, string>, 'access-control-request-headers') ??
@@ -942,6 +992,11 @@ function jsonInput(item: unknown): UpdateInput {
     retry: o.retry as number | undefined,
     private: o.private as boolean | undefined,
   };
+}
+
+/** An RFC 9110 quoted-string of any ID: `"` and `\\` escaped, non-ASCII sent as UTF-8 bytes. */
+function quotedString(value: string): string {
+  return `"${headerFromText(value).replace(/["\\]/g, '\\$&')}"`;
 }
 
 function payloadOf(context: AuthContext | null, protocol: ProtocolVersion, match: string): unknown {

@@ -18,25 +18,43 @@ export interface ActiveSubscription {
 /** The 1.0 matcher type name of a subscription (0.x selectors are shown as `exact` when asked in 1.0 form). */
 const typeName = (s: ActiveSubscription) => (s.matchType === 'template' ? 'exact' : s.matchType);
 
-/** The topic (and document `id`) of a subscription, relative to the hub. */
-export function subscriptionTopic(base: string, s: ActiveSubscription, protocol: ProtocolVersion): string {
-  const e = encodeURIComponent;
-  return protocol === '0.x'
-    ? `${base}/subscriptions/${e(s.match)}/${e(s.subscriber)}`
-    : `${base}/subscriptions/${typeName(s)}/${e(s.match)}/${e(s.subscriber)}`;
+/**
+ * RFC 6570 simple-string expansion of one value: every character but the unreserved set (ALPHA, DIGIT,
+ * `-`, `.`, `_`, `~`) percent-encoded once, `%` included (draft-08 §8.1). `encodeURIComponent` leaves
+ * `!'()*` as they are, so they are encoded here.
+ */
+export function expandSimple(value: string): string {
+  return encodeURIComponent(value).replace(
+    /[!'()*]/g,
+    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
+  );
 }
 
-/** The JSON-LD document of one subscription. `withContext` false inside a collection. */
+/** The topic (and document `id`) of a subscription, relative to the hub. */
+export function subscriptionTopic(base: string, s: ActiveSubscription, protocol: ProtocolVersion): string {
+  if (protocol === '0.x') {
+    const e = encodeURIComponent;
+    return `${base}/subscriptions/${e(s.match)}/${e(s.subscriber)}`;
+  }
+  return `${base}/subscriptions/${typeName(s)}/${expandSimple(s.match)}/${expandSimple(s.subscriber)}`;
+}
+
+/**
+ * The document of one subscription. 0.x: JSON-LD (`@context` unless `withContext` is false, inside a
+ * collection), `type: "Subscription"`, `topic`. 1.0 (draft-08 §8.1): plain JSON, `type: "subscription"`,
+ * `match_type` and `match`.
+ */
 export function subscriptionDocument(
   base: string,
   s: ActiveSubscription,
   protocol: ProtocolVersion,
   withContext = true,
 ): Record<string, unknown> {
-  const doc: Record<string, unknown> = withContext ? { '@context': 'https://mercure.rocks/' } : {};
+  const v1 = protocol === '1.0';
+  const doc: Record<string, unknown> = withContext && !v1 ? { '@context': 'https://mercure.rocks/' } : {};
   doc.id = subscriptionTopic(base, s, protocol);
-  doc.type = 'Subscription';
-  if (protocol === '0.x') doc.topic = s.match;
+  doc.type = v1 ? 'subscription' : 'Subscription';
+  if (!v1) doc.topic = s.match;
   else {
     doc.match_type = typeName(s);
     doc.match = s.match;

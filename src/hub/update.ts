@@ -112,15 +112,10 @@ export function validateUpdate(input: UpdateInput, rules: UpdateRules): Update {
   if (!Array.isArray(topics) || topics.length === 0) {
     throw new HubError('INVALID_REQUEST', 'Missing "topic": an update needs a topic.');
   }
-  if (rules.protocol === '1.0' && topics.length > 1) {
-    throw new HubError(
-      'INVALID_REQUEST',
-      `Mercure 1.0 allows exactly one "topic" field, got ${topics.length}. Send one update per topic.`,
-    );
-  }
   if (topics.length > rules.maxTopics) {
+    // draft-08 §5: too many `topic` fields is a 413 ("Content Too Large"); 0.x hubs answer 400.
     throw new HubError(
-      'TOO_MANY_TOPICS',
+      rules.protocol === '1.0' ? 'TOO_MANY_TOPIC_FIELDS' : 'TOO_MANY_TOPICS',
       `An update has ${topics.length} topics; the most accepted is ${rules.maxTopics}.`,
     );
   }
@@ -132,9 +127,16 @@ export function validateUpdate(input: UpdateInput, rules: UpdateRules): Update {
       throw new HubError('INVALID_REQUEST', 'A topic must not contain control or format characters.');
     }
     if (isReservedTopic(topic, rules.hubUrl)) {
+      // draft-08 §5 makes this a 400 for any token; 0.x hubs answer 403.
       throw new HubError(
-        'RESERVED_TOPIC',
+        rules.protocol === '1.0' ? 'INVALID_REQUEST' : 'RESERVED_TOPIC',
         `The topic "${topic}" is in the hub's reserved namespace (${rules.hubUrl.pathname}); only the hub publishes there.`,
+      );
+    }
+    if (rules.protocol === '1.0' && topic === '*') {
+      throw new HubError(
+        'INVALID_REQUEST',
+        'A topic cannot be exactly "*": it is the wildcard matcher, so no subscriber could select it alone.',
       );
     }
   }
@@ -163,6 +165,12 @@ export function validateUpdate(input: UpdateInput, rules: UpdateRules): Update {
     throw new HubError(
       'INVALID_REQUEST',
       'A "type" must not contain CR, LF, NUL or other control characters.',
+    );
+  }
+  if (rules.protocol === '1.0' && type === 'mercure') {
+    throw new HubError(
+      'INVALID_REQUEST',
+      'The event type "mercure" is reserved for the events the hub generates (subscription events).',
     );
   }
   let retry: number | undefined;

@@ -185,6 +185,65 @@ describe('URL pattern matching agrees with urlpattern-polyfill', () => {
     assert.ok(hits < compared - compared / 10, `${hits} hits out of ${compared}`);
   });
 
+  test('random regular-expression groups match exactly as the polyfill (a backtracking engine) says', () => {
+    const { regex } = fc.letrec<{ regex: string; atom: string }>((tie) => ({
+      atom: fc.oneof(
+        {
+          weight: 4,
+          arbitrary: fc.constantFrom(
+            'a',
+            'b',
+            '1',
+            '\\.',
+            '.',
+            '[ab]',
+            '[^/]',
+            '[a-b1]',
+            '\\d',
+            '\\w',
+            '\\W',
+            '\\/',
+          ),
+        },
+        { weight: 1, arbitrary: fc.tuple(tie('regex'), tie('regex')).map(([x, y]) => `(?:${x}|${y})`) },
+        { weight: 1, arbitrary: tie('regex').map((x) => `(?:${x})`) },
+      ),
+      regex: fc
+        .array(
+          fc.tuple(tie('atom'), fc.constantFrom('', '', '*', '+', '?', '{2}', '{1,2}', '{0,}', '*?', '+?')),
+          { minLength: 1, maxLength: 3 },
+        )
+        .map((parts) => parts.map(([atom, q]) => atom + q).join('')),
+    }));
+    const topicPath = fc.stringMatching(/^[ab1/.]{0,8}$/);
+    let hits = 0;
+    let compared = 0;
+    fc.assert(
+      fc.property(regex, fc.array(topicPath, { minLength: 4, maxLength: 8 }), (re, paths) => {
+        const pattern = `https://example.com/x/:r(${re})`;
+        const reference = polyfill(pattern);
+        const mine = crier(pattern);
+        if (reference === undefined) {
+          assert.ok(mine instanceof TopicError, `the polyfill refuses ${pattern}, Crier must too`);
+          return;
+        }
+        if (mine instanceof TopicError) {
+          assert.match(mine.message, /too complex/, pattern);
+          return;
+        }
+        for (const path of paths) {
+          const topic = `https://example.com/x/${path}`;
+          const expected = reference.test(topic);
+          assert.equal(mine.matches(topic), expected, `${pattern} against ${topic}`);
+          compared++;
+          if (expected) hits++;
+        }
+      }),
+      { numRuns: 800 },
+    );
+    assert.ok(hits > compared / 20, `${hits} hits out of ${compared}`);
+  });
+
   test('arbitrary short topics match exactly as the polyfill test() says', () => {
     const topic = fc.oneof(
       fc.string({ maxLength: 30 }),
@@ -344,14 +403,79 @@ describe('URL pattern limits', () => {
     );
   });
 
-  test('regular-expression groups stay refused, except the two that are wildcards in disguise', () => {
-    for (const bad of ['https://example.com/:id(\\d+)', 'https://example.com/(a|b)']) {
+  test("regular-expression groups match as the standard's regular expressions do (draft-08 §4.2), checked against the polyfill", () => {
+    const patterns = [
+      'https://example.com/books/:id(\\d+)',
+      'https://example.com/(blue|red)/:n(\\d{2,3})',
+      'https://example.com/:slug([a-z0-9-]+)\\.html',
+      'https://example.com/files/:path([^\\/]+(?:/[^\\/]+)*)',
+      'https://example.com/v:major(\\d(?:\\.\\d+)?)/x',
+      'https://example.com/:id(\\w+)?',
+      'https://:sub([a-z]+).example.com/',
+      'https://example.com/(\\D\\W.)',
+      'https://example.com/:a(x*?)y',
+      'https://example.com/:id(\\d+)/*',
+      'https://example.com/{:id(\\d+)}+',
+    ];
+    const topics = [
+      'https://example.com/books/42',
+      'https://example.com/books/abc',
+      'https://example.com/books/',
+      'https://example.com/blue/12',
+      'https://example.com/red/1234',
+      'https://example.com/green/12',
+      'https://example.com/my-post-1.html',
+      'https://example.com/My-post.html',
+      'https://example.com/files/a/b/c',
+      'https://example.com/files/',
+      'https://example.com/v2.10/x',
+      'https://example.com/v2/x',
+      'https://example.com/v2./x',
+      'https://example.com/abc_1',
+      'https://example.com/',
+      'https://api.example.com/',
+      'https://API2.example.com/',
+      'https://example.com/a-b',
+      'https://example.com/-ab',
+      'https://example.com/xxxy',
+      'https://example.com/y',
+      'https://example.com/7/anything/else',
+      'https://example.com/7/8/9',
+    ];
+    for (const pattern of patterns) {
+      const ours = compileUrlPattern(pattern);
+      const reference = new URLPattern(pattern);
+      for (const topic of topics) {
+        assert.equal(ours.matches(topic), reference.test(topic), `${pattern} against ${topic}`);
+      }
+    }
+  });
+
+  test('a regular-expression group that would backtrack catastrophically is matched in one pass', () => {
+    // (?:a|aa)+ followed by a mismatch: exponential for a backtracking engine, linear here.
+    const matcher = compileUrlPattern('https://example.com/:x((?:a|aa)+)b');
+    assert.equal(matcher.matches(`https://example.com/${'a'.repeat(5_000)}c`), false);
+    assert.equal(matcher.matches(`https://example.com/${'a'.repeat(5_000)}b`), true);
+  });
+
+  test('back-references, lookarounds, anchors, \\s and Unicode property escapes are refused with the construct named', () => {
+    const cases: Array<[string, RegExp]> = [
+      ['https://example.com/:a((?=x)x)', /lookaround/],
+      ['https://example.com/:a((?!x).)', /lookaround/],
+      ['https://example.com/:a(\\s+)', /\\s/],
+      ['https://example.com/:a(\\p{L}+)', /property/],
+      ['https://example.com/:a(^x)', /anchor/],
+      ['https://example.com/:a(\\bx)', /word boundary/],
+    ];
+    for (const [pattern, message] of cases) {
       assert.throws(
-        () => compileUrlPattern(bad),
-        (e) => e instanceof TopicError && /regular-expression groups/.test(e.message),
-        bad,
+        () => compileUrlPattern(pattern),
+        (e) => e instanceof TopicError && message.test(e.message),
+        pattern,
       );
     }
+    // A bounded repetition is unrolled and meets the automaton's state cap like any large pattern.
+    assert.throws(() => compileUrlPattern('https://example.com/:a(\\d{5000})'), /too complex/);
     // `(.*)` is the full wildcard `*`, and `([^\/]+?)` in a pathname the segment wildcard of `:name`.
     assert.ok(compileUrlPattern('https://(.*).com/').matches('https://a.b.com/'));
     assert.ok(compileUrlPattern('https://example.com/:id([^\\/]+?)').matches('https://example.com/7'));

@@ -13,13 +13,15 @@
  * A part is fixed text, a segment wildcard (`:name`, one or more characters other than the component's
  * delimiter: `/` in a special URL's pathname, `.` in the hostname, none elsewhere), a full wildcard
  * (`*`, any characters but line terminators), each with a prefix and suffix and a modifier `?`, `*` or
- * `+`. Custom regular-expression groups (`:id(\\d+)`) are refused: they are arbitrary regular
- * expressions.
+ * `+`. A regular-expression group (`:id(\\d+)`) is compiled into the same automaton by
+ * src/topics/regexp.ts (the regular subset of the syntax; back-references and lookarounds are refused),
+ * so it matches in linear time too, as draft-dunglas-mercure-08 §4.2 requires.
  */
 
 import { URLPattern } from 'urlpattern-polyfill/urlpattern';
 import { type CharClass, LazyDfa, MAX_AUTOMATON_STATES, NfaBuilder } from './automaton.js';
 import { TopicError } from './errors.js';
+import { compileRegExp } from './regexp.js';
 
 /** The most `*` wildcards plus `:name` groups one URL pattern may have (over all its components). */
 export const MAX_URL_PATTERN_WILDCARDS = 8;
@@ -279,21 +281,22 @@ function compileParts(b: NfaBuilder, parts: readonly UrlPatternPart[], segment: 
       s = withModifier(s, part.modifier, (f) => b.text(f, part.value));
       continue;
     }
-    if (part.type === 'regexp') throw new TypeError('regular-expression groups are not supported');
-    /** The wildcard itself: `[^delimiter]+?` or `.*`. */
+    /** The group itself: `[^delimiter]+?`, `.*`, or the regular expression. */
     const value =
-      part.type === 'segment'
-        ? (f: number) => {
-            const loop = b.charClass(f, segment);
-            b.charClass(loop, segment, loop);
-            return loop;
-          }
-        : (f: number) => {
-            const loop = b.state();
-            b.epsilon(f, loop);
-            b.charClass(loop, FULL_WILDCARD_CLASS, loop);
-            return loop;
-          };
+      part.type === 'regexp'
+        ? (f: number) => compileRegExp(b, f, part.value)
+        : part.type === 'segment'
+          ? (f: number) => {
+              const loop = b.charClass(f, segment);
+              b.charClass(loop, segment, loop);
+              return loop;
+            }
+          : (f: number) => {
+              const loop = b.state();
+              b.epsilon(f, loop);
+              b.charClass(loop, FULL_WILDCARD_CLASS, loop);
+              return loop;
+            };
     const { prefix, suffix, modifier } = part;
     if (prefix === '' && suffix === '') {
       // `(value)modifier` or `((?:value)modifier)`
@@ -373,13 +376,6 @@ export class UrlPatternMatcher {
         error,
       );
     }
-    // Declared by the standard and implemented by the polyfill, missing from its typings.
-    if ((compiled as URLPattern & { hasRegExpGroups?: boolean }).hasRegExpGroups) {
-      throw invalid(
-        pattern,
-        'regular-expression groups like :id(\\d+) are not allowed, they can take unbounded time',
-      );
-    }
     const components: ComponentMatcher[] = [];
     let states = 0;
     let variableParts = 0;
@@ -399,12 +395,7 @@ export class UrlPatternMatcher {
       } catch (error) {
         throw invalid(pattern, `its ${component} pattern ${JSON.stringify(text)} cannot be read`, error);
       }
-      for (const part of parts) {
-        if (part.type === 'regexp') {
-          throw invalid(pattern, 'regular-expression groups like :id(\\d+) are not allowed');
-        }
-        if (part.type !== 'fixed') variableParts++;
-      }
+      for (const part of parts) if (part.type !== 'fixed') variableParts++;
       if (variableParts > MAX_URL_PATTERN_WILDCARDS) {
         throw invalid(
           pattern,
@@ -416,7 +407,17 @@ export class UrlPatternMatcher {
         () => invalid(pattern, `it is too complex (more than ${MAX_URL_PATTERN_STATES} automaton states)`),
         MAX_URL_PATTERN_STATES - states,
       );
-      const accept = compileParts(b, parts, segmentClass(options));
+      let accept: number;
+      try {
+        accept = compileParts(b, parts, segmentClass(options));
+      } catch (error) {
+        if (error instanceof TopicError) throw error;
+        throw invalid(
+          pattern,
+          `its ${component} group cannot be compiled: ${(error as Error).message}`,
+          error,
+        );
+      }
       states += b.eps.length;
       const dfa = new LazyDfa({ eps: b.eps, edges: b.edges, accept });
       components.push({ component, dfa });

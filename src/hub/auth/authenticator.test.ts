@@ -31,7 +31,13 @@ function accessClaims(actions: string[], topics: string[], extra: Record<string,
     aud: HUB,
     exp: nowSeconds() + 600,
     sub: 'user-1',
-    authorization_details: [{ type: 'mercure', actions, topics: topics.map((match) => ({ match })) }],
+    authorization_details: [
+      {
+        type: 'https://mercure.rocks/authorization-detail',
+        actions,
+        topics: topics.map((match) => ({ match })),
+      },
+    ],
     ...extra,
   };
 }
@@ -329,14 +335,32 @@ describe('Mercure 1.0 access tokens (RFC 9068)', () => {
   test('refuses, as invalid_token, a token whose authorization_details are malformed', async () => {
     const bad = [
       { authorization_details: 'mercure' },
-      { authorization_details: [{ type: 'mercure', actions: ['read'], topics: [{ match: '*' }] }] },
-      {
-        authorization_details: [{ type: 'mercure', actions: ['publish'], topics: ['https://example.com/a'] }],
-      },
-      { authorization_details: [{ type: 'mercure', actions: ['publish'], topics: [] }] },
       {
         authorization_details: [
-          { type: 'mercure', actions: ['publish'], topics: [{ match: 'x', match_type: 'regexp' }] },
+          { type: 'https://mercure.rocks/authorization-detail', actions: [42], topics: [{ match: '*' }] },
+        ],
+      },
+      {
+        authorization_details: [
+          {
+            type: 'https://mercure.rocks/authorization-detail',
+            actions: ['publish'],
+            topics: ['https://example.com/a'],
+          },
+        ],
+      },
+      {
+        authorization_details: [
+          { type: 'https://mercure.rocks/authorization-detail', actions: ['publish'], topics: [] },
+        ],
+      },
+      {
+        authorization_details: [
+          {
+            type: 'https://mercure.rocks/authorization-detail',
+            actions: ['publish'],
+            topics: [{ match: 'x', match_type: 'regexp' }],
+          },
         ],
       },
     ];
@@ -388,8 +412,9 @@ describe('Mercure 1.0 access tokens (RFC 9068)', () => {
       resource: HUB,
       authorization_servers: ['https://as.example'],
       bearer_methods_supported: ['header'],
-      authorization_details_types_supported: ['mercure'],
+      authorization_details_types_supported: ['https://mercure.rocks/authorization-detail'],
       resource_name: 'Crier',
+      mercure_cookie: '__Secure-mercure_access_token',
     });
     assert.equal(authWith({ keys: { shared: { secret: key } } }).protectedResourceMetadata(), undefined);
   });
@@ -725,7 +750,7 @@ describe('with the real selectors of src/topics (the default compileSelector)', 
       exp: nowSeconds() + 60,
       authorization_details: [
         {
-          type: 'mercure',
+          type: 'https://mercure.rocks/authorization-detail',
           actions: ['publish'],
           topics: [{ match: 'https://example.com/books/:id', match_type: 'urlpattern' }],
         },

@@ -16,7 +16,13 @@ import type { JWTHeaderParameters, JWTPayload } from 'jose';
 import { compileSelector as topicsCompileSelector } from '../../topics/index.js';
 import { assertPublishOrigin } from './csrf.js';
 import { AuthConfigError, AuthError } from './errors.js';
-import { type AuthRequest, extractToken, type ProtocolVersion, type TokenSource } from './extract.js';
+import {
+  type AuthRequest,
+  DEFAULT_COOKIE_NAMES,
+  extractToken,
+  type ProtocolVersion,
+  type TokenSource,
+} from './extract.js';
 import {
   assertCanPublish,
   DEFAULT_DETAIL_TYPES,
@@ -74,12 +80,14 @@ export interface AccessTokenConfig {
   strictClaims?: boolean;
   /** Default `__Secure-mercure_access_token` (needs HTTPS; use a name without the prefix over plain HTTP). */
   cookieName?: string;
-  /** `authorization_details` types read as Mercure grants. Default `mercure` and the mercure.rocks URI. */
+  /** `authorization_details` types read as Mercure grants. Default the mercure.rocks URI only (draft-08 §6.4). */
   detailTypes?: readonly string[];
   /** Where the RFC 9728 metadata is served; default derived from `resource` (RFC 9728 §3.1). */
   resourceMetadataUrl?: string;
   resourceName?: string;
   resourceDocumentation?: string;
+  /** Advertise `mercure_subscriptions: true` in the metadata (the hub serves active subscriptions). */
+  subscriptions?: boolean;
 }
 
 export interface AuthConfig {
@@ -319,7 +327,9 @@ export function createAuthenticator(config: AuthConfig): Authenticator {
         authorizationServers: access.authorizationServers,
         resourceName: access.resourceName,
         resourceDocumentation: access.resourceDocumentation,
-        authorizationDetailsTypes: ['mercure'],
+        authorizationDetailsTypes: [...(access.detailTypes ?? DEFAULT_DETAIL_TYPES)],
+        cookieName: access.cookieName ?? DEFAULT_COOKIE_NAMES['1.0'],
+        subscriptions: access.subscriptions,
       });
     },
     protectedResourceMetadataUrl: metadataUrl,

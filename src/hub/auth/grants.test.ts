@@ -139,9 +139,13 @@ describe('grantsFromMercureClaim', () => {
 describe('grantsFromAuthorizationDetails (1.0)', () => {
   test('grants publish and subscribe per the actions of each mercure detail', () => {
     const grants = details([
-      { type: 'mercure', actions: ['publish'], topics: [{ match: 'https://ex.com/a' }] },
       {
-        type: 'mercure',
+        type: 'https://mercure.rocks/authorization-detail',
+        actions: ['publish'],
+        topics: [{ match: 'https://ex.com/a' }],
+      },
+      {
+        type: 'https://mercure.rocks/authorization-detail',
         actions: ['subscribe'],
         topics: [{ match: 'https://ex.com/b', match_type: 'exact' }],
       },
@@ -161,9 +165,18 @@ describe('grantsFromAuthorizationDetails (1.0)', () => {
   });
 
   test('with other detail types configured, the default ones are ignored', () => {
-    const grants = details([{ type: 'mercure', actions: ['publish'], topics: [{ match: '*' }] }], {
-      detailTypes: ['urn:crier'],
-    });
+    const grants = details(
+      [
+        {
+          type: 'https://mercure.rocks/authorization-detail',
+          actions: ['publish'],
+          topics: [{ match: '*' }],
+        },
+      ],
+      {
+        detailTypes: ['urn:crier'],
+      },
+    );
     assert.ok(!canPublish(grants, ['x']));
   });
 
@@ -177,54 +190,96 @@ describe('grantsFromAuthorizationDetails (1.0)', () => {
       {
         authorization_details: [
           {
-            type: 'mercure',
+            type: 'https://mercure.rocks/authorization-detail',
             actions: ['subscribe'],
             topics: [
               { match: 'https://ex.com/exact' },
               { match: 'https://ex.com/books/:id', match_type: 'urlpattern' },
-              { match: 'https://ex.com/x/:id', matchType: 'URLPattern' },
             ],
           },
         ],
       },
       spy,
     );
-    assert.deepEqual(seen, [
-      ['https://ex.com/books/:id', 'urlpattern'],
-      ['https://ex.com/x/:id', 'urlpattern'],
-    ]);
+    assert.deepEqual(seen, [['https://ex.com/books/:id', 'urlpattern']]);
     assert.ok(canReceive(grants, { topics: ['https://ex.com/books/7'], private: true }));
     assert.ok(canReceive(grants, { topics: ['https://ex.com/exact'], private: true }));
     assert.ok(!canReceive(grants, { topics: ['https://ex.com/exactly'], private: true }));
   });
 
   test('rejects the whole token when one mercure detail is malformed (no partial acceptance)', () => {
-    const good = { type: 'mercure', actions: ['subscribe'], topics: [{ match: '*' }] };
+    const good = {
+      type: 'https://mercure.rocks/authorization-detail',
+      actions: ['subscribe'],
+      topics: [{ match: '*' }],
+    };
     const bad = [
       'not an array',
       [good, 'string detail'],
       [good, { actions: ['publish'], topics: [{ match: '*' }] }],
-      [good, { type: 'mercure', topics: [{ match: '*' }] }],
-      [good, { type: 'mercure', actions: [], topics: [{ match: '*' }] }],
-      [good, { type: 'mercure', actions: ['delete'], topics: [{ match: '*' }] }],
-      [good, { type: 'mercure', actions: ['publish'] }],
-      [good, { type: 'mercure', actions: ['publish'], topics: [] }],
-      [good, { type: 'mercure', actions: ['publish'], topics: ['https://ex.com/bare-string'] }],
-      [good, { type: 'mercure', actions: ['publish'], topics: [{ match: '' }] }],
-      [good, { type: 'mercure', actions: ['publish'], topics: [{ match: 1 }] }],
-      [good, { type: 'mercure', actions: ['publish'], topics: [{ match: 'x', match_type: 'regexp' }] }],
+      [good, { type: 'https://mercure.rocks/authorization-detail', topics: [{ match: '*' }] }],
+      [good, { type: 'https://mercure.rocks/authorization-detail', actions: [], topics: [{ match: '*' }] }],
       [
         good,
         {
-          type: 'mercure',
+          type: 'https://mercure.rocks/authorization-detail',
+          actions: ['publish', 7],
+          topics: [{ match: '*' }],
+        },
+      ],
+      [good, { type: 'https://mercure.rocks/authorization-detail', actions: ['publish'] }],
+      [good, { type: 'https://mercure.rocks/authorization-detail', actions: ['publish'], topics: [] }],
+      [
+        good,
+        {
+          type: 'https://mercure.rocks/authorization-detail',
           actions: ['publish'],
-          topics: [{ match: 'x', match_type: 'exact', matchType: 'URLPattern' }],
+          topics: ['https://ex.com/bare-string'],
+        },
+      ],
+      [
+        good,
+        { type: 'https://mercure.rocks/authorization-detail', actions: ['publish'], topics: [{ match: '' }] },
+      ],
+      [
+        good,
+        { type: 'https://mercure.rocks/authorization-detail', actions: ['publish'], topics: [{ match: 1 }] },
+      ],
+      [
+        good,
+        {
+          type: 'https://mercure.rocks/authorization-detail',
+          actions: ['publish'],
+          topics: [{ match: 'x', match_type: 'regexp' }],
+        },
+      ],
+      [
+        good,
+        {
+          type: 'https://mercure.rocks/authorization-detail',
+          actions: ['publish'],
+          topics: [{ match: 'x', match_type: 'Exact' }],
         },
       ],
     ];
     for (const value of bad) {
       assert.throws(() => details(value), GrantsError, JSON.stringify(value));
     }
+  });
+
+  test('draft-08 §6.4: an unknown action grants nothing and leaves the token valid; a detail of another type grants nothing', () => {
+    const grants = details([
+      {
+        type: 'https://mercure.rocks/authorization-detail',
+        actions: ['publish', 'archive'],
+        topics: [{ match: 'a' }],
+      },
+      { type: 'https://mercure.rocks/authorization-detail', actions: ['archive'], topics: [{ match: 'b' }] },
+      { type: 'mercure', actions: ['publish'], topics: [{ match: '*' }] },
+    ]);
+    assert.ok(canPublish(grants, ['a']));
+    assert.ok(!canPublish(grants, ['b']));
+    assert.ok(!canPublish(grants, ['c']));
   });
 
   test('a token without authorization_details grants nothing', () => {
@@ -234,20 +289,34 @@ describe('grantsFromAuthorizationDetails (1.0)', () => {
   });
 
   test('bounds the number of matchers across all details', () => {
-    const detail = { type: 'mercure', actions: ['subscribe'], topics: [{ match: 'a' }, { match: 'b' }] };
+    const detail = {
+      type: 'https://mercure.rocks/authorization-detail',
+      actions: ['subscribe'],
+      topics: [{ match: 'a' }, { match: 'b' }],
+    };
     assert.throws(() => details([detail, detail, detail], { maxSelectors: 5 }), /more than 5/);
   });
 
   test('attaches the payload of the first subscribe detail matching the subscription', () => {
     const grants = details([
-      { type: 'mercure', actions: ['publish'], topics: [{ match: '*' }], payload: { ignored: true } },
       {
-        type: 'mercure',
+        type: 'https://mercure.rocks/authorization-detail',
+        actions: ['publish'],
+        topics: [{ match: '*' }],
+        payload: { ignored: true },
+      },
+      {
+        type: 'https://mercure.rocks/authorization-detail',
         actions: ['subscribe'],
         topics: [{ match: 'https://ex.com/foo' }],
         payload: { p: 1 },
       },
-      { type: 'mercure', actions: ['subscribe'], topics: [{ match: '*' }], payload: { p: 'default' } },
+      {
+        type: 'https://mercure.rocks/authorization-detail',
+        actions: ['subscribe'],
+        topics: [{ match: '*' }],
+        payload: { p: 'default' },
+      },
     ]);
     assert.deepEqual(subscriptionPayload(grants, 'https://ex.com/foo'), { p: 1 });
     assert.deepEqual(subscriptionPayload(grants, 'https://ex.com/other'), { p: 'default' });

@@ -62,8 +62,12 @@ export interface GrantLimits {
   maxSelectorLength?: number;
 }
 
-/** `authorization_details` types read as Mercure grants (the draft's `mercure` and the hub docs' URI). */
-export const DEFAULT_DETAIL_TYPES = ['mercure', 'https://mercure.rocks/authorization-detail'] as const;
+/**
+ * The `authorization_details` type read as Mercure grants (draft-08 §6.4, compared byte by byte). Details
+ * of any other type, the early drafts' `mercure` included, grant nothing.
+ */
+export const MERCURE_DETAIL_TYPE = 'https://mercure.rocks/authorization-detail';
+export const DEFAULT_DETAIL_TYPES = [MERCURE_DETAIL_TYPE] as const;
 
 const EVERYTHING: CompiledSelector = Object.freeze({ matches: () => true });
 
@@ -108,24 +112,30 @@ class Compiler {
 const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
-function syntaxOf(value: unknown): MatcherSyntax {
-  if (value === undefined) return 'exact';
-  if (value === 'exact' || value === 'Exact') return 'exact';
-  if (value === 'urlpattern' || value === 'URLPattern') return 'urlpattern';
+/**
+ * A matcher type. 1.0 (`strict`): `match_type` only, in its canonical lowercase (draft-08 §6.7: the value
+ * is case-sensitive). 0.x tokens, which no draft defines this for, also take `Exact`/`URLPattern`.
+ */
+function syntaxOf(value: unknown, strict: boolean): MatcherSyntax {
+  if (value === undefined || value === 'exact') return 'exact';
+  if (value === 'urlpattern') return 'urlpattern';
+  if (!strict && value === 'Exact') return 'exact';
+  if (!strict && value === 'URLPattern') return 'urlpattern';
   throw new GrantsError(`Unknown topic matcher type ${JSON.stringify(value)} (use "exact" or "urlpattern").`);
 }
 
-function matcherObject(entry: Record<string, unknown>): TokenMatcher {
+function matcherObject(entry: Record<string, unknown>, strict: boolean): TokenMatcher {
   const match = entry.match;
   if (typeof match !== 'string' || match === '') {
     throw new GrantsError('A topic matcher object needs a non-empty string "match".');
   }
+  if (strict) return { match, syntax: syntaxOf(entry.match_type, true) };
   const snake = entry.match_type;
   const camel = entry.matchType;
-  if (snake !== undefined && camel !== undefined && syntaxOf(snake) !== syntaxOf(camel)) {
+  if (snake !== undefined && camel !== undefined && syntaxOf(snake, false) !== syntaxOf(camel, false)) {
     throw new GrantsError('A topic matcher names two different matcher types.');
   }
-  return { match, syntax: syntaxOf(snake ?? camel) };
+  return { match, syntax: syntaxOf(snake ?? camel, false) };
 }
 
 /** Reads a 0.x selector list: strings, or `{match, matchType}` objects as some 0.x hubs accept. */
@@ -135,7 +145,7 @@ function legacyList(value: unknown, name: string, compiler: Compiler): CompiledS
     throw new GrantsError(`The "mercure.${name}" claim must be an array of topic selectors.`);
   return value.map((entry) => {
     if (typeof entry === 'string') return compiler.compile({ match: entry, syntax: undefined });
-    if (isObject(entry)) return compiler.compile(matcherObject(entry));
+    if (isObject(entry)) return compiler.compile(matcherObject(entry, false));
     throw new GrantsError(`Every "mercure.${name}" entry must be a string.`);
   });
 }
@@ -190,9 +200,16 @@ export function grantsFromAuthorizationDetails(
     let canPublish = false;
     let canSubscribe = false;
     for (const action of actions) {
+      // draft-08 §6.4: an action the hub does not know grants nothing and does not invalidate the token;
+      // a non-string entry does.
+      if (typeof action !== 'string') {
+        throw new GrantsError('Every entry of "actions" must be a string.');
+      }
       if (action === 'publish') canPublish = true;
       else if (action === 'subscribe') canSubscribe = true;
-      else throw new GrantsError(`Unknown action ${JSON.stringify(action)} (use "publish" or "subscribe").`);
+    }
+    if (detail.payload !== undefined && !isObject(detail.payload)) {
+      throw new GrantsError('The "payload" of a Mercure authorization detail must be a JSON object.');
     }
     const topics = detail.topics;
     if (!Array.isArray(topics) || topics.length === 0) {
@@ -204,7 +221,7 @@ export function grantsFromAuthorizationDetails(
           'Topic matchers must be objects {"match": ..., "match_type": ...}, not strings.',
         );
       }
-      return matcherObject(entry);
+      return matcherObject(entry, true);
     });
     const selectors = matchers.map((m) => compiler.compile(m));
     if (canPublish) {
@@ -248,7 +265,7 @@ export function canPublish(grants: Grants | null | undefined, topics: readonly s
 
 /** The part of an update that decides who may receive it. */
 export interface UpdateVisibility {
-  /** The update's topics: the canonical one first, then alternates (0.x); exactly one in 1.0. */
+  /** The update's topics: the canonical one first, then alternates (both protocol versions). */
   readonly topics: readonly string[];
   readonly private?: boolean | undefined;
 }

@@ -47,6 +47,7 @@ export {
   grantsFromAuthorizationDetails,
   grantsFromMercureClaim,
   type MatcherSyntax,
+  MERCURE_DETAIL_TYPE,
   NO_GRANTS,
   type SelectorCompiler,
   subscriptionPayload,

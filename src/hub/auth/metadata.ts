@@ -15,6 +15,10 @@ export interface ProtectedResourceMetadataOptions {
   resourceDocumentation?: string | undefined;
   /** The RFC 9396 authorization details types the hub understands. */
   authorizationDetailsTypes?: readonly string[] | undefined;
+  /** The cookie the hub also reads the token from (draft-08 §9.2 `mercure_cookie`); none when absent. */
+  cookieName?: string | undefined;
+  /** The hub implements active subscriptions (draft-08 §9.2 `mercure_subscriptions`). */
+  subscriptions?: boolean | undefined;
 }
 
 /** The JSON object of RFC 9728 §2, ready for `JSON.stringify` (served as `application/json`). */
@@ -25,6 +29,8 @@ export interface ProtectedResourceMetadata {
   authorization_details_types_supported: string[];
   resource_name?: string;
   resource_documentation?: string;
+  mercure_cookie?: string;
+  mercure_subscriptions?: boolean;
 }
 
 export function protectedResourceMetadata(
@@ -32,15 +38,20 @@ export function protectedResourceMetadata(
 ): ProtectedResourceMetadata {
   const doc: ProtectedResourceMetadata = {
     resource: options.resource,
-    // RFC 9728 registers "header", "body" and "query"; the hub takes the header (and a cookie, a Mercure
-    // extension with no registered value), never the body or the query.
+    // RFC 9728 registers "header", "body" and "query"; the hub takes the header (and a cookie, advertised
+    // as mercure_cookie), never the body or the query.
     bearer_methods_supported: ['header'],
-    authorization_details_types_supported: [...(options.authorizationDetailsTypes ?? ['mercure'])],
+    authorization_details_types_supported: [
+      ...(options.authorizationDetailsTypes ?? ['https://mercure.rocks/authorization-detail']),
+    ],
   };
   if (options.authorizationServers !== undefined && options.authorizationServers.length > 0) {
     doc.authorization_servers = [...options.authorizationServers];
   }
   if (options.resourceName !== undefined) doc.resource_name = options.resourceName;
+  // draft-08 §9.2: the cookie is not an RFC 6750 method, so it has its own member, not bearer_methods_supported.
+  if (options.cookieName !== undefined) doc.mercure_cookie = options.cookieName;
+  if (options.subscriptions === true) doc.mercure_subscriptions = true;
   if (options.resourceDocumentation !== undefined) doc.resource_documentation = options.resourceDocumentation;
   return doc;
 }
