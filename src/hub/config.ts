@@ -251,7 +251,10 @@ export const OPTIONS = {
     'Most connections that have not sent their request head yet; beyond, the oldest is closed.',
   ),
   maxPendingPerIp: option(
-    integer(1).default(64),
+    // Not small: a burst of connections from one address (a NAT, a reconnect storm after a deploy) is all
+    // accepted before any request head is read, so it is briefly this many pending; at 64, 500 clients
+    // connecting at once from one address lost a few dozen.
+    integer(1).default(512),
     'N',
     'Most such connections per peer address (trusted proxies exempt); beyond, new ones are closed.',
   ),
