@@ -3,6 +3,11 @@
  * consecutive offset, bounded by count, by bytes and by age — all three bounded by default, so history can
  * never grow without limit. Lookups by offset are O(1) (offsets are consecutive); lookups by ID use a map
  * that holds only the IDs still in the ring.
+ *
+ * A reused ID names its EARLIEST entry (Mercure §7: a `Last-Event-ID` shared by several updates resolves
+ * to the earliest of them), so replay from it sends a superset, never less. Once that earliest entry is
+ * evicted the ID reads as evicted, even while later entries with it are held: the caller may have meant the
+ * evicted one, whose successors are partly gone, so the gap must be told rather than replayed from a later copy.
  */
 
 /** One entry of the ring. `offset` is assigned by the ring: the previous entry's offset + 1. */
@@ -92,13 +97,12 @@ export class HistoryRing<T> {
   /**
    * Appends an entry and returns it with its offset, then evicts from the old end until every bound holds.
    * An entry larger than `maxBytes` is still appended (the newest entry is always kept) and evicts the rest.
-   * A repeated ID now points to the newer entry.
+   * A repeated ID keeps naming its earliest entry; an ID evicted recently stays evicted (see the class).
    */
   append(id: string, value: T, bytes: number): RingEntry<T> {
     const entry: RingEntry<T> = { offset: this.nextOffset++, id, bytes, time: this.now(), value };
     this.entries.push(entry);
-    this.byId.set(id, entry.offset);
-    this.evicted.delete(id);
+    if (!this.byId.has(id) && !this.evicted.has(id)) this.byId.set(id, entry.offset);
     this.totalBytes += bytes;
     this.evict(entry.time);
     return entry;
@@ -140,6 +144,7 @@ export class HistoryRing<T> {
       this.entries[this.head] = undefined as unknown as RingEntry<T>;
       this.head++;
       this.totalBytes -= first.bytes;
+      // Only the entry an ID names (its earliest) retires it; a later copy's eviction changes nothing.
       if (this.byId.get(first.id) === first.offset) {
         this.byId.delete(first.id);
         this.evicted.set(first.id, true);
