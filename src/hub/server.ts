@@ -381,10 +381,12 @@ export class HubServer {
     const privateSelector = grantsSelector(subscriber?.grants, fingerprint);
     const resumeHeader = protocol === '0.x' ? 'last-event-id' : 'mercure-last-event-id';
     // A resuming request gets the resume anchor from the replay (the requested ID when history holds it,
-    // `earliest` otherwise); any other gets the newest update's ID, where a later resume can start. IDs
-    // are any text without CR, LF or NUL: sent as their UTF-8 bytes, as clients send them back.
+    // `earliest` otherwise); any other gets the newest PUBLIC update's ID, where a later resume can start
+    // (naming a private update would tell every subscriber that one happened, and when; see
+    // docs/security.md). IDs are any text without CR, LF or NUL: sent as their UTF-8 bytes, as clients
+    // send them back.
     if (subscription.lastEventId === undefined)
-      res.setHeader(resumeHeader, headerFromText(this.engine.lastEventId ?? 'earliest'));
+      res.setHeader(resumeHeader, headerFromText(this.engine.lastPublicEventId ?? 'earliest'));
     res.setHeader('cache-control', 'no-cache, no-transform, private');
     if (req.method === 'HEAD') {
       res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8' });

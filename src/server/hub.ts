@@ -125,7 +125,10 @@ export class Hub extends EventEmitter<HubEvents> {
   /** This turn's joined batches, by first seq (×2, +1 when framed): most connections share one buffer. */
   private joined = new Map<number, { last: number; bytes: Buffer }>();
   private closing = false;
-  /** The newest update this hub has seen from the engine (its ID goes in replay-gap notices). */
+  /**
+   * The newest PUBLIC update this hub has seen from the engine (its ID goes in replay-gap notices, to any
+   * subscriber: a private update's ID there would tell it that one happened, and when).
+   */
   private newest: StoredUpdate | null = null;
 
   constructor(options: HubOptions = {}) {
@@ -214,13 +217,13 @@ export class Hub extends EventEmitter<HubEvents> {
 
   // ---- the hot path: one update from the engine to every matching connection ----------------------------
 
-  /** The ID of the newest update this hub has seen from the engine (Mercure's `Last-Event-ID` response header). */
+  /** The ID of the newest public (not `private`) update this hub has seen from the engine. */
   get lastEventId(): string | undefined {
     return this.newest?.id;
   }
 
   private fanOut(update: StoredUpdate): void {
-    this.newest = update;
+    if (update.private !== true) this.newest = update;
     const event = PreparedEvent.ofUpdate(update); // encoded once, for everyone
     event.seq = this.seq++;
     this.prepared.set(update, event); // and reused by replays while the engine keeps the update
@@ -421,7 +424,7 @@ export class Hub extends EventEmitter<HubEvents> {
     // What the client has after `out`: updates up to here must not come again live.
     let covered = read.position;
     if (read.status !== 'ok') {
-      // The notice carries the ID of the newest update seen, so a client that reconnects before the next
+      // The notice carries the ID of the newest public update seen, so a client that reconnects before the next
       // live update resumes from here instead of from its lost ID (which would report the same gap again).
       const newest = this.newest !== null && this.newest.epoch === read.position.epoch ? this.newest : null;
       out.push(
