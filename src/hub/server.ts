@@ -58,7 +58,14 @@ import {
   subscriptionTopic,
 } from './subscriptions.js';
 import { TrackedEngine } from './tracked-engine.js';
-import { parseForm, type UpdateInput, updateFromForm, validateUpdate } from './update.js';
+import {
+  parseForm,
+  parseUrlEncoded,
+  type UpdateInput,
+  updateFromForm,
+  utf8Body,
+  validateUpdate,
+} from './update.js';
 
 type Req = IncomingMessage | Http2ServerRequest;
 type Res = ServerResponse | Http2ServerResponse;
@@ -336,7 +343,9 @@ export class HubServer {
   // ---- subscribe ----------------------------------------------------------------------------------
 
   private async subscribe(req: Req, res: Res, url: URL, requestId: string): Promise<void> {
-    const params = url.searchParams;
+    // Strictly, as a publish form: `topic=%zz` or `topic=%FF` is a 400, not a subscription to a literal
+    // `%zz` or to U+FFFD (what the URL standard's lenient parser would make of them).
+    const params = new URLSearchParams(parseUrlEncoded(url.search.slice(1), 'query'));
     const protocol = this.protocolOf(req, params);
     const authRequest = {
       method: req.method ?? 'GET',
@@ -538,8 +547,9 @@ export class HubServer {
     const body = await readBody(req, this.config.maxBody);
     let parsed: unknown;
     try {
-      parsed = JSON.parse(body.toString('utf8'));
+      parsed = JSON.parse(utf8Body(body, true));
     } catch (error) {
+      if (error instanceof HubError) throw error;
       throw new HubError('INVALID_REQUEST', `The body is not valid JSON: ${(error as Error).message}`);
     }
     const batch = Array.isArray(parsed);
