@@ -55,8 +55,10 @@ stores.push({
 describe('event IDs cannot be forged across topics', () => {
   for (const store of stores) {
     test(`${store.name}: a publisher allowed only topic A reusing B's event ID does not make B's resuming subscriber skip B's updates`, async (t) => {
-      if (store.name === 'redis' && !redisUp)
-        return requireService(t, 'Redis on 127.0.0.1:6379', false, 'start redis-server on port 6379');
+      if (store.name === 'redis' && !redisUp) {
+        requireService(t, 'Redis on 127.0.0.1:6379', false, 'start redis-server on port 6379');
+        return;
+      }
       if (store.cleanup !== undefined) t.after(store.cleanup);
       const hub = await startHub(t, { args: ['--anonymous', ...store.args()] });
       const publisherB = await token({ publish: [TOPIC_B] });

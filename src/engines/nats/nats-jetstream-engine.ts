@@ -496,7 +496,11 @@ export class NatsJetStreamEngine implements Engine {
     if (this.liveEpoch !== '' && this.liveEpoch !== this.epoch && this.live !== undefined) this.restartLive();
   }
 
-  private async direct(c: Connected, stream: string, query: { last_by_subj: string } | { seq: number }) {
+  private async direct(
+    c: Connected,
+    stream: string,
+    query: { last_by_subj: string } | { seq: number } | { seq: number; next_by_subj: string },
+  ) {
     try {
       return await c.jsm.direct.getMessage(stream, query);
     } catch (error) {
