@@ -58,9 +58,12 @@ export class HistoryRing<T> {
   private entries: RingEntry<T>[] = [];
   private head = 0;
   private readonly byId = new Map<string, number>();
-  /** Recently evicted IDs, oldest first (a Map keeps insertion order). */
-  private readonly evicted = new Map<string, true>();
-  private readonly evictedCap: number;
+  /** Recently evicted IDs: a set for lookups, and a circular array of the same IDs to forget the oldest. */
+  private readonly evicted = new Set<string>();
+  // Not the Map's own insertion order: `map.keys().next()` after many deletes walks the deleted slots
+  // first, which cost ~10 µs per append once history was full.
+  private readonly evictedOrder: (string | undefined)[];
+  private evictedNext = 0;
   private totalBytes = 0;
   private nextOffset: number;
 
@@ -70,7 +73,7 @@ export class HistoryRing<T> {
     this.maxAgeMs = positive('maxAgeMs', options.maxAgeMs ?? DEFAULT_HISTORY_MAX_AGE_MS);
     this.now = options.now ?? Date.now;
     this.nextOffset = firstOffset;
-    this.evictedCap = MAX_REMEMBERED_EVICTIONS;
+    this.evictedOrder = new Array(MAX_REMEMBERED_EVICTIONS);
   }
 
   /** Entries held now. */
@@ -126,10 +129,19 @@ export class HistoryRing<T> {
   clear(): void {
     this.entries = [];
     this.head = 0;
-    for (const id of this.byId.keys()) this.evicted.set(id, true);
-    while (this.evicted.size > this.evictedCap) this.evicted.delete(this.evicted.keys().next().value!);
+    for (const id of this.byId.keys()) this.remember(id);
     this.byId.clear();
     this.totalBytes = 0;
+  }
+
+  /** Remembers an evicted ID, forgetting the oldest remembered one past the cap. */
+  private remember(id: string): void {
+    if (this.evicted.has(id)) return;
+    const oldest = this.evictedOrder[this.evictedNext];
+    if (oldest !== undefined) this.evicted.delete(oldest);
+    this.evictedOrder[this.evictedNext] = id;
+    this.evictedNext = (this.evictedNext + 1) % this.evictedOrder.length;
+    this.evicted.add(id);
   }
 
   private evict(now: number): void {
@@ -147,8 +159,7 @@ export class HistoryRing<T> {
       // Only the entry an ID names (its earliest) retires it; a later copy's eviction changes nothing.
       if (this.byId.get(first.id) === first.offset) {
         this.byId.delete(first.id);
-        this.evicted.set(first.id, true);
-        if (this.evicted.size > this.evictedCap) this.evicted.delete(this.evicted.keys().next().value!);
+        this.remember(first.id);
       }
     }
     if (this.head > 1024 && this.head * 2 > this.entries.length) {
