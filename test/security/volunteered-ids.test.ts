@@ -65,6 +65,11 @@ describe('no private event ID volunteered', () => {
     );
     assert.equal(pub.status, 200);
     assert.equal(secret.status, 200);
+    // Hub-made IDs are random (UUIDv4), never ordered: a cursor tells neither how many updates came
+    // before it nor when (Mercure §7 asks this where private updates are sensitive).
+    const uuidV4 = /^urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+    assert.match(pub.body, uuidV4);
+    assert.match(secret.body, uuidV4);
 
     for (const method of ['GET', 'HEAD']) {
       assert.equal((await headOf(v0, {}, method))['last-event-id'], pub.body, `0.x ${method}`);
