@@ -64,11 +64,21 @@ describe('HistoryRing', () => {
     );
   });
 
-  test('a repeated ID points to the newer entry', () => {
+  test('a repeated ID names its earliest entry (Mercure §7)', () => {
     const ring = new HistoryRing<string>();
     ring.append('x', '1', 1);
     ring.append('x', '2', 1);
-    assert.deepEqual(ring.lookup('x'), { found: true, offset: 2 });
+    assert.deepEqual(ring.lookup('x'), { found: true, offset: 1 });
+  });
+
+  test('once the earliest entry with an ID is evicted, the ID reads evicted, later copies or not', () => {
+    const ring = new HistoryRing<string>({ maxCount: 2 });
+    ring.append('x', '1', 1);
+    ring.append('x', '2', 1);
+    ring.append('y', '3', 1);
+    assert.deepEqual(ring.lookup('x'), { found: false, evicted: true });
+    ring.append('x', '4', 1);
+    assert.deepEqual(ring.lookup('x'), { found: false, evicted: true });
   });
 
   test('has a default bound on count, bytes and age', () => {

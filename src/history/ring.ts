@@ -3,6 +3,11 @@
  * consecutive offset, bounded by count, by bytes and by age — all three bounded by default, so history can
  * never grow without limit. Lookups by offset are O(1) (offsets are consecutive); lookups by ID use a map
  * that holds only the IDs still in the ring.
+ *
+ * A reused ID names its EARLIEST entry (Mercure §7: a `Last-Event-ID` shared by several updates resolves
+ * to the earliest of them), so replay from it sends a superset, never less. Once that earliest entry is
+ * evicted the ID reads as evicted, even while later entries with it are held: the caller may have meant the
+ * evicted one, whose successors are partly gone, so the gap must be told rather than replayed from a later copy.
  */
 
 /** One entry of the ring. `offset` is assigned by the ring: the previous entry's offset + 1. */
@@ -53,9 +58,12 @@ export class HistoryRing<T> {
   private entries: RingEntry<T>[] = [];
   private head = 0;
   private readonly byId = new Map<string, number>();
-  /** Recently evicted IDs, oldest first (a Map keeps insertion order). */
-  private readonly evicted = new Map<string, true>();
-  private readonly evictedCap: number;
+  /** Recently evicted IDs: a set for lookups, and a circular array of the same IDs to forget the oldest. */
+  private readonly evicted = new Set<string>();
+  // Not the Map's own insertion order: `map.keys().next()` after many deletes walks the deleted slots
+  // first, which cost ~10 µs per append once history was full.
+  private readonly evictedOrder: (string | undefined)[];
+  private evictedNext = 0;
   private totalBytes = 0;
   private nextOffset: number;
 
@@ -65,7 +73,7 @@ export class HistoryRing<T> {
     this.maxAgeMs = positive('maxAgeMs', options.maxAgeMs ?? DEFAULT_HISTORY_MAX_AGE_MS);
     this.now = options.now ?? Date.now;
     this.nextOffset = firstOffset;
-    this.evictedCap = MAX_REMEMBERED_EVICTIONS;
+    this.evictedOrder = new Array(MAX_REMEMBERED_EVICTIONS);
   }
 
   /** Entries held now. */
@@ -92,13 +100,12 @@ export class HistoryRing<T> {
   /**
    * Appends an entry and returns it with its offset, then evicts from the old end until every bound holds.
    * An entry larger than `maxBytes` is still appended (the newest entry is always kept) and evicts the rest.
-   * A repeated ID now points to the newer entry.
+   * A repeated ID keeps naming its earliest entry; an ID evicted recently stays evicted (see the class).
    */
   append(id: string, value: T, bytes: number): RingEntry<T> {
     const entry: RingEntry<T> = { offset: this.nextOffset++, id, bytes, time: this.now(), value };
     this.entries.push(entry);
-    this.byId.set(id, entry.offset);
-    this.evicted.delete(id);
+    if (!this.byId.has(id) && !this.evicted.has(id)) this.byId.set(id, entry.offset);
     this.totalBytes += bytes;
     this.evict(entry.time);
     return entry;
@@ -122,10 +129,19 @@ export class HistoryRing<T> {
   clear(): void {
     this.entries = [];
     this.head = 0;
-    for (const id of this.byId.keys()) this.evicted.set(id, true);
-    while (this.evicted.size > this.evictedCap) this.evicted.delete(this.evicted.keys().next().value!);
+    for (const id of this.byId.keys()) this.remember(id);
     this.byId.clear();
     this.totalBytes = 0;
+  }
+
+  /** Remembers an evicted ID, forgetting the oldest remembered one past the cap. */
+  private remember(id: string): void {
+    if (this.evicted.has(id)) return;
+    const oldest = this.evictedOrder[this.evictedNext];
+    if (oldest !== undefined) this.evicted.delete(oldest);
+    this.evictedOrder[this.evictedNext] = id;
+    this.evictedNext = (this.evictedNext + 1) % this.evictedOrder.length;
+    this.evicted.add(id);
   }
 
   private evict(now: number): void {
@@ -140,10 +156,10 @@ export class HistoryRing<T> {
       this.entries[this.head] = undefined as unknown as RingEntry<T>;
       this.head++;
       this.totalBytes -= first.bytes;
+      // Only the entry an ID names (its earliest) retires it; a later copy's eviction changes nothing.
       if (this.byId.get(first.id) === first.offset) {
         this.byId.delete(first.id);
-        this.evicted.set(first.id, true);
-        if (this.evicted.size > this.evictedCap) this.evicted.delete(this.evicted.keys().next().value!);
+        this.remember(first.id);
       }
     }
     if (this.head > 1024 && this.head * 2 > this.entries.length) {

@@ -61,7 +61,14 @@ import {
   subscriptionTopic,
 } from './subscriptions.js';
 import { TrackedEngine } from './tracked-engine.js';
-import { parseForm, type UpdateInput, updateFromForm, validateUpdate } from './update.js';
+import {
+  parseForm,
+  parseUrlEncoded,
+  type UpdateInput,
+  updateFromForm,
+  utf8Body,
+  validateUpdate,
+} from './update.js';
 
 type Req = IncomingMessage | Http2ServerRequest;
 type Res = ServerResponse | Http2ServerResponse;
@@ -417,7 +424,12 @@ export class HubServer {
   // ---- subscribe ----------------------------------------------------------------------------------
 
   private async subscribe(req: Req, res: Res, url: URL, requestId: string): Promise<void> {
-    const params = req.method === 'QUERY' ? await this.queryParameters(req, url) : url.searchParams;
+    // Strictly, as a publish form: `topic=%zz` or `topic=%FF` is a 400, not a subscription to a literal
+    // `%zz` or to U+FFFD (what the URL standard's lenient parser would make of them).
+    const params =
+      req.method === 'QUERY'
+        ? await this.queryParameters(req, url)
+        : new URLSearchParams(parseUrlEncoded(url.search.slice(1), 'query'));
     const protocol = this.protocolOf(req, params);
     const authRequest = {
       method: req.method ?? 'GET',
@@ -515,10 +527,12 @@ export class HubServer {
     const privateSelector = grantsSelector(subscriber?.grants, fingerprint);
     const resumeHeader = protocol === '0.x' ? 'last-event-id' : 'mercure-last-event-id';
     // A resuming request gets the resume anchor from the replay (the requested ID when history holds it,
-    // `earliest` otherwise); any other gets the newest update's ID, where a later resume can start. IDs
-    // are any text without CR, LF or NUL: sent as their UTF-8 bytes, as clients send them back.
+    // `earliest` otherwise); any other gets the newest PUBLIC update's ID, where a later resume can start
+    // (naming a private update would tell every subscriber that one happened, and when; see
+    // docs/security.md). IDs are any text without CR, LF or NUL: sent as their UTF-8 bytes, as clients
+    // send them back.
     if (subscription.lastEventId === undefined)
-      res.setHeader(resumeHeader, headerFromText(this.engine.lastEventId ?? 'earliest'));
+      res.setHeader(resumeHeader, headerFromText(this.engine.lastPublicEventId ?? 'earliest'));
     res.setHeader('cache-control', 'no-cache, no-transform, private');
     if (req.method === 'HEAD') {
       res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8' });
@@ -611,8 +625,9 @@ export class HubServer {
         `A QUERY subscribe carries its parameters as application/x-www-form-urlencoded, got ${type}.`,
       );
     }
-    const merged = new URLSearchParams(url.searchParams);
-    const single = ['last_event_id', 'lastEventID'].filter((n) => url.searchParams.has(n));
+    const query = new URLSearchParams(parseUrlEncoded(url.search.slice(1), 'query'));
+    const merged = new URLSearchParams(query);
+    const single = ['last_event_id', 'lastEventID'].filter((n) => query.has(n));
     for (const [name, value] of parseForm(await readBody(req, this.config.maxBody))) {
       if (!single.includes(name)) merged.append(name, value);
     }
@@ -704,8 +719,9 @@ export class HubServer {
     const body = await readBody(req, this.config.maxBody);
     let parsed: unknown;
     try {
-      parsed = JSON.parse(body.toString('utf8'));
+      parsed = JSON.parse(utf8Body(body, true));
     } catch (error) {
+      if (error instanceof HubError) throw error;
       throw new HubError('INVALID_REQUEST', `The body is not valid JSON: ${(error as Error).message}`);
     }
     const batch = Array.isArray(parsed);

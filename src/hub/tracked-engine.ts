@@ -1,8 +1,8 @@
 /**
  * The hub's view of its engine: the same engine, plus what Mercure needs that the server library does not
- * know about — the ID of the newest update (the `Last-Event-ID` / `Mercure-Last-Event-ID` response headers,
- * the subscriptions API's `last_event_id` and `ETag`) and `earliest` (replay all of history), reached through
- * `readAfter` with a sentinel no real ID can equal (IDs never contain NUL).
+ * know about — the ID of the newest update (the subscriptions API's `last_event_id` and `ETag`) and of the
+ * newest public one (the `Last-Event-ID` / `Mercure-Last-Event-ID` response headers of a subscriber that
+ * does not resume: an ID any subscriber may read, so no private update's existence or time is volunteered).
  */
 import type {
   Engine,
@@ -18,6 +18,8 @@ export class TrackedEngine implements Engine {
   readonly name: string;
   /** The ID of the newest update stored (seen live, or found at start); `undefined` when none. */
   lastEventId: string | undefined;
+  /** The ID of the newest update not marked private (seen live, or found at start); `undefined` when none. */
+  lastPublicEventId: string | undefined;
   private readonly unfollow: () => void;
 
   constructor(private readonly inner: Engine) {
@@ -25,16 +27,20 @@ export class TrackedEngine implements Engine {
     this.unfollow = inner.follow({
       update: (update) => {
         this.lastEventId = update.id;
+        if (update.private !== true) this.lastPublicEventId = update.id;
       },
       reset: () => {},
     });
   }
 
-  /** Finds the newest ID already in history (a durable store after a restart). */
+  /** Finds the newest IDs already in history (a durable store after a restart). */
   async init(): Promise<void> {
     const all = await this.inner.readAll();
     const newest = all.updates.at(-1);
     if (newest !== undefined && this.lastEventId === undefined) this.lastEventId = newest.id;
+    const newestPublic = all.updates.findLast((u) => u.private !== true);
+    if (newestPublic !== undefined && this.lastPublicEventId === undefined)
+      this.lastPublicEventId = newestPublic.id;
   }
 
   publish(update: Update): Promise<StoredUpdate> {

@@ -28,14 +28,30 @@ export interface UpdateRules {
 // C0 and C1 controls, DEL, and Unicode format characters (draft-08 forbids them in topics, IDs and types).
 const FORBIDDEN = /[\u0000-\u001f\u007f-\u009f\p{Cf}]/u;
 
-/** Parses an `application/x-www-form-urlencoded` body strictly: a bad escape or bad UTF-8 is a 400. */
-export function parseForm(body: Buffer): Array<[string, string]> {
-  let text: string;
+/**
+ * Decodes a request body as UTF-8 strictly: bytes that are not UTF-8 are a 400, never replaced by U+FFFD
+ * (which would store something the publisher did not send). `keepBom`: a leading byte order mark stays in
+ * the text (JSON bodies: JSON.parse refuses it) instead of being dropped (form bodies).
+ */
+export function utf8Body(body: Buffer, keepBom = false): string {
   try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(body);
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: keepBom }).decode(body);
   } catch {
     throw new HubError('INVALID_REQUEST', 'The request body is not valid UTF-8.');
   }
+}
+
+/** Parses an `application/x-www-form-urlencoded` body strictly: a bad escape or bad UTF-8 is a 400. */
+export function parseForm(body: Buffer): Array<[string, string]> {
+  return parseUrlEncoded(utf8Body(body), 'form body');
+}
+
+/**
+ * Parses `application/x-www-form-urlencoded` text (a form body, or a query string without its `?`)
+ * strictly: a `%` not followed by two hex digits, or escapes that do not decode to UTF-8, are a 400 (the
+ * URL standard's parser would keep the first as text and turn the second into U+FFFD).
+ */
+export function parseUrlEncoded(text: string, what: string): Array<[string, string]> {
   const fields: Array<[string, string]> = [];
   if (text === '') return fields;
   for (const part of text.split('&')) {
@@ -43,19 +59,19 @@ export function parseForm(body: Buffer): Array<[string, string]> {
     const eq = part.indexOf('=');
     const rawName = eq === -1 ? part : part.slice(0, eq);
     const rawValue = eq === -1 ? '' : part.slice(eq + 1);
-    fields.push([decodeField(rawName), decodeField(rawValue)]);
+    fields.push([decodeField(rawName, what), decodeField(rawValue, what)]);
   }
   return fields;
 }
 
-function decodeField(raw: string): string {
+function decodeField(raw: string, what: string): string {
   try {
     return decodeURIComponent(raw.replace(/\+/g, ' '));
   } catch {
     const shown = raw.length > 40 ? `${raw.slice(0, 40)}…` : raw;
     throw new HubError(
       'INVALID_REQUEST',
-      `Malformed form body: "${shown}" has an invalid percent-escape or encodes invalid UTF-8.`,
+      `Malformed ${what}: "${shown}" has an invalid percent-escape or encodes invalid UTF-8.`,
     );
   }
 }

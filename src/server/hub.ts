@@ -130,7 +130,10 @@ export class Hub extends EventEmitter<HubEvents> {
   /** This turn's joined batches, by first seq (×2, +1 when framed): most connections share one buffer. */
   private joined = new Map<number, { last: number; bytes: Buffer }>();
   private closing = false;
-  /** The newest update this hub has seen from the engine. */
+  /**
+   * The newest PUBLIC update this hub has seen from the engine (its ID goes in the resume header of a
+   * subscriber that does not resume: a private update's ID there would tell it that one happened, and when).
+   */
   private newest: StoredUpdate | null = null;
 
   constructor(options: HubOptions = {}) {
@@ -219,13 +222,13 @@ export class Hub extends EventEmitter<HubEvents> {
 
   // ---- the hot path: one update from the engine to every matching connection ----------------------------
 
-  /** The ID of the newest update this hub has seen from the engine (Mercure's `Last-Event-ID` response header). */
+  /** The ID of the newest public (not `private`) update this hub has seen from the engine. */
   get lastEventId(): string | undefined {
     return this.newest?.id;
   }
 
   private fanOut(update: StoredUpdate): void {
-    this.newest = update;
+    if (update.private !== true) this.newest = update;
     const event = PreparedEvent.ofUpdate(update); // encoded once, for everyone
     event.seq = this.seq++;
     this.prepared.set(update, event); // and reused by replays while the engine keeps the update

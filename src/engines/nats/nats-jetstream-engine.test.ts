@@ -31,7 +31,8 @@ if (available) {
         cleanup: () => deleteStreams(SERVERS, names.stream),
       };
     },
-    { durable: true, clock: 'real' },
+    // The stream cannot tell that an earlier update with a reused ID was trimmed (docs/nats.md).
+    { durable: true, clock: 'real', reusedIdAfterTrim: 'later-copy' },
   );
 } else {
   test('NatsJetStreamEngine engine contract', (t) => {

@@ -8,10 +8,11 @@
  * - Epoch: derived from the stream's name and creation time (`created` in the stream info), so a stream
  *   deleted and recreated (or lost with a server's store) is a new epoch.
  * - Publisher IDs: the update goes to the subject `<prefix>.i.<sha256(id)>` (generated IDs: `<prefix>.g`),
- *   so the stream's own subject index finds the newest update with an ID (a direct get `last_by_subj`),
- *   atomically with the publish. A second, small stream (`<name>_IDS`, one message per ID, bounds ten
- *   times the history's) remembers IDs that were stored once, so a trimmed publisher ID reads `expired`
- *   rather than `unknown`.
+ *   so the stream's own subject index finds the earliest update with an ID (a direct get `next_by_subj`;
+ *   Mercure §7: a reused ID names the earliest), atomically with the publish. A second, small stream
+ *   (`<name>_IDS`, one message per ID, bounds ten times the history's) remembers IDs that were stored
+ *   once, so a trimmed publisher ID reads `expired` rather than `unknown`. It cannot tell that an earlier
+ *   update with a reused ID was trimmed while a later one is kept: that ID then names the later one.
  * - Follow: one ordered pull consumer per engine, from the newest sequence known when following starts.
  *   It recreates itself after a reconnect or a server restart from the last sequence it delivered, so the
  *   live stream resumes with no gap and no duplicate; the engine calls `reset` only when the sequences it
@@ -252,33 +253,42 @@ export class NatsJetStreamEngine implements Engine {
     if (this.closed) throw closedError();
     const c = await this.init();
     const hash = lastEventId === '' ? undefined : hashId(lastEventId);
+    // The earliest update with this ID still in the stream (Mercure §7: a reused ID names the earliest;
+    // replay sends all after it, later copies included): the first message on the ID's subject.
     const [info, byId] = await Promise.all([
       this.streamInfo(c),
       hash === undefined
         ? null
-        : this.direct(c, this.streamName, { last_by_subj: `${this.subjectPrefix}.i.${hash}` }),
+        : this.direct(c, this.streamName, { seq: 1, next_by_subj: `${this.subjectPrefix}.i.${hash}` }),
     ]);
     const state = info.state;
     const position = { epoch: this.epoch, offset: state.last_seq };
     const found = byId === null ? undefined : this.parse(byId);
-    if (found !== undefined && found.i === lastEventId)
-      return this.readRange(c, byId!.seq, state.last_seq, false);
+    const copy = found !== undefined && found.i === lastEventId ? byId!.seq : undefined;
 
     const generated = GENERATED_ID.exec(lastEventId);
     if (generated !== null) {
       const seq = Number(generated[2]);
-      if (generated[1] !== this.epoch) return { status: 'expired', position };
-      if (seq > state.last_seq) return { status: 'unknown', position };
-      if (seq < state.first_seq || state.messages === 0) {
-        // Gone. When it is the newest update and younger than the age bound, nothing after it is missing:
-        // it was removed only because it alone is larger than the byte bound.
-        const lastTime = Date.parse(state.last_ts);
-        if (seq === state.last_seq && Date.now() - lastTime < this.maxAgeMs)
-          return { status: 'ok', updates: [], position };
-        return { status: 'expired', position };
+      if (generated[1] !== this.epoch) {
+        if (copy === undefined) return { status: 'expired', position };
+      } else if (seq > state.last_seq) {
+        if (copy === undefined) return { status: 'unknown', position };
+      } else if (copy === undefined || seq < copy) {
+        // The generated ID comes before any publisher's reuse of it.
+        if (seq < state.first_seq || state.messages === 0) {
+          // Gone. When it is the newest update and younger than the age bound, nothing after it is missing:
+          // it was removed only because it alone is larger than the byte bound.
+          const lastTime = Date.parse(state.last_ts);
+          if (copy === undefined && seq === state.last_seq && Date.now() - lastTime < this.maxAgeMs)
+            return { status: 'ok', updates: [], position };
+          return { status: 'expired', position };
+        }
+        const read = await this.readRange(c, seq, state.last_seq, true);
+        // `unknown`: the update at that sequence had a publisher's ID, so this one was never generated.
+        if (read.status !== 'unknown' || copy === undefined) return read;
       }
-      return this.readRange(c, seq, state.last_seq, true);
     }
+    if (copy !== undefined) return this.readRange(c, copy, state.last_seq, false);
     if (hash !== undefined) {
       const seen = await this.direct(c, this.idsStream, {
         last_by_subj: `${this.subjectPrefix}.seen.${hash}`,
@@ -490,7 +500,11 @@ export class NatsJetStreamEngine implements Engine {
     if (this.liveEpoch !== '' && this.liveEpoch !== this.epoch && this.live !== undefined) this.restartLive();
   }
 
-  private async direct(c: Connected, stream: string, query: { last_by_subj: string } | { seq: number }) {
+  private async direct(
+    c: Connected,
+    stream: string,
+    query: { last_by_subj: string } | { seq: number } | { seq: number; next_by_subj: string },
+  ) {
     try {
       return await c.jsm.direct.getMessage(stream, query);
     } catch (error) {

@@ -11,8 +11,10 @@
  *   Fields, always the same and in this order (so the listpack stores their names once per node):
  *   `e` epoch, `t` time (ms), `b` cumulative bytes before this update, `i` the publisher's ID ('' when
  *   generated), `p` topics (JSON array), `d` data, `m` event/retry/private as JSON ('' when none).
- * - KEYS[3] `<prefix>ids`: a sorted set of publisher-given IDs scored by offset (a reused ID keeps the
- *   newest). An ID scored below `first` was trimmed: `expired`. The set keeps the newest
+ * - KEYS[3] `<prefix>ids`: a sorted set of publisher-given IDs scored by offset. A reused ID keeps its
+ *   EARLIEST offset (ZADD NX; Mercure §7: a shared `Last-Event-ID` resolves to the earliest update with it,
+ *   and replay sends everything after it, later copies included). An ID scored below `first` was trimmed:
+ *   `expired`, even while a later copy is kept (the subscriber may have meant the trimmed one). The set keeps the newest
  *   `maxCount + 10,000` IDs (every ID in history and the 10,000 last trimmed, as the memory engine
  *   remembers), so it stays bounded.
  *
@@ -70,7 +72,7 @@ bytes = bytes + tonumber(ARGV[9])
 redis.call('XADD', KEYS[2], int(offset) .. '-0', 'e', epoch, 't', int(now), 'b', int(before),
   'i', ARGV[10], 'p', ARGV[11], 'd', ARGV[12], 'm', ARGV[13])
 if ARGV[10] ~= '' then
-  redis.call('ZADD', KEYS[3], offset, ARGV[10])
+  redis.call('ZADD', KEYS[3], 'NX', offset, ARGV[10])
   -- Keep the newest maxCount + 10,000 IDs: every ID in history and at least 10,000 trimmed ones.
   if redis.call('ZCARD', KEYS[3]) > tonumber(ARGV[6]) + 10000 then
     redis.call('ZREMRANGEBYRANK', KEYS[3], 0, int(-(tonumber(ARGV[6]) + 10001)))
@@ -140,21 +142,26 @@ end
 
 local offset
 local score = redis.call('ZSCORE', KEYS[3], ARGV[8])
-if score then
-  offset = tonumber(score)
+if score then offset = tonumber(score) end
+if ARGV[9] ~= '' and ARGV[9] ~= epoch then
+  -- A generated ID of another epoch was stored once, in a log that is gone.
+  if not offset then return { 'expired', epoch, last } end
 elseif ARGV[9] ~= '' then
-  -- A generated ID: <epoch>-<offset>. Another epoch's ID was stored once, in a log that is gone.
-  if ARGV[9] ~= epoch then return { 'expired', epoch, last } end
-  offset = tonumber(ARGV[10])
-  if offset > last then return { 'unknown', epoch, last } end
-else
-  return { 'unknown', epoch, last }
+  -- A generated ID (<epoch>-<offset>) names the update at that offset when that update's ID was generated.
+  -- A publisher may have reused it later: the earliest wins.
+  local g = tonumber(ARGV[10])
+  if g <= last and (not offset or g < offset) then
+    if g < first then return { 'expired', epoch, last } end
+    local own = redis.call('XRANGE', KEYS[2], int(g) .. '-0', int(g) .. '-0')
+    if #own == 0 then return { 'expired', epoch, last } end
+    if own[1][2][8] == '' then offset = g end
+  end
 end
+-- A generated ID for an update that had the publisher's ID was never handed out.
+if not offset then return { 'unknown', epoch, last } end
 if offset < first then return { 'expired', epoch, last } end
 local own = redis.call('XRANGE', KEYS[2], int(offset) .. '-0', int(offset) .. '-0')
 if #own == 0 then return { 'expired', epoch, last } end
--- A generated ID for an update that had the publisher's ID was never handed out.
-if not score and own[1][2][8] ~= '' then return { 'unknown', epoch, last } end
 if tonumber(own[1][2][4]) < cutoff then return { 'expired', epoch, last } end
 return { 'ok', epoch, last, redis.call('XRANGE', KEYS[2], '(' .. int(offset) .. '-0', '+') }
 `;

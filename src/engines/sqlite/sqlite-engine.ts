@@ -74,7 +74,8 @@ export interface SqliteEngineOptions {
   trimIntervalMs?: number;
   /**
    * How many of the newest updates are also kept in memory (at most 8 MiB of them), so that reconnecting
-   * subscribers a little behind — a reconnect storm after a restart — are served without a query.
+   * subscribers a little behind — a reconnect storm after a restart — are served by one ID index lookup
+   * instead of reading rows.
    * Loaded from the file at open. Default 1,000.
    */
   recentCount?: number;
@@ -100,7 +101,8 @@ CREATE TABLE IF NOT EXISTS updates (
   bytes INTEGER NOT NULL  -- what the update costs against maxBytes
 );
 CREATE INDEX IF NOT EXISTS updates_by_id ON updates (id);
--- Publisher-given IDs whose update was trimmed, so readAfter can say "expired" rather than "unknown".
+-- Publisher-given IDs whose update was trimmed, so readAfter can say "expired" rather than "unknown"
+-- (also while a later update reusing the ID is still held: the ID may name the trimmed one).
 -- (Generated IDs need no entry: their epoch and offset are in the ID.) Bounded by offset span.
 CREATE TABLE IF NOT EXISTS trimmed_ids (
   id TEXT PRIMARY KEY,
@@ -209,7 +211,7 @@ export class SqliteEngine implements Engine {
         'INSERT INTO updates ("offset", id, topics, data, event, retry, private, time, bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
       );
       this.byId = this.db.prepare(
-        'SELECT "offset", time FROM updates WHERE id = ? ORDER BY "offset" DESC LIMIT 1',
+        'SELECT "offset", time FROM updates WHERE id = ? ORDER BY "offset" LIMIT 1',
       );
       this.after = this.db.prepare(
         'SELECT "offset", id, topics, data, event, retry, private, time FROM updates WHERE "offset" > ? ORDER BY "offset"',
@@ -492,26 +494,30 @@ export class SqliteEngine implements Engine {
 
   private read(lastEventId: string): HistoryRead {
     const position = this.current();
-    const recent = this.recent.lookup(lastEventId);
-    if (recent.found) {
-      // A suffix of the log holds the newest update with this ID, and everything after it.
-      const entries = this.recent.after(recent.offset - 1);
-      if (entries[0]!.value.time < this.now() - this.maxAgeMs) return { status: 'expired', position };
-      return { status: 'ok', updates: entries.slice(1).map((e) => e.value), position };
-    }
+    // The earliest update with this ID (Mercure §7: a reused ID names the earliest; replay sends all after
+    // it, later copies included), by the file's ID index: one lookup per resume.
     const found = this.byId.get(lastEventId) as { offset: number; time: number } | undefined;
+    // An update with this ID was trimmed: the subscriber may have meant that one, so even a later copy
+    // still held cannot vouch for what followed it.
+    if (this.trimmedId.get(lastEventId) !== undefined) return { status: 'expired', position };
+    const generated = /^([0-9a-z]{8})\.([0-9a-z]{1,10})-([1-9][0-9]{0,15})$/.exec(lastEventId);
     if (found !== undefined) {
+      // Generated IDs are not tombstoned: one naming an offset below the earliest copy was trimmed.
+      if (generated !== null && generated[1] === this.epoch && Number(generated[3]) < found.offset)
+        return { status: 'expired', position };
       // Still in the file, but maybe past a bound that the batched deletion has not applied yet.
       const evicted =
         found.offset <= this.lastOffset - this.maxCount || found.time < this.now() - this.maxAgeMs;
       if (evicted) return { status: 'expired', position };
+      // The in-memory suffix serves the read when it holds every update after the one found.
+      const recent = this.recent.after(found.offset);
+      if (recent.length === this.lastOffset - found.offset)
+        return { status: 'ok', updates: recent.map((e) => e.value), position };
       const rows = this.after.all(found.offset) as UpdateRow[];
       return { status: 'ok', updates: rows.map((r) => this.toStored(r)), position };
     }
-    if (this.trimmedId.get(lastEventId) !== undefined) return { status: 'expired', position };
     // Not stored now. If it has the shape of a generated ID, it tells whether it was stored once: from
     // another file, trimmed, or from an earlier run (lost in a power loss if its offset is not trimmed).
-    const generated = /^([0-9a-z]{8})\.([0-9a-z]{1,10})-([1-9][0-9]{0,15})$/.exec(lastEventId);
     if (generated === null) return { status: 'unknown', position };
     const [, epoch, run, offset] = generated;
     const expired =
