@@ -81,7 +81,7 @@ describe('crier token', () => {
     assert.equal(claims.aud, hub.url);
     assert.equal(claims.sub, 'ops');
     assert.deepEqual(claims.authorization_details, [
-      { type: 'mercure', actions: ['publish'], topics: [{ match: '*' }] },
+      { type: 'https://mercure.rocks/authorization-detail', actions: ['publish'], topics: [{ match: '*' }] },
     ]);
     assert.equal((await publish(hub, [['topic', 'https://example.com/x']], token)).status, 200);
   });
