@@ -615,16 +615,7 @@ export class HubServer {
    * query's when both carry it. The `Last-Event-ID` header still wins over both (read later).
    */
   private async queryParameters(req: Req, url: URL): Promise<URLSearchParams> {
-    const type = String(req.headers['content-type'] ?? '')
-      .split(';')[0]!
-      .trim()
-      .toLowerCase();
-    if (type !== '' && type !== 'application/x-www-form-urlencoded') {
-      throw new HubError(
-        'UNSUPPORTED_MEDIA_TYPE',
-        `A QUERY subscribe carries its parameters as application/x-www-form-urlencoded, got ${type}.`,
-      );
-    }
+    requireForm(req, 'A QUERY subscribe carries its parameters as');
     const query = new URLSearchParams(parseUrlEncoded(url.search.slice(1), 'query'));
     const merged = new URLSearchParams(query);
     const single = ['last_event_id', 'lastEventID'].filter((n) => query.has(n));
@@ -679,16 +670,7 @@ export class HubServer {
   // ---- publish ------------------------------------------------------------------------------------
 
   private async publishForm(req: Req, res: Res): Promise<void> {
-    const type = String(req.headers['content-type'] ?? '')
-      .split(';')[0]!
-      .trim()
-      .toLowerCase();
-    if (type !== '' && type !== 'application/x-www-form-urlencoded') {
-      throw new HubError(
-        'UNSUPPORTED_MEDIA_TYPE',
-        `Publish with Content-Type application/x-www-form-urlencoded, got ${type}.`,
-      );
-    }
+    requireForm(req, 'Publish with');
     const protocol = this.protocolOf(req, new URLSearchParams());
     const publisher = await this.authenticatePublisher(req, protocol);
     const body = await readBody(req, this.config.maxBody);
@@ -1079,4 +1061,18 @@ function landingPage(hubUrl: string): string {
 <p>The Mercure hub is at <code>${hubUrl}</code>. Subscribe with <code>new EventSource('${hubUrl}?topic=…')</code>,
 publish with a form POST carrying a publisher JWT. See docs/hub.md.</p>
 <p>Operations: <a href="/healthz">/healthz</a>, <a href="/readyz">/readyz</a>, <a href="/metrics">/metrics</a>.</p></html>`;
+}
+
+/** A form body (or none): anything else is a 415 whose message starts with `what`. */
+function requireForm(req: Req, what: string): void {
+  const type = String(req.headers['content-type'] ?? '')
+    .split(';')[0]!
+    .trim()
+    .toLowerCase();
+  if (type !== '' && type !== 'application/x-www-form-urlencoded') {
+    throw new HubError(
+      'UNSUPPORTED_MEDIA_TYPE',
+      `${what} Content-Type application/x-www-form-urlencoded, got ${type}.`,
+    );
+  }
 }
