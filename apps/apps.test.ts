@@ -300,7 +300,7 @@ describe('demo apps as a person uses them, at desktop and phone sizes', { concur
           };
           if (ended === undefined) ended = matches.find((m) => m.status === 'full-time')?.id;
           else if (matches.find((m) => m.id === ended)?.status !== 'full-time') id = ended;
-          else await new Promise((r) => setTimeout(r, 100));
+          if (id === undefined) await new Promise((r) => setTimeout(r, 100));
         }
         assert.ok(id, 'a match reached full-time and a new fixture took its place');
         for (const match of [id, 'm1']) {
