@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import http, { type Server } from 'node:http';
+import http2 from 'node:http2';
 import net, { type AddressInfo } from 'node:net';
 import { describe, test } from 'node:test';
 import { serve } from '@hono/node-server';
@@ -14,7 +15,7 @@ import { CrierEventSource } from '../client/index.js';
 import { EventStreamParser, type ParsedEvent } from '../protocol/parse.js';
 import { ServerError } from './errors.js';
 import { type EventStream, type EventStreamOptions, eventStreamResponse, openEventStream } from './stream.js';
-import { connectSse } from './test-client.js';
+import { connectSse, connectSseHttp2 } from './test-client.js';
 
 type Handler = (stream: EventStream) => Promise<void>;
 
@@ -333,5 +334,32 @@ describe('event stream on the Fetch API alone', () => {
       await stream.writeJson(undefined).catch(error.resolve);
     });
     assert.match(String(await error.promise), /has no JSON form/);
+  });
+});
+
+describe('event stream on the node:http2 compatibility API', () => {
+  test('tokens in order over h2c, and the client closing its stream aborts the signal', async () => {
+    const end = deferred<string>();
+    const server = http2.createServer((req, res) => {
+      const stream = openEventStream(req, res, { heartbeatMs: 0 });
+      void (async () => {
+        for (const token of TOKENS) await stream.write({ event: 'token', data: token });
+        end.resolve(await stream.closed);
+      })();
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const c = await connectSseHttp2(`http://127.0.0.1:${(server.address() as AddressInfo).port}/stream`);
+    assert.equal(c.status, 200);
+    assert.equal(c.headers['content-type'], 'text/event-stream; charset=utf-8');
+    assert.equal(c.headers.connection, undefined);
+    await c.until((x) => x.events.length === TOKENS.length);
+    assert.deepEqual(
+      c.events.map((e) => e.data),
+      TOKENS,
+    );
+    c.close();
+    assert.equal(await end.promise, 'client');
+    await new Promise((r) => server.close(r));
   });
 });
