@@ -18,7 +18,11 @@ export type ServerErrorCode =
   /** The hub is shutting down and accepts no new subscribers. 503. */
   | 'HUB_CLOSED'
   /** A publish was refused (no topics, a bad field). */
-  | 'INVALID_UPDATE';
+  | 'INVALID_UPDATE'
+  /** An `EventStream` write would pass its `maxBufferedBytes`: the client is not reading; the stream ended. */
+  | 'STREAM_BUFFER_FULL'
+  /** The reason an `EventStream`'s `signal` aborts: the stream ended (`cause`: who ended it). */
+  | 'STREAM_CLOSED';
 
 const STATUS: Record<ServerErrorCode, number> = {
   INVALID_SELECTOR: 400,
@@ -30,6 +34,9 @@ const STATUS: Record<ServerErrorCode, number> = {
   INVALID_PARAMETER: 400,
   HUB_CLOSED: 503,
   INVALID_UPDATE: 400,
+  // Not HTTP answers: an event stream's head is already sent when these happen.
+  STREAM_BUFFER_FULL: 500,
+  STREAM_CLOSED: 500,
 };
 
 /** An error the HTTP layer answers with `status` and `message` as a plain-text body. */

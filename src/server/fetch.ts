@@ -106,7 +106,10 @@ export async function handleFetchRequest(
       options,
     );
     const connection = new FetchConnection(hub, subscription, request.signal);
-    await hub.attach(connection, subscription);
+    await hub.attach(connection, subscription, {
+      state: options.state,
+      request: () => ({ url: request.url, headers: Object.fromEntries(request.headers) }),
+    });
     return await connection.response;
   } catch (error) {
     const status = error instanceof ServerError ? error.status : 500;

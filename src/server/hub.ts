@@ -13,7 +13,7 @@ import type {
 } from 'node:http2';
 import type { Engine, HistoryRead, StoredUpdate, StreamPosition } from '../engines/engine.js';
 import { MemoryEngine } from '../engines/memory/memory-engine.js';
-import { encodeEventText } from '../protocol/encode.js';
+import { type EventFields, encodeEventText } from '../protocol/encode.js';
 import { headerFromText } from '../protocol/header-text.js';
 import type { CloseReason, SseConnection } from './connection.js';
 import { ServerError } from './errors.js';
@@ -46,11 +46,37 @@ export interface PublishOptions {
   retry?: number;
   /** Deliver only to subscribers authorised for one of its topics (`privateTopics`). */
   private?: boolean;
+  /** `data` is any value, sent as its `JSON.stringify` text. Default false: `data` must be a string. */
+  json?: boolean;
+}
+
+/** The request a connection was opened with. */
+export interface ConnectionRequest {
+  /** The request target (`/events?topic=…`), or the full URL for Fetch requests. */
+  readonly url: string;
+  /** The request headers, names in lower case. */
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+}
+
+/** What a transport knows of a connection besides its subscription (see `attach`). */
+export interface ConnectionMeta {
+  /** The application's `SubscribeOptions.state`. */
+  state?: unknown;
+  /** The request, read only when an event needs it. */
+  request?: () => ConnectionRequest;
 }
 
 export interface ConnectionInfo {
+  /** The connection's ID: `hub.send(id, event)` writes to this connection alone. */
   readonly id: number;
   readonly selectors: readonly string[];
+  /**
+   * The request it was opened with. Always in `connect`; in `disconnect` only for a connection opened
+   * with a `state` (kept for its life only then, so a hub holds no request for the others).
+   */
+  readonly request?: ConnectionRequest;
+  /** `SubscribeOptions.state`, as given: the application's own data about this connection. */
+  readonly state?: unknown;
 }
 
 export interface HubStats {
@@ -102,11 +128,17 @@ export class Hub extends EventEmitter<HubEvents> {
   private readonly index = new TopicIndex<SubscriberGroup>();
   /** Compiled selectors, one per distinct selector, shared by the subscriptions that use it. */
   readonly selectorPool = new SelectorPool();
+  /** `state` and request of the connections opened with a `state`. */
+  private readonly metas = new WeakMap<
+    SseConnection,
+    { state: unknown; request: ConnectionRequest | undefined }
+  >();
   /** What gives each connection's selectors back to the pool when it ends. */
   private readonly releases = new WeakMap<SseConnection, () => void>();
   private readonly groups = new Map<string, SubscriberGroup>();
   private dirtyGroups: SubscriberGroup[] = [];
-  private readonly connections = new Set<SseConnection>();
+  /** Open connections by ID (`send` finds one by its ID). */
+  private readonly connections = new Map<number, SseConnection>();
   private readonly unfollow: () => void;
   private readonly ticker: NodeJS.Timeout;
   private readonly tickMs: number;
@@ -151,14 +183,28 @@ export class Hub extends EventEmitter<HubEvents> {
     this.ticker.unref();
   }
 
-  /** Publishes an update to `topics`; resolves with it as stored (its `id` and `offset`). */
+  /**
+   * Publishes an update to `topics`; resolves with it as stored (its `id` and `offset`). `data` is a
+   * string, sent as it is; with `{ json: true }` any value, sent as its JSON text.
+   */
+  publish(topics: string | readonly string[], data: string, options?: PublishOptions): Promise<StoredUpdate>;
+  publish(
+    topics: string | readonly string[],
+    data: unknown,
+    options: PublishOptions & { json: true },
+  ): Promise<StoredUpdate>;
   async publish(
     topics: string | readonly string[],
-    data: string,
+    data: unknown,
     options: PublishOptions = {},
   ): Promise<StoredUpdate> {
     const list = typeof topics === 'string' ? [topics] : [...topics];
     if (list.length === 0) throw new ServerError('INVALID_UPDATE', 'Publish to at least one topic.');
+    if (options.json === true) {
+      data = JSON.stringify(data);
+      if (data === undefined)
+        throw new ServerError('INVALID_UPDATE', 'data has no JSON form (undefined, a function or a symbol).');
+    }
     if (typeof data !== 'string')
       throw new ServerError('INVALID_UPDATE', `data must be a string, got ${typeof data}.`);
     if (options.id === EARLIEST) {
@@ -204,6 +250,25 @@ export class Hub extends EventEmitter<HubEvents> {
   /** Serves an SSE request with Fetch API types: a `Request` in, a streaming `Response` out. Never rejects. */
   fetch(request: Request, options?: SubscribeOptions): Promise<Response> {
     return handleFetchRequest(this, request, options);
+  }
+
+  /**
+   * Sends an event to one connection alone (its `id`, from the `connect` event): it goes out after what is
+   * already queued for that connection, and after its replay if it is replaying. Not stored, so never
+   * replayed. Throws `ProtocolError` for a field the encoder cannot send. Returns false when no connection
+   * with this ID is open.
+   */
+  send(connectionId: number, event: EventFields): boolean {
+    const connection = this.connections.get(connectionId);
+    if (connection === undefined || connection.closed) return false;
+    const prepared = PreparedEvent.ofFields(event);
+    if (connection.backlog !== null) {
+      // Reading or writing history: after it, like the live events waiting there.
+      connection.backlog.push(prepared);
+      connection.queuedBytes += prepared.payload.length;
+      if (connection.queuedBytes > this.options.maxBufferedBytes) this.dropSlow(connection);
+    } else connection.send(prepared);
+    return !connection.closed;
   }
 
   /** Subscribers whose selectors match `topic` now (public and private alike). */
@@ -394,16 +459,18 @@ export class Hub extends EventEmitter<HubEvents> {
    * of at most half the write buffer, the next one only once the socket took the previous one
    * (`replaySlice`): memory per connection stays bounded whatever the history size.
    */
-  async attach(connection: SseConnection, subscription: Subscription): Promise<void> {
+  async attach(connection: SseConnection, subscription: Subscription, meta?: ConnectionMeta): Promise<void> {
     if (this.closing) {
       subscription.release?.();
       throw new ServerError('HUB_CLOSED', 'The server is shutting down; reconnect shortly.');
     }
     if (subscription.release !== undefined) this.releases.set(connection, subscription.release);
+    if (meta?.state !== undefined)
+      this.metas.set(connection, { state: meta.state, request: meta.request?.() });
     const first = [PreparedEvent.ofFields({ retry: this.jitteredRetry() })];
     const lastEventId = subscription.lastEventId;
     if (lastEventId !== undefined) connection.backlog = [];
-    this.connections.add(connection);
+    this.connections.set(connection.id, connection);
     this.stats.connections = this.connections.size;
     const key = SubscriberGroup.keyOf(subscription, connection.id);
     let group = this.groups.get(key);
@@ -420,7 +487,7 @@ export class Hub extends EventEmitter<HubEvents> {
     }
     if (lastEventId === undefined) {
       connection.open({}, first);
-      if (this.listenerCount('connect') > 0) this.emit('connect', info(connection));
+      if (this.listenerCount('connect') > 0) this.emit('connect', this.info(connection, meta));
       return;
     }
     let read: HistoryRead;
@@ -461,7 +528,7 @@ export class Hub extends EventEmitter<HubEvents> {
     if (replay.done) this.endReplay(connection, first);
     connection.open(headers, first);
     if (!replay.done) this.replaySlice(connection);
-    if (this.listenerCount('connect') > 0) this.emit('connect', info(connection));
+    if (this.listenerCount('connect') > 0) this.emit('connect', this.info(connection, meta));
   }
 
   private replayOf(connection: SseConnection, updates: readonly StoredUpdate[], covered: StreamPosition) {
@@ -489,8 +556,9 @@ export class Hub extends EventEmitter<HubEvents> {
   private endReplay(connection: SseConnection, out: PreparedEvent[]): void {
     const covered = connection.replay!.covered;
     for (const event of connection.backlog!) {
-      const u = event.update!;
-      if (u.epoch !== covered.epoch || u.offset > covered.offset) out.push(event);
+      const u = event.update;
+      // No update: a message sent to this connection alone (`send`), always after the history.
+      if (u === null || u.epoch !== covered.epoch || u.offset > covered.offset) out.push(event);
     }
     connection.backlog = null;
     connection.replay = null;
@@ -500,7 +568,8 @@ export class Hub extends EventEmitter<HubEvents> {
 
   /** Called once per connection when it ends, whatever the reason. */
   detach(connection: SseConnection, reason: CloseReason): void {
-    if (!this.connections.delete(connection)) return;
+    if (this.connections.get(connection.id) !== connection) return;
+    this.connections.delete(connection.id);
     this.releases.get(connection)?.();
     this.releases.delete(connection);
     const group = connection.group;
@@ -512,14 +581,15 @@ export class Hub extends EventEmitter<HubEvents> {
       }
     }
     this.stats.connections = this.connections.size;
-    if (this.listenerCount('disconnect') > 0) this.emit('disconnect', info(connection), reason);
+    if (this.listenerCount('disconnect') > 0) this.emit('disconnect', this.info(connection), reason);
+    this.metas.delete(connection);
   }
 
   private resetAll(reason: string): void {
     this.options.logger?.warn('crier: the engine lost continuity; closing subscribers so they replay', {
       reason,
     });
-    for (const c of [...this.connections])
+    for (const c of [...this.connections.values()])
       c.close('engine-reset', [PreparedEvent.ofFields({ retry: this.jitteredRetry() })]);
   }
 
@@ -531,7 +601,7 @@ export class Hub extends EventEmitter<HubEvents> {
     const now = Date.now();
     const idleTicks = 3; // heartbeat after 3 idle ticks: between heartbeatMs and 4/3 of it
     const stallTicks = Math.ceil(this.options.stallTimeoutMs / this.tickMs);
-    for (const c of this.connections) {
+    for (const c of this.connections.values()) {
       // Not open yet (its history is being read); a replaying one is checked for stalls like any other.
       if (c.closed || (c.backlog !== null && c.replay === null)) continue;
       if (c.deadline > 0 && now >= c.deadline) {
@@ -578,7 +648,7 @@ export class Hub extends EventEmitter<HubEvents> {
     const timeoutMs = options.timeoutMs ?? 10_000;
     clearInterval(this.ticker);
     this.endTurn(); // queues what is pending; each close below writes its connection's queue first
-    const all = [...this.connections];
+    const all = [...this.connections.values()];
     for (let i = 0; i < all.length; i += waveSize) {
       if (i > 0) await new Promise((r) => setTimeout(r, waveIntervalMs));
       for (const c of all.slice(i, i + waveSize)) {
@@ -588,15 +658,20 @@ export class Hub extends EventEmitter<HubEvents> {
     const deadline = Date.now() + timeoutMs;
     while (this.connections.size + this.draining.size > 0 && Date.now() < deadline)
       await new Promise((r) => setTimeout(r, 20));
-    for (const c of [...this.connections]) c.close('shutdown', [], false);
+    for (const c of [...this.connections.values()]) c.close('shutdown', [], false);
     this.draining.clear();
     this.unfollow();
     if (this.ownsEngine) await this.engine.close();
   }
+
+  /** A connection as the `connect` and `disconnect` events tell it; `meta` when the transport is at hand. */
+  private info(c: SseConnection, meta?: ConnectionMeta): ConnectionInfo {
+    const selectors = c.selectors.map((s) => s.source);
+    const kept = this.metas.get(c);
+    if (kept !== undefined) return { id: c.id, selectors, request: kept.request, state: kept.state };
+    const request = meta?.request?.();
+    return request === undefined ? { id: c.id, selectors } : { id: c.id, selectors, request };
+  }
 }
 
 function noop(): void {}
-
-function info(c: SseConnection): ConnectionInfo {
-  return { id: c.id, selectors: c.selectors.map((s) => s.source) };
-}

@@ -9,6 +9,8 @@ export { FetchConnection, handleFetchRequest } from './fetch.js';
 export {
   type CloseOptions,
   type ConnectionInfo,
+  type ConnectionMeta,
+  type ConnectionRequest,
   EARLIEST,
   Hub,
   type HubEvents,
@@ -22,3 +24,10 @@ export { Http2Connection, handleHttp2Stream } from './node-http2.js';
 export { HUB_DEFAULTS, type HubLogger, type HubOptions } from './options.js';
 export { PreparedEvent } from './prepared.js';
 export type { SubscribeOptions, Subscription } from './request.js';
+export {
+  EventStream,
+  type EventStreamEnd,
+  type EventStreamOptions,
+  eventStreamResponse,
+  openEventStream,
+} from './stream.js';

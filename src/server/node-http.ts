@@ -58,8 +58,7 @@ export class NodeHttpConnection extends SseConnection {
     // `Connection: close`: the socket is ours from here and is closed when the stream ends, never reused.
     // Said up front, a keep-alive client (undici's pool, nginx's upstream keepalive) does not pick the
     // socket for its next request in the moment between the stream's last chunk and the close.
-    res.writeHead(200, { ...SSE_HEADERS, connection: 'close', ...headers });
-    sendHead(res);
+    writeSseHead(res, headers);
     this.framed = res.chunkedEncoding;
     this.writeNow(first);
     socket.uncork();
@@ -118,6 +117,15 @@ export class NodeHttpConnection extends SseConnection {
       else this.socket.end();
     } else this.socket.destroy();
   }
+}
+
+/**
+ * Writes the SSE response head of an HTTP/1.x response and sends it now: status 200, `SSE_HEADERS`,
+ * `Connection: close` (the socket is never reused after a stream), then `headers`.
+ */
+export function writeSseHead(res: ServerResponse, headers: Record<string, string>): void {
+  res.writeHead(200, { ...SSE_HEADERS, connection: 'close', ...headers });
+  sendHead(res);
 }
 
 /**
@@ -231,7 +239,10 @@ export async function handleNodeRequest(
       ? new Http2Connection(hub, subscription, (res as Http2ServerResponse).stream)
       : new NodeHttpConnection(hub, subscription, res as ServerResponse);
   try {
-    await hub.attach(connection, subscription);
+    await hub.attach(connection, subscription, {
+      state: options.state,
+      request: () => ({ url: req.url ?? '/', headers: req.headers }),
+    });
   } catch (error) {
     return refuse(res, error);
   }

@@ -81,7 +81,10 @@ export async function handleHttp2Stream(
       Array.isArray(header) ? header[0] : header,
       options,
     );
-    await hub.attach(new Http2Connection(hub, subscription, stream), subscription);
+    await hub.attach(new Http2Connection(hub, subscription, stream), subscription, {
+      state: options.state,
+      request: () => ({ url: String(headers[':path'] ?? '/'), headers }),
+    });
   } catch (error) {
     if (stream.headersSent || stream.destroyed) {
       stream.close();

@@ -36,6 +36,11 @@ export interface SubscribeOptions {
    * ID when history holds it, `earliest` otherwise (unknown, expired, or `earliest` asked). Default: none.
    */
   resumeHeader?: string;
+  /**
+   * The application's own data about this connection (a user, a session): given back in the hub's
+   * `connect` and `disconnect` events, with the request, as `info.state`. Default: none.
+   */
+  state?: unknown;
 }
 
 export interface Subscription {
