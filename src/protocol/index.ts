@@ -15,3 +15,4 @@ export {
   type ParserOptions,
   parseEventStream,
 } from './parse.js';
+export { REPLAY_HEADER, REPLAY_UNAVAILABLE_EVENT } from './vocabulary.js';
