@@ -19,6 +19,7 @@ import os from 'node:os';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fanout, reconnectStorm, SubscriberPool, treeRssKiB } from '../dist/bench/index.js';
+import { freePort } from '../dist/cli/free-port.js';
 import { clearBenchKeys, clusterCheck, clusterConfigs, publishHeaders } from './cluster.mjs';
 import { writeReport } from './report.mjs';
 
@@ -109,15 +110,6 @@ peers.sort((a, b) => (ORDER.indexOf(a.name) + 1 || 99) - (ORDER.indexOf(b.name) 
 if (args.peers) {
   const wanted = args.peers.split(',');
   peers = peers.filter((p) => wanted.includes(p.name));
-}
-
-async function freePort() {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 async function waitListening(port, child, ms = 20_000) {

@@ -8,11 +8,13 @@
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { freePort } from './free-port.js';
+
+export { freePort };
 
 /** deploy/nginx/crier.conf, from src/cli or dist/cli alike. */
 export const NGINX_TEMPLATE = fileURLToPath(new URL('../../deploy/nginx/crier.conf', import.meta.url));
@@ -84,19 +86,6 @@ http {
 ${crier.replace(/^/gm, '    ').replace(/^ +$/gm, '')}
 }
 `;
-}
-
-/** A port that was free a moment ago on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** How to run `crier` from here: the TypeScript source through tsx, or the built dist. */

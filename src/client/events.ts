@@ -2,6 +2,7 @@
  * The events a Crier event source dispatches besides the server's own messages (which are `MessageEvent`s,
  * exactly as with the browser's `EventSource`).
  */
+import { REPLAY_HEADER, REPLAY_UNAVAILABLE_EVENT } from '../protocol/vocabulary.js';
 import type { ClientError } from './errors.js';
 
 /**
@@ -79,6 +80,6 @@ export interface ClientEventMap {
   gap: GapEvent;
 }
 
-/** The event type and response header a Crier server uses to report a replay gap. */
-export const GAP_EVENT_TYPE = 'crier-replay-unavailable';
-export const REPLAY_HEADER = 'Crier-Replay';
+/** The event type and response header a Crier server uses to report a replay gap (src/protocol/vocabulary.ts). */
+export const GAP_EVENT_TYPE = REPLAY_UNAVAILABLE_EVENT;
+export { REPLAY_HEADER };

@@ -21,6 +21,7 @@ import pino, { type Logger } from 'pino';
 import type { Engine, Update } from '../engines/engine.js';
 import { EngineError } from '../engines/errors.js';
 import { headerFromText, textFromHeader } from '../protocol/header-text.js';
+import { mercureVersion } from '../protocol/vocabulary.js';
 import { handleNodeRequest } from '../server/index.js';
 import { AdminGuard, type Listener, parseAdminAddr } from './admin.js';
 import {
@@ -641,8 +642,7 @@ export class HubServer {
 
   /** The protocol of a request: fixed by `--protocol`, else 1.0 when its parameters or token say so. */
   private protocolOf(req: Req, params: URLSearchParams): ProtocolVersion {
-    if (this.config.protocol === '07') return '0.x';
-    if (this.config.protocol === '08') return '1.0';
+    if (this.config.protocol !== 'auto') return mercureVersion(this.config.protocol);
     if (looksLikeVersion1(params)) return '1.0';
     const headers = req.headers as Record<string, string>;
     const authorization = headerValue(headers, 'authorization');

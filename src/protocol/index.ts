@@ -15,3 +15,10 @@ export {
   type ParserOptions,
   parseEventStream,
 } from './parse.js';
+export {
+  MERCURE_VERSION_NAMES,
+  type MercureVersion,
+  mercureVersion,
+  REPLAY_HEADER,
+  REPLAY_UNAVAILABLE_EVENT,
+} from './vocabulary.js';

@@ -13,7 +13,7 @@ import type { Hub } from './hub.js';
 import type { PreparedEvent } from './prepared.js';
 import type { Replay } from './replay.js';
 import type { Subscription } from './request.js';
-import type { TopicSelector } from './selectors.js';
+import { matchesAny, type TopicSelector } from './selectors.js';
 
 export type CloseReason =
   | 'client' // the client went away
@@ -240,11 +240,6 @@ export abstract class SseConnection {
     this.conflation?.stop();
     this.hub.detach(this, 'client');
   }
-}
-
-function matchesAny(selectors: readonly TopicSelector[], topics: readonly string[]): boolean {
-  for (const s of selectors) for (const t of topics) if (s.matches(t)) return true;
-  return false;
 }
 
 /**

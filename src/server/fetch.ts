@@ -4,10 +4,10 @@
  * bytes, so `buffered` (and the slow-consumer bound) works as for sockets.
  */
 import { SseConnection } from './connection.js';
-import { ServerError } from './errors.js';
 import type { Batch } from './group.js';
 import type { Hub } from './hub.js';
 import type { PreparedEvent } from './prepared.js';
+import { closedBeforeOpen, type Refusal, refusalFor } from './refusal.js';
 import type { SubscribeOptions, Subscription } from './request.js';
 
 const FETCH_SSE_HEADERS: Readonly<Record<string, string>> = Object.freeze({
@@ -25,6 +25,7 @@ export class FetchConnection extends SseConnection {
   private readonly highWaterMark: number;
   /** A replay slice waiting for the reader to make room (called from the stream's `pull`). */
   private drained: (() => void) | null = null;
+  private opened = false;
 
   constructor(hub: Hub, subscription: Subscription, signal?: AbortSignal) {
     super(hub, subscription);
@@ -50,6 +51,7 @@ export class FetchConnection extends SseConnection {
   }
 
   open(headers: Record<string, string>, first: readonly PreparedEvent[]): void {
+    this.opened = true;
     this.writeNow(first);
     this.resolve(new Response(this.body, { status: 200, headers: { ...FETCH_SSE_HEADERS, ...headers } }));
   }
@@ -87,8 +89,9 @@ export class FetchConnection extends SseConnection {
       // already closed or errored by the reader
     }
     this.hub.draining.delete(this);
-    // Closed before it opened (client gone during replay, shutdown): answer something rather than hang.
-    this.resolve(new Response(null, { status: 503 }));
+    // Closed before it opened (client gone during replay, shutdown): answer rather than hang, the way any
+    // refusal is answered. Once opened, `resolve` has been called and this is a no-op.
+    if (!this.opened) this.resolve(refusedResponse(closedBeforeOpen()));
   }
 }
 
@@ -112,9 +115,19 @@ export async function handleFetchRequest(
     });
     return await connection.response;
   } catch (error) {
-    const status = error instanceof ServerError ? error.status : 500;
-    const message =
-      error instanceof Error && status < 500 ? error.message : 'The event stream could not be opened.';
-    return new Response(message + '\n', { status, headers: { 'content-type': 'text/plain; charset=utf-8' } });
+    return refusedResponse(refusalFor(error));
   }
+}
+
+/**
+ * A refusal as a `Response` (refusal.ts decides which): a 4xx with its message, or — for one the client
+ * should retry — a 200 `text/event-stream` with an empty body, ended at once. An EventSource treats the
+ * end of a stream as a broken connection and reconnects; a 503 would make it give up for good. (A body
+ * that errors would do too, but Fetch hosts log each such error; `Response.error()` most hosts answer with a 500.)
+ */
+function refusedResponse(refusal: Refusal): Response {
+  if (refusal.kind === 'answer') {
+    return new Response(refusal.body, { status: refusal.status, headers: refusal.headers });
+  }
+  return new Response(null, { status: 200, headers: FETCH_SSE_HEADERS });
 }

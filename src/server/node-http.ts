@@ -5,14 +5,14 @@
  * It keeps a reference to the socket only; the request and response objects are not held.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
+import { type Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { Socket } from 'node:net';
 import { SseConnection } from './connection.js';
-import { ServerError } from './errors.js';
 import type { Batch } from './group.js';
 import type { Hub } from './hub.js';
-import { Http2Connection } from './node-http2.js';
+import { Http2Connection, resetRefused } from './node-http2.js';
 import { joinAsChunk, joinEvents, type PreparedEvent } from './prepared.js';
+import { refusalFor } from './refusal.js';
 import type { SubscribeOptions, Subscription } from './request.js';
 
 export const SSE_HEADERS: Readonly<Record<string, string>> = Object.freeze({
@@ -249,20 +249,14 @@ export async function handleNodeRequest(
 }
 
 function refuse(res: ServerResponse | Http2ServerResponse, error: unknown): void {
-  // During a shutdown a newcomer's connection is dropped without an answer: for an EventSource that is a
-  // network error, which it retries (through a load balancer, on another node), whereas any non-200
-  // status, 503 included, would make it give up for good.
-  if (error instanceof ServerError && error.code === 'HUB_CLOSED') {
-    res.destroy();
+  // One policy for every transport (refusal.ts): a newcomer during shutdown gets no answer at all, which an
+  // EventSource retries; a bad request gets its 4xx, on which it stops.
+  const refusal = refusalFor(error);
+  if (refusal.kind === 'reconnect' || res.headersSent) {
+    if (res instanceof Http2ServerResponse) resetRefused(res.stream);
+    else res.destroy();
     return;
   }
-  const status = error instanceof ServerError ? error.status : 500;
-  const message =
-    error instanceof Error && status < 500 ? error.message : 'The event stream could not be opened.';
-  if (res.headersSent) {
-    res.destroy();
-    return;
-  }
-  (res as ServerResponse).writeHead(status, { 'content-type': 'text/plain; charset=utf-8' });
-  res.end(message + '\n');
+  (res as ServerResponse).writeHead(refusal.status, refusal.headers);
+  res.end(refusal.body);
 }

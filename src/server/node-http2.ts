@@ -3,12 +3,12 @@
  * framing, so connections write each event's `payload` (still encoded once and shared). No `Connection`
  * header: it is forbidden in HTTP/2.
  */
-import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
+import { constants, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import { SseConnection } from './connection.js';
-import { ServerError } from './errors.js';
 import type { Batch } from './group.js';
 import type { Hub } from './hub.js';
 import { joinEvents, type PreparedEvent } from './prepared.js';
+import { refusalFor } from './refusal.js';
 import type { SubscribeOptions, Subscription } from './request.js';
 
 const H2_SSE_HEADERS: Readonly<Record<string, string>> = Object.freeze({
@@ -86,14 +86,27 @@ export async function handleHttp2Stream(
       request: () => ({ url: String(headers[':path'] ?? '/'), headers }),
     });
   } catch (error) {
-    if (stream.headersSent || stream.destroyed) {
-      stream.close();
+    // One policy for every transport (refusal.ts): during shutdown the stream is reset unanswered, which an
+    // EventSource retries; a bad request gets its 4xx, on which it stops.
+    const refusal = refusalFor(error);
+    if (refusal.kind === 'reconnect' || stream.headersSent || stream.destroyed) {
+      resetRefused(stream);
       return;
     }
-    const status = error instanceof ServerError ? error.status : 500;
-    const message =
-      error instanceof Error && status < 500 ? error.message : 'The event stream could not be opened.';
-    stream.respond({ ':status': status, 'content-type': 'text/plain; charset=utf-8' });
-    stream.end(message + '\n');
+    stream.respond({ ':status': refusal.status, ...refusal.headers });
+    stream.end(refusal.body);
   }
 }
+
+/**
+ * Ends a stream without a response: RST_STREAM with REFUSED_STREAM (RFC 9113 §8.7, "not processed, safe
+ * to retry"), which a browser reports to an EventSource as a network error, so it reconnects.
+ */
+export function resetRefused(stream: ServerHttp2Stream): void {
+  if (stream.destroyed) return;
+  // Closing with an error code makes node emit that code as an 'error' on our own stream: expected here.
+  stream.on('error', ignore);
+  stream.close(constants.NGHTTP2_REFUSED_STREAM);
+}
+
+function ignore(): void {}

@@ -1,6 +1,7 @@
 /** The topic selectors and index the hub uses (src/topics), in one place. */
 export {
   compileSelector,
+  matchesAny,
   SelectorPool,
   type SelectorSyntax,
   selectorCost,

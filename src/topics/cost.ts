@@ -13,8 +13,6 @@
  *   term in `urlPatternCost`.
  */
 
-import type { TopicSelector } from './selector.js';
-
 /** Bytes charged per UTF-16 code unit of a selector's text. */
 export const COST_PER_CHAR = 2;
 export const EXACT_COST = 640;
@@ -50,8 +48,18 @@ export function urlPatternCost(source: string, components: number, size: number)
   );
 }
 
+/**
+ * What the cost functions read of a compiled selector (`TopicSelector` has these fields); spelled out here
+ * so this module does not import selector.ts, which imports it.
+ */
+export interface CostedSelector {
+  readonly kind: string;
+  readonly source: string;
+  readonly cost?: number | undefined;
+}
+
 /** The cost of one compiled selector: what it states, else by its kind. */
-export function selectorCost(selector: TopicSelector): number {
+export function selectorCost(selector: CostedSelector): number {
   if (selector.cost !== undefined) return selector.cost;
   if (selector.kind === 'any') return ANY_COST;
   if (selector.kind === 'exact') return exactCost(selector.source);
@@ -59,7 +67,7 @@ export function selectorCost(selector: TopicSelector): number {
 }
 
 /** The cost of a subscription: the sum over its selectors (shared or not, each is charged in full). */
-export function subscriptionCost(selectors: Iterable<TopicSelector>): number {
+export function subscriptionCost(selectors: Iterable<CostedSelector>): number {
   let total = 0;
   for (const s of selectors) total += selectorCost(s);
   return total;

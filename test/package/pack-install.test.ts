@@ -24,13 +24,13 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import ts from 'typescript';
 // @ts-expect-error: a plain .mjs script without type declarations
 import { extractBlocks } from '../../scripts/check-docs.mjs';
+import { freePort } from '../../src/testing/ports.js';
 import { requireService } from '../../src/testing/services.js';
 import { until } from '../../src/testing/wait.js';
 
@@ -54,17 +54,6 @@ function npm(args: string[], cwd: string): string {
   const output = `${result.stdout}${result.stderr}`;
   assert.equal(result.status, 0, `npm ${args.join(' ')} failed:\n${output}`);
   return output;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
 }
 
 /** Starts a process in the app folder; its output is collected in `out`. Killed after the suite. */

@@ -11,9 +11,11 @@
  * in the URL are refused outright (RFC 9700 §4.3.2): they end up in logs and `Referer` headers.
  */
 
+import type { MercureVersion } from '../../protocol/vocabulary.js';
 import { AuthError } from './errors.js';
 
-export type ProtocolVersion = '0.x' | '1.0';
+/** A Mercure version by its internal name (src/protocol/vocabulary.ts): `'0.x'` is draft-07, `'1.0'` draft-08. */
+export type ProtocolVersion = MercureVersion;
 export type TokenSource = 'header' | 'query' | 'cookie';
 
 /** Headers as `Headers`, or as a record with lowercase names (`IncomingMessage.headers`). */
