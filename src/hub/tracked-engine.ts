@@ -9,6 +9,7 @@ import type {
   EngineFollower,
   EngineHealth,
   HistoryRead,
+  ReadOptions,
   StoredUpdate,
   StreamPosition,
   Update,
@@ -49,11 +50,11 @@ export class TrackedEngine implements Engine {
   follow(follower: EngineFollower): () => void {
     return this.inner.follow(follower);
   }
-  readAfter(lastEventId: string): Promise<HistoryRead> {
-    return this.inner.readAfter(lastEventId);
+  readAfter(lastEventId: string, options?: ReadOptions): Promise<HistoryRead> {
+    return this.inner.readAfter(lastEventId, options);
   }
-  readAll(): Promise<HistoryRead & { readonly status: 'ok' }> {
-    return this.inner.readAll();
+  readAll(options?: ReadOptions): Promise<HistoryRead & { readonly status: 'ok' }> {
+    return this.inner.readAll(options);
   }
   position(): Promise<StreamPosition> {
     return this.inner.position();
