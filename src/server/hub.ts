@@ -509,7 +509,7 @@ export class Hub extends EventEmitter<HubEvents> {
     }
     if (connection.closed || connection.replay !== replay) return;
     if (ok) this.replaySlice(connection);
-    else connection.close('server');
+    else connection.close('engine-reset', [PreparedEvent.ofFields({ retry: this.jitteredRetry() })]);
   }
 
   /**
