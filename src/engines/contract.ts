@@ -466,6 +466,16 @@ export function engineContract(
       });
     });
 
+    test('a history read with a limit that is not a positive integer rejects with a RangeError', async () => {
+      await withEngine({}, async (engine) => {
+        const u = await engine.publish({ topics: ['t'], data: '1' });
+        for (const limit of [0, -1, 1.5, Number.NaN]) {
+          await assert.rejects(engine.readAll({ limit }), RangeError);
+          await assert.rejects(engine.readAfter(u.id, { limit }), RangeError);
+        }
+      });
+    });
+
     test('a paged read joined with the live stream loses and repeats nothing when updates are published between pages', async () => {
       await withEngine({}, async (engine) => {
         const history: StoredUpdate[] = [];

@@ -28,6 +28,15 @@ export function pageOf(
   return { status: 'ok', updates: page, position: { epoch: last.epoch, offset: last.offset }, more: true };
 }
 
+/** `limitOf` for engines that answer synchronously: the page size, or the rejected promise to return. */
+export function checkedLimit(options: ReadOptions | undefined): number | undefined | Promise<never> {
+  try {
+    return limitOf(options);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
 /** Where a `readAll` continues: the offset to read after in `epoch`, or 0 (from the start) for another epoch. */
 export function continueAfter(options: ReadOptions | undefined, epoch: string): number {
   const after = options?.after;

@@ -16,7 +16,7 @@ import type {
   Update,
 } from '../engine.js';
 import { EngineError } from '../errors.js';
-import { continueAfter, limitOf, pageOf } from '../paging.js';
+import { checkedLimit, continueAfter, pageOf } from '../paging.js';
 
 export interface MemoryEngineOptions {
   /** History bounds; each has a finite default (10,000 updates, 64 MiB, 1 hour). */
@@ -80,7 +80,11 @@ export class MemoryEngine implements Engine {
     if (this.closed) return Promise.reject(new EngineError('ENGINE_CLOSED', 'The memory engine is closed.'));
     const position = this.current();
     const found = this.ring.lookup(lastEventId);
-    if (found.found) return Promise.resolve(this.page(found.offset, position, limitOf(options)));
+    if (found.found) {
+      const limit = checkedLimit(options);
+      if (limit instanceof Promise) return limit;
+      return Promise.resolve(this.page(found.offset, position, limit));
+    }
     if (found.evicted) return Promise.resolve({ status: 'expired', position });
     // Not in the ring. If it has the shape of an ID we generated, we can tell it was stored once.
     const dash = lastEventId.lastIndexOf('-');
@@ -94,7 +98,9 @@ export class MemoryEngine implements Engine {
   readAll(options?: ReadOptions): Promise<HistoryRead & { readonly status: 'ok' }> {
     if (this.closed) return Promise.reject(new EngineError('ENGINE_CLOSED', 'The memory engine is closed.'));
     const position = this.current();
-    return Promise.resolve(this.page(continueAfter(options, this.epoch), position, limitOf(options)));
+    const limit = checkedLimit(options);
+    if (limit instanceof Promise) return limit;
+    return Promise.resolve(this.page(continueAfter(options, this.epoch), position, limit));
   }
 
   /** The updates after `offset`, at most `limit` of them (the ring's objects, shared: nothing is copied). */

@@ -41,7 +41,7 @@ import type {
   Update,
 } from '../engine.js';
 import { EngineError } from '../errors.js';
-import { continueAfter, limitOf, pageOf } from '../paging.js';
+import { checkedLimit, continueAfter, pageOf } from '../paging.js';
 
 // better-sqlite3 (a native build) is an optional peer dependency, loaded with this module (src/engines/driver.ts).
 const { default: SqliteDatabase } = await importDriver<{ default: typeof Database }>(
@@ -390,8 +390,10 @@ export class SqliteEngine implements Engine {
 
   readAfter(lastEventId: string, options?: ReadOptions): Promise<HistoryRead> {
     if (this.closed) return Promise.reject(closedError());
+    const limit = checkedLimit(options);
+    if (limit instanceof Promise) return limit;
     try {
-      return Promise.resolve(this.read(lastEventId, limitOf(options)));
+      return Promise.resolve(this.read(lastEventId, limit));
     } catch (error) {
       return Promise.reject(
         new EngineError(
@@ -407,9 +409,10 @@ export class SqliteEngine implements Engine {
 
   readAll(options?: ReadOptions): Promise<HistoryRead & { readonly status: 'ok' }> {
     if (this.closed) return Promise.reject(closedError());
+    const limit = checkedLimit(options);
+    if (limit instanceof Promise) return limit;
     try {
       const position = this.current();
-      const limit = limitOf(options);
       // The count and age bounds apply exactly, whatever the batched deletion has done so far.
       const floor = Math.max(this.firstOffset, this.lastOffset - this.maxCount + 1);
       const cutoff = this.now() - this.maxAgeMs;
