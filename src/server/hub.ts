@@ -468,7 +468,10 @@ export class Hub extends EventEmitter<HubEvents> {
   }
 
   private replayOf(connection: SseConnection, read: HistoryRead & { readonly status: 'ok' }) {
-    return new Replay(read, (u) => connection.wants(u), this.prepareUpdate, this.replaySliceBytes());
+    // A page of about a quarter of the write buffer: with its encoded slice and the bytes the socket holds,
+    // a replaying connection stays within about the write buffer.
+    const pageBytes = Math.max(1, Math.floor(this.options.maxBufferedBytes / 4));
+    return new Replay(read, (u) => connection.wants(u), this.prepareUpdate, pageBytes);
   }
 
   private replaySliceBytes(): number {

@@ -12,7 +12,7 @@ import type { PreparedEvent } from './prepared.js';
 /** The most updates one page of history holds; fewer when updates are large (see `Replay.nextLimit`). */
 export const REPLAY_PAGE_MAX = 256;
 /** The first page, before the size of updates is known. */
-export const REPLAY_FIRST_PAGE = 8;
+export const REPLAY_FIRST_PAGE = 4;
 
 type OkRead = HistoryRead & { readonly status: 'ok' };
 
