@@ -362,6 +362,28 @@ describe('Hub over node:http', () => {
     await s.stop();
   });
 
+  test('a replay over many pages sends only the updates the subscriber asked for, in order, even across pages holding none of them, then live updates', async () => {
+    const s = await start({ engine: new MemoryEngine(), maxBufferedBytes: 64 * 1024 });
+    const wanted: StoredUpdate[] = [];
+    for (let i = 0; i < 300; i++) {
+      const u = await s.hub.publish(i % 3 === 0 ? 'a' : 'b', `${i}`);
+      if (i % 3 === 0) wanted.push(u);
+    }
+    // 600 updates the subscriber does not want: whole pages with nothing to write.
+    for (let i = 0; i < 600; i++) await s.hub.publish('b', `skip ${i}`);
+    for (let i = 0; i < 50; i++) wanted.push(await s.hub.publish('a', `late ${i}`));
+    const c = await connectSse(`${s.url}/?topic=a`, { 'last-event-id': 'earliest' });
+    const live = await s.hub.publish('a', 'live');
+    await c.until((x) => x.events.length >= wanted.length + 1);
+    await new Promise((r) => setTimeout(r, 50)); // a duplicate would arrive now
+    assert.deepEqual(
+      c.events.map((e) => e.lastEventId),
+      [...wanted, live].map((u) => u.id),
+    );
+    c.close();
+    await s.stop();
+  });
+
   test('history trimmed between two pages of a replay closes the stream after the last update sent, and the client resuming from it is told of the gap', async () => {
     // 400 × 20 KB of history, a 64 KiB write buffer: history is read a page at a time as the client reads.
     // While it reads nothing, 400 small updates push the unread history out of the 400-update bound.
