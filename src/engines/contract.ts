@@ -433,6 +433,78 @@ export function engineContract(
       });
     });
 
+    test('paging through history (readAfter or readAll with a limit, then readAll after each page) gives exactly the unpaged result, in order', async () => {
+      await withEngine({}, async (engine) => {
+        const published: StoredUpdate[] = [];
+        for (let i = 0; i < 23; i++)
+          published.push(await engine.publish({ topics: [`t${i % 3}`], data: `${i}`, event: `e${i}` }));
+        const whole = await engine.readAll();
+        for (const limit of [1, 2, 5, 22, 23, 24, 100]) {
+          for (const start of [null, 0, 7, 21, 22]) {
+            const first =
+              start === null
+                ? await engine.readAll({ limit })
+                : await engine.readAfter(published[start]!.id, { limit });
+            assert.equal(first.status, 'ok');
+            const pages: StoredUpdate[][] = [[...updatesOf(first)]];
+            let read = first as HistoryRead & { status: 'ok' };
+            while (read.more === true) {
+              assert.ok(read.updates.length === limit, `a partial page holds ${limit} updates`);
+              assert.deepEqual(read.position, {
+                epoch: read.updates.at(-1)!.epoch,
+                offset: read.updates.at(-1)!.offset,
+              });
+              read = await engine.readAll({ after: read.position, limit });
+              assert.ok(read.updates.length <= limit);
+              pages.push([...read.updates]);
+            }
+            const expected = start === null ? whole.updates : published.slice(start + 1);
+            assert.deepEqual(pages.flat().map(fields), expected.map(fields), `limit ${limit} from ${start}`);
+            assert.deepEqual(read.position, whole.position, 'the last page covers up to the newest update');
+          }
+        }
+      });
+    });
+
+    test('a history read with a limit that is not a positive integer rejects with a RangeError', async () => {
+      await withEngine({}, async (engine) => {
+        const u = await engine.publish({ topics: ['t'], data: '1' });
+        for (const limit of [0, -1, 1.5, Number.NaN]) {
+          await assert.rejects(engine.readAll({ limit }), RangeError);
+          await assert.rejects(engine.readAfter(u.id, { limit }), RangeError);
+        }
+      });
+    });
+
+    test('a paged read joined with the live stream loses and repeats nothing when updates are published between pages', async () => {
+      await withEngine({}, async (engine) => {
+        const history: StoredUpdate[] = [];
+        for (let i = 0; i < 10; i++) history.push(await engine.publish({ topics: ['t'], data: `h${i}` }));
+        const buffered: StoredUpdate[] = [];
+        const stop = engine.follow({ update: (u) => buffered.push(u), reset: () => assert.fail('reset') });
+        const racers: StoredUpdate[] = [];
+        const got: StoredUpdate[] = [];
+        let read: HistoryRead & { status: 'ok' } = (await engine.readAfter(history[1]!.id, {
+          limit: 3,
+        })) as HistoryRead & { status: 'ok' };
+        got.push(...read.updates);
+        while (read.more === true) {
+          racers.push(await engine.publish({ topics: ['t'], data: `r${racers.length}` }));
+          read = await engine.readAll({ after: read.position, limit: 3 });
+          got.push(...read.updates);
+        }
+        racers.push(await engine.publish({ topics: ['t'], data: 'last' }));
+        const newest = racers.at(-1)!.offset;
+        await until('the racing updates', () => buffered.some((u) => u.offset >= newest));
+        stop();
+        const joined = [
+          ...got,
+          ...buffered.filter((u) => u.epoch !== read.position.epoch || u.offset > read.position.offset),
+        ];
+        assert.deepEqual(joined.map(fields), [...history.slice(2), ...racers].map(fields));
+      });
+    });
+
     test('health is ready while open; after close, publish and readAfter reject with a CrierError', async () => {
       await withEngine({}, async (engine) => {
         const u = await engine.publish({ topics: ['t'], data: '1' });

@@ -69,8 +69,19 @@ export interface StreamPosition {
  * live updates, reads history, then drops buffered updates with `offset <= position.offset`.
  */
 export type HistoryRead =
-  /** The ID was found: `updates` are all updates after it, oldest first, in offset order (maybe none). */
-  | { readonly status: 'ok'; readonly updates: readonly StoredUpdate[]; readonly position: StreamPosition }
+  /**
+   * The ID was found: `updates` are all updates after it, oldest first, in offset order (maybe none) — or,
+   * for a read with a `limit`, the first of them (a page). `more` true says the page stopped at the limit:
+   * then `position` is that of the page's LAST update (the read is complete up to it and no further), and
+   * the next page is read with `readAll({ after: position, limit })`. On the last page (`more` absent or
+   * false) `position` has its full meaning: it covers everything up to where the live stream joins.
+   */
+  | {
+      readonly status: 'ok';
+      readonly updates: readonly StoredUpdate[];
+      readonly position: StreamPosition;
+      readonly more?: boolean;
+    }
   /**
    * The ID was stored once but is no longer in history (evicted by a bound, or the engine can tell it
    * belongs to an earlier epoch). Updates after it may have been lost: the subscriber must be told.
@@ -78,6 +89,26 @@ export type HistoryRead =
   | { readonly status: 'expired'; readonly position: StreamPosition }
   /** The engine has no knowledge of this ID at all. The subscriber must be told as well. */
   | { readonly status: 'unknown'; readonly position: StreamPosition };
+
+/**
+ * Paging a history read, so a replaying reader holds one page rather than the whole range. An engine that
+ * ignores these options (returns everything, `more` absent) is still correct, just unbounded.
+ */
+export interface ReadOptions {
+  /**
+   * At most this many updates (a positive integer). When more remain, the result has `more: true` and its
+   * `position` is the last returned update's. Paging through a history page by page gives exactly the
+   * updates, in the order, that one unpaged read at the time of the first page would, plus any stored since.
+   */
+  readonly limit?: number;
+  /**
+   * `readAll` only: continue a paged read — the updates with an offset above `after.offset`, when
+   * `after.epoch` is still the log's epoch; otherwise (the log was recreated) all of history from its start.
+   * Updates trimmed between pages are simply absent: the caller sees the jump in offsets (they are
+   * consecutive) or the epoch change, and treats it as a gap.
+   */
+  readonly after?: StreamPosition;
+}
 
 /** Receives the live stream. Engines call these synchronously or from their I/O callbacks, never concurrently. */
 export interface EngineFollower {
@@ -128,16 +159,18 @@ export interface Engine {
   /**
    * Reads history strictly after the update with ID `lastEventId`, for replay. The result says whether the
    * ID was found; it never pretends an unknown or expired ID was fine. History is bounded (by count, bytes
-   * and age, each with a finite default) so the returned list is bounded too.
+   * and age, each with a finite default) so the returned list is bounded too; with `options.limit` it is
+   * at most one page (see `ReadOptions`), and the rest is read with `readAll({ after, limit })`.
    */
-  readAfter(lastEventId: string): Promise<HistoryRead>;
+  readAfter(lastEventId: string, options?: ReadOptions): Promise<HistoryRead>;
 
   /**
    * Reads every update still in history, oldest first, in offset order, for a subscriber that asks for
    * all of it (Mercure's `lastEventID=earliest`). Always `ok`: an empty history gives no updates. The
    * `position` has the same meaning as for `readAfter`, so the core joins it to the live stream the same way.
+   * `options` pages the read and continues a paged one (`ReadOptions`).
    */
-  readAll(): Promise<HistoryRead & { readonly status: 'ok' }>;
+  readAll(options?: ReadOptions): Promise<HistoryRead & { readonly status: 'ok' }>;
 
   /** The newest position now. */
   position(): Promise<StreamPosition>;

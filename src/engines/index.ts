@@ -8,6 +8,7 @@ export type {
   EngineFollower,
   EngineHealth,
   HistoryRead,
+  ReadOptions,
   StoredUpdate,
   StreamPosition,
   Update,

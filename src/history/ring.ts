@@ -119,10 +119,10 @@ export class HistoryRing<T> {
   }
 
   /** The entries with an offset greater than `offset`, oldest first (a copy). */
-  after(offset: number): RingEntry<T>[] {
+  after(offset: number, count?: number): RingEntry<T>[] {
     this.evict(this.now());
     const start = Math.max(this.head, this.head + (offset + 1 - this.firstOffset));
-    return this.entries.slice(start);
+    return this.entries.slice(start, count === undefined ? undefined : start + count);
   }
 
   /** Drops every entry. Offsets keep counting. */

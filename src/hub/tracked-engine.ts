@@ -9,6 +9,7 @@ import type {
   EngineFollower,
   EngineHealth,
   HistoryRead,
+  ReadOptions,
   StoredUpdate,
   StreamPosition,
   Update,
@@ -33,12 +34,18 @@ export class TrackedEngine implements Engine {
     });
   }
 
-  /** Finds the newest IDs already in history (a durable store after a restart). */
+  /** Finds the newest IDs already in history (a durable store after a restart), a page at a time. */
   async init(): Promise<void> {
-    const all = await this.inner.readAll();
-    const newest = all.updates.at(-1);
+    let newest: StoredUpdate | undefined;
+    let newestPublic: StoredUpdate | undefined;
+    let read = await this.inner.readAll({ limit: 1000 });
+    for (;;) {
+      newest = read.updates.at(-1) ?? newest;
+      newestPublic = read.updates.findLast((u) => u.private !== true) ?? newestPublic;
+      if (read.more !== true) break;
+      read = await this.inner.readAll({ after: read.position, limit: 1000 });
+    }
     if (newest !== undefined && this.lastEventId === undefined) this.lastEventId = newest.id;
-    const newestPublic = all.updates.findLast((u) => u.private !== true);
     if (newestPublic !== undefined && this.lastPublicEventId === undefined)
       this.lastPublicEventId = newestPublic.id;
   }
@@ -49,11 +56,11 @@ export class TrackedEngine implements Engine {
   follow(follower: EngineFollower): () => void {
     return this.inner.follow(follower);
   }
-  readAfter(lastEventId: string): Promise<HistoryRead> {
-    return this.inner.readAfter(lastEventId);
+  readAfter(lastEventId: string, options?: ReadOptions): Promise<HistoryRead> {
+    return this.inner.readAfter(lastEventId, options);
   }
-  readAll(): Promise<HistoryRead & { readonly status: 'ok' }> {
-    return this.inner.readAll();
+  readAll(options?: ReadOptions): Promise<HistoryRead & { readonly status: 'ok' }> {
+    return this.inner.readAll(options);
   }
   position(): Promise<StreamPosition> {
     return this.inner.position();

@@ -11,7 +11,7 @@ import type {
   IncomingHttpHeaders,
   ServerHttp2Stream,
 } from 'node:http2';
-import type { Engine, HistoryRead, StoredUpdate, StreamPosition } from '../engines/engine.js';
+import type { Engine, HistoryRead, StoredUpdate } from '../engines/engine.js';
 import { MemoryEngine } from '../engines/memory/memory-engine.js';
 import { type EventFields, encodeEventText } from '../protocol/encode.js';
 import { headerFromText } from '../protocol/header-text.js';
@@ -490,7 +490,10 @@ export class Hub extends EventEmitter<HubEvents> {
     }
     let read: HistoryRead;
     try {
-      read = await (lastEventId === EARLIEST ? this.engine.readAll() : this.engine.readAfter(lastEventId));
+      const page = Replay.firstRead();
+      read = await (lastEventId === EARLIEST
+        ? this.engine.readAll(page)
+        : this.engine.readAfter(lastEventId, page));
       if (read.status !== 'ok' && !connection.closed) {
         // The ID cannot be replayed: tell the gap, then deliver everything the store has after it — the
         // whole history still kept. After a store lost its data (Redis restarted empty), that is every
@@ -505,16 +508,16 @@ export class Hub extends EventEmitter<HubEvents> {
             data: JSON.stringify({ lastEventId, reason: status }),
           }),
         );
-        const all = await this.engine.readAll();
+        const all = await this.engine.readAll(Replay.firstRead());
         read = { status, position: all.position };
-        connection.replay = this.replayOf(connection, all.updates, all.position);
+        connection.replay = this.replayOf(connection, all);
       }
     } catch (error) {
       this.detach(connection, 'server');
       throw error;
     }
     if (connection.closed) return;
-    if (read.status === 'ok') connection.replay = this.replayOf(connection, read.updates, read.position);
+    if (read.status === 'ok') connection.replay = this.replayOf(connection, read);
     const headers: Record<string, string> = { [REPLAY_HEADER]: read.status };
     if (subscription.resumeHeader !== undefined) {
       const from = read.status === 'ok' && lastEventId !== EARLIEST ? lastEventId : EARLIEST;
@@ -529,23 +532,53 @@ export class Hub extends EventEmitter<HubEvents> {
     if (this.listenerCount('connect') > 0) this.emit('connect', this.info(connection, meta));
   }
 
-  private replayOf(connection: SseConnection, updates: readonly StoredUpdate[], covered: StreamPosition) {
-    return new Replay(updates, covered, (u) => connection.wants(u), this.prepareUpdate);
+  private replayOf(connection: SseConnection, read: HistoryRead & { readonly status: 'ok' }) {
+    // A page of about a quarter of the write buffer: with its encoded slice and the bytes the socket holds,
+    // a replaying connection stays within about the write buffer.
+    const pageBytes = Math.max(1, Math.floor(this.options.maxBufferedBytes / 4));
+    return new Replay(read, (u) => connection.wants(u), this.prepareUpdate, pageBytes);
   }
 
   private replaySliceBytes(): number {
     return Math.max(1, Math.floor(this.options.maxBufferedBytes / 2));
   }
 
-  /** Writes the next slice of a connection's replay; called again once the transport has taken it. */
+  /**
+   * Writes the next slice of a connection's replay; called again once the transport has taken it. When the
+   * page is all written, reads the next one first (`replayPage`).
+   */
   private readonly replaySlice = (connection: SseConnection): void => {
     const replay = connection.replay;
     if (connection.closed || replay === null) return;
+    if (replay.needsPage) {
+      void this.replayPage(connection, replay);
+      return;
+    }
     const slice = replay.next(this.replaySliceBytes());
     if (replay.done) this.endReplay(connection, slice);
     if (slice.length > 0)
       connection.writeSlice(slice, replay.done ? noop : () => this.replaySlice(connection));
+    else if (!replay.done) this.replaySlice(connection); // the page held nothing this connection wants
   };
+
+  /**
+   * Reads the next page of a replay, then goes on writing. A page that does not continue where the last
+   * one stopped (history trimmed meanwhile), or a failed read, closes the connection: the client resumes
+   * from the last ID it got and is told of the gap — nothing is skipped silently.
+   */
+  private async replayPage(connection: SseConnection, replay: Replay): Promise<void> {
+    let ok = false;
+    try {
+      ok = await replay.load((options) => this.engine.readAll(options));
+    } catch (error) {
+      this.options.logger?.warn('crier: reading the next page of a replay failed; closing the subscriber', {
+        error: (error as Error)?.message ?? String(error),
+      });
+    }
+    if (connection.closed || connection.replay !== replay) return;
+    if (ok) this.replaySlice(connection);
+    else connection.close('engine-reset', [PreparedEvent.ofFields({ retry: this.jitteredRetry() })]);
+  }
 
   /**
    * History is all handed out: live events of the backlog that the history read did not cover follow it

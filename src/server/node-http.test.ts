@@ -362,6 +362,68 @@ describe('Hub over node:http', () => {
     await s.stop();
   });
 
+  test('a replay over many pages sends only the updates the subscriber asked for, in order, even across pages holding none of them, then live updates', async () => {
+    const s = await start({ engine: new MemoryEngine(), maxBufferedBytes: 64 * 1024 });
+    const wanted: StoredUpdate[] = [];
+    for (let i = 0; i < 300; i++) {
+      const u = await s.hub.publish(i % 3 === 0 ? 'a' : 'b', `${i}`);
+      if (i % 3 === 0) wanted.push(u);
+    }
+    // 600 updates the subscriber does not want: whole pages with nothing to write.
+    for (let i = 0; i < 600; i++) await s.hub.publish('b', `skip ${i}`);
+    for (let i = 0; i < 50; i++) wanted.push(await s.hub.publish('a', `late ${i}`));
+    const c = await connectSse(`${s.url}/?topic=a`, { 'last-event-id': 'earliest' });
+    const live = await s.hub.publish('a', 'live');
+    await c.until((x) => x.events.length >= wanted.length + 1);
+    await new Promise((r) => setTimeout(r, 50)); // a duplicate would arrive now
+    assert.deepEqual(
+      c.events.map((e) => e.lastEventId),
+      [...wanted, live].map((u) => u.id),
+    );
+    c.close();
+    await s.stop();
+  });
+
+  test('history trimmed between two pages of a replay closes the stream after the last update sent, and the client resuming from it is told of the gap', async () => {
+    // 400 × 20 KB of history, a 64 KiB write buffer: history is read a page at a time as the client reads.
+    // While it reads nothing, 400 small updates push the unread history out of the 400-update bound.
+    const s = await start({
+      engine: new MemoryEngine({ history: { maxCount: 400, maxBytes: 64 * 1024 ** 2 } }),
+      maxBufferedBytes: 64 * 1024,
+    });
+    const big = 'r'.repeat(20_000);
+    const history: StoredUpdate[] = [];
+    for (let i = 0; i < 400; i++) history.push(await s.hub.publish('t', `${i} ${big}`));
+    const events: ParsedEvent[] = [];
+    const parser = new EventStreamParser({ onEvent: (e) => events.push(e) });
+    const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
+      const req = http.get(
+        `${s.url}/?topic=t`,
+        { headers: { 'last-event-id': 'earliest' }, agent: false },
+        resolve,
+      );
+      req.on('error', reject);
+    });
+    res.pause();
+    const ended = new Promise((r) => res.on('close', r));
+    res.on('data', (chunk: Buffer) => parser.push(chunk));
+    await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 400; i++) await s.hub.publish('t', `live ${i}`);
+    res.resume();
+    await ended;
+    const ids = events.filter((e) => e.data !== '').map((e) => e.lastEventId);
+    assert.ok(ids.length > 0 && ids.length < 400, `${ids.length} history updates arrived before the gap`);
+    assert.deepEqual(
+      ids,
+      history.slice(0, ids.length).map((u) => u.id),
+      'a prefix of history, in order, and no live update after it',
+    );
+    const again = await connectSse(`${s.url}/?topic=t`, { 'last-event-id': ids.at(-1)! });
+    assert.equal(again.headers['crier-replay'], 'expired');
+    again.close();
+    await s.stop();
+  });
+
   test('a replay of many small events goes out in joined slices, in order, then live updates', async () => {
     const s = await start({ maxBufferedBytes: 16 * 1024 });
     const first = await s.hub.publish('t', 'first');

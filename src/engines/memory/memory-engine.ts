@@ -10,11 +10,13 @@ import type {
   EngineFollower,
   EngineHealth,
   HistoryRead,
+  ReadOptions,
   StoredUpdate,
   StreamPosition,
   Update,
 } from '../engine.js';
 import { EngineError } from '../errors.js';
+import { checkedLimit, continueAfter, pageOf } from '../paging.js';
 
 export interface MemoryEngineOptions {
   /** History bounds; each has a finite default (10,000 updates, 64 MiB, 1 hour). */
@@ -74,16 +76,14 @@ export class MemoryEngine implements Engine {
     };
   }
 
-  readAfter(lastEventId: string): Promise<HistoryRead> {
+  readAfter(lastEventId: string, options?: ReadOptions): Promise<HistoryRead> {
     if (this.closed) return Promise.reject(new EngineError('ENGINE_CLOSED', 'The memory engine is closed.'));
     const position = this.current();
     const found = this.ring.lookup(lastEventId);
     if (found.found) {
-      return Promise.resolve({
-        status: 'ok',
-        updates: this.ring.after(found.offset).map((e) => e.value),
-        position,
-      });
+      const limit = checkedLimit(options);
+      if (limit instanceof Promise) return limit;
+      return Promise.resolve(this.page(found.offset, position, limit));
     }
     if (found.evicted) return Promise.resolve({ status: 'expired', position });
     // Not in the ring. If it has the shape of an ID we generated, we can tell it was stored once.
@@ -95,10 +95,22 @@ export class MemoryEngine implements Engine {
     return Promise.resolve({ status: expired ? 'expired' : 'unknown', position });
   }
 
-  readAll(): Promise<HistoryRead & { readonly status: 'ok' }> {
+  readAll(options?: ReadOptions): Promise<HistoryRead & { readonly status: 'ok' }> {
     if (this.closed) return Promise.reject(new EngineError('ENGINE_CLOSED', 'The memory engine is closed.'));
     const position = this.current();
-    return Promise.resolve({ status: 'ok', updates: this.ring.after(0).map((e) => e.value), position });
+    const limit = checkedLimit(options);
+    if (limit instanceof Promise) return limit;
+    return Promise.resolve(this.page(continueAfter(options, this.epoch), position, limit));
+  }
+
+  /** The updates after `offset`, at most `limit` of them (the ring's objects, shared: nothing is copied). */
+  private page(offset: number, position: StreamPosition, limit: number | undefined) {
+    const entries = this.ring.after(offset, limit === undefined ? undefined : limit + 1);
+    return pageOf(
+      entries.map((e) => e.value),
+      position,
+      limit,
+    );
   }
 
   position(): Promise<StreamPosition> {

@@ -39,11 +39,13 @@ import type {
   EngineFollower,
   EngineHealth,
   HistoryRead,
+  ReadOptions,
   StoredUpdate,
   StreamPosition,
   Update,
 } from '../engine.js';
 import { EngineError } from '../errors.js';
+import { continueAfter, limitOf } from '../paging.js';
 
 // The NATS client is an optional peer dependency, loaded with this module (src/engines/driver.ts).
 const NATS_PACKAGES = ['@nats-io/jetstream', '@nats-io/transport-node'];
@@ -249,8 +251,9 @@ export class NatsJetStreamEngine implements Engine {
     };
   }
 
-  async readAfter(lastEventId: string): Promise<HistoryRead> {
+  async readAfter(lastEventId: string, options?: ReadOptions): Promise<HistoryRead> {
     if (this.closed) throw closedError();
+    const limit = limitOf(options);
     const c = await this.init();
     const hash = lastEventId === '' ? undefined : hashId(lastEventId);
     // The earliest update with this ID still in the stream (Mercure §7: a reused ID names the earliest;
@@ -283,12 +286,12 @@ export class NatsJetStreamEngine implements Engine {
             return { status: 'ok', updates: [], position };
           return { status: 'expired', position };
         }
-        const read = await this.readRange(c, seq, state.last_seq, true);
+        const read = await this.readRange(c, seq, state.last_seq, true, limit);
         // `unknown`: the update at that sequence had a publisher's ID, so this one was never generated.
         if (read.status !== 'unknown' || copy === undefined) return read;
       }
     }
-    if (copy !== undefined) return this.readRange(c, copy, state.last_seq, false);
+    if (copy !== undefined) return this.readRange(c, copy, state.last_seq, false, limit);
     if (hash !== undefined) {
       const seen = await this.direct(c, this.idsStream, {
         last_by_subj: `${this.subjectPrefix}.seen.${hash}`,
@@ -298,14 +301,16 @@ export class NatsJetStreamEngine implements Engine {
     return { status: 'unknown', position };
   }
 
-  async readAll(): Promise<HistoryRead & { readonly status: 'ok' }> {
+  async readAll(options?: ReadOptions): Promise<HistoryRead & { readonly status: 'ok' }> {
     if (this.closed) throw closedError();
+    const limit = limitOf(options);
     const c = await this.init();
     for (let attempt = 0; ; attempt++) {
       const { state } = await this.streamInfo(c);
-      if (state.messages === 0)
+      const from = Math.max(state.first_seq - 1, continueAfter(options, this.epoch));
+      if (state.messages === 0 || from >= state.last_seq)
         return { status: 'ok', updates: [], position: { epoch: this.epoch, offset: state.last_seq } };
-      const read = await this.readRange(c, state.first_seq - 1, state.last_seq, false);
+      const read = await this.readRange(c, from, state.last_seq, false, limit);
       if (read.status === 'ok') return read;
       // The front was trimmed while reading: read again from the new front.
       if (attempt >= 3) throw this.unavailable('history kept moving while it was read');
@@ -517,14 +522,18 @@ export class NatsJetStreamEngine implements Engine {
   /**
    * Reads the updates with sequences after..last (and checks `after` itself when `checkGenerated`: a
    * generated ID names an update without a publisher ID). A missing sequence means the front was trimmed
-   * while reading, so the ID is expired.
+   * while reading, so the ID is expired. With a `limit`, reads at most that many updates (a page: a
+   * bounded batch of direct gets, or a fetch of that many from an ordered consumer).
    */
   private async readRange(
     c: Connected,
     after: number,
-    last: number,
+    newest: number,
     checkGenerated: boolean,
+    limit?: number,
   ): Promise<HistoryRead> {
+    const last = limit === undefined ? newest : Math.min(newest, after + limit);
+    const more = last < newest;
     const position = { epoch: this.epoch, offset: last };
     const first = checkGenerated ? after : after + 1;
     const count = Math.max(0, last - first + 1);
@@ -552,7 +561,7 @@ export class NatsJetStreamEngine implements Engine {
       }
       updates.push(this.toUpdate(body, m.seq, this.epoch));
     }
-    return { status: 'ok', updates, position };
+    return more ? { status: 'ok', updates, position, more } : { status: 'ok', updates, position };
   }
 
   /**

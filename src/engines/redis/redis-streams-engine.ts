@@ -34,11 +34,13 @@ import type {
   EngineFollower,
   EngineHealth,
   HistoryRead,
+  ReadOptions,
   StoredUpdate,
   StreamPosition,
   Update,
 } from '../engine.js';
 import { EngineError } from '../errors.js';
+import { limitOf } from '../paging.js';
 import { POSITION, PUBLISH, READ } from './scripts.js';
 
 // ioredis is an optional peer dependency, loaded with this module (src/engines/driver.ts).
@@ -238,7 +240,8 @@ export class RedisStreamsEngine implements Engine {
     };
   }
 
-  async readAfter(lastEventId: string): Promise<HistoryRead> {
+  async readAfter(lastEventId: string, options?: ReadOptions): Promise<HistoryRead> {
+    const limit = limitOf(options);
     await this.usable();
     const generated = /^([0-9a-z]{8})-([1-9][0-9]{0,15})$/.exec(lastEventId);
     const reply = (await this.run(READ, [
@@ -247,14 +250,16 @@ export class RedisStreamsEngine implements Engine {
       String(this.maxAgeMs),
       String(this.maxCount),
       'after',
+      limit === undefined ? '' : String(limit),
       lastEventId,
       generated?.[1] ?? '',
       generated?.[2] ?? '',
-    ])) as [HistoryRead['status'], string, number, Entry[]?];
+    ])) as [HistoryRead['status'], string, number, Entry[]?, number?];
     return this.historyRead(reply);
   }
 
-  async readAll(): Promise<HistoryRead & { readonly status: 'ok' }> {
+  async readAll(options?: ReadOptions): Promise<HistoryRead & { readonly status: 'ok' }> {
+    const limit = limitOf(options);
     await this.usable();
     const reply = (await this.run(READ, [
       ...this.openArgs(),
@@ -262,7 +267,10 @@ export class RedisStreamsEngine implements Engine {
       String(this.maxAgeMs),
       String(this.maxCount),
       'all',
-    ])) as ['ok', string, number, Entry[]];
+      limit === undefined ? '' : String(limit),
+      options?.after?.epoch ?? '',
+      String(options?.after?.offset ?? 0),
+    ])) as ['ok', string, number, Entry[], number];
     return this.historyRead(reply) as HistoryRead & { readonly status: 'ok' };
   }
 
@@ -397,16 +405,22 @@ export class RedisStreamsEngine implements Engine {
     })();
   }
 
-  private historyRead([status, epoch, last, entries]: [
+  private historyRead([status, epoch, last, entries, more]: [
     HistoryRead['status'],
     string,
     number,
     Entry[]?,
+    number?,
   ]): HistoryRead {
     this.saw(epoch, last);
     const position = { epoch, offset: last };
     if (status !== 'ok') return { status, position };
-    return { status, updates: (entries ?? []).map(([id, fields]) => decode(id, fields)), position };
+    const updates = (entries ?? []).map(([id, fields]) => decode(id, fields));
+    const end = updates.at(-1);
+    // A partial page is complete up to its last update only.
+    if (more === 1 && end !== undefined)
+      return { status, updates, position: { epoch: end.epoch, offset: end.offset }, more: true };
+    return { status, updates, position };
   }
 
   private saw(epoch: string, offset: number): void {

@@ -116,40 +116,59 @@ return { epoch, offset, int(now) }
 
 /**
  * Reads history. ARGV: candidate epoch, known epoch, known last offset, now (ms), maxAgeMs, maxCount,
- * mode, then for mode 'after': the ID, and when the ID has the shape of a generated one its epoch and offset ('' else).
- * Returns { status, epoch, last, entries }: status 'ok' (entries: every update after the ID, or all of
- * history for mode 'all'), 'expired' or 'unknown' (no entries). Reads never write, except to create a
- * missing log (open_log).
+ * mode, page size ('' for all), then for mode 'after': the ID, and when the ID has the shape of a
+ * generated one its epoch and offset ('' else); for mode 'all': the epoch and offset to continue after
+ * ('' else). Returns { status, epoch, last, entries, more }: status 'ok' (entries: the updates after the
+ * ID, or all of history for mode 'all', at most a page of them, more = 1 when the page stopped at its
+ * size), 'expired' or 'unknown' (no entries). Reads never write, except to create a missing log (open_log).
  */
 export const READ = `${OPEN_LOG}
 local epoch, last, first = open_log(ARGV[1], ARGV[2], ARGV[3])
 local cutoff = tonumber(ARGV[4]) - tonumber(ARGV[5])
 first = math.max(first, last - tonumber(ARGV[6]) + 1)
+local limit = tonumber(ARGV[8])
+-- XRANGE from 'from', at most a page (COUNT one more than the page tells whether more remain).
+local function range(from)
+  if not limit then return redis.call('XRANGE', KEYS[2], from, '+'), 0 end
+  local entries = redis.call('XRANGE', KEYS[2], from, '+', 'COUNT', limit + 1)
+  if #entries > limit then
+    entries[#entries] = nil
+    return entries, 1
+  end
+  return entries, 0
+end
 if ARGV[7] == 'all' then
-  local entries = redis.call('XRANGE', KEYS[2], int(first) .. '-0', '+')
-  -- Times never decrease along the log: the aged updates are a prefix.
-  local skip = 0
-  for i, entry in ipairs(entries) do
-    if tonumber(entry[2][4]) < cutoff then skip = i else break end
+  local from = first
+  if ARGV[9] == epoch then from = math.max(first, tonumber(ARGV[10]) + 1) end
+  while true do
+    local entries, more = range(int(from) .. '-0')
+    -- Times never decrease along the log: the aged updates are a prefix.
+    local skip = 0
+    for i, entry in ipairs(entries) do
+      if tonumber(entry[2][4]) < cutoff then skip = i else break end
+    end
+    if skip < #entries or more == 0 then
+      if skip > 0 then
+        local kept = {}
+        for i = skip + 1, #entries do kept[#kept + 1] = entries[i] end
+        entries = kept
+      end
+      return { 'ok', epoch, last, entries, more }
+    end
+    from = tonumber(string.match(entries[#entries][1], '^(%d+)')) + 1
   end
-  if skip > 0 then
-    local kept = {}
-    for i = skip + 1, #entries do kept[#kept + 1] = entries[i] end
-    entries = kept
-  end
-  return { 'ok', epoch, last, entries }
 end
 
 local offset
-local score = redis.call('ZSCORE', KEYS[3], ARGV[8])
+local score = redis.call('ZSCORE', KEYS[3], ARGV[9])
 if score then offset = tonumber(score) end
-if ARGV[9] ~= '' and ARGV[9] ~= epoch then
+if ARGV[10] ~= '' and ARGV[10] ~= epoch then
   -- A generated ID of another epoch was stored once, in a log that is gone.
   if not offset then return { 'expired', epoch, last } end
-elseif ARGV[9] ~= '' then
+elseif ARGV[10] ~= '' then
   -- A generated ID (<epoch>-<offset>) names the update at that offset when that update's ID was generated.
   -- A publisher may have reused it later: the earliest wins.
-  local g = tonumber(ARGV[10])
+  local g = tonumber(ARGV[11])
   if g <= last and (not offset or g < offset) then
     if g < first then return { 'expired', epoch, last } end
     local own = redis.call('XRANGE', KEYS[2], int(g) .. '-0', int(g) .. '-0')
@@ -163,7 +182,8 @@ if offset < first then return { 'expired', epoch, last } end
 local own = redis.call('XRANGE', KEYS[2], int(offset) .. '-0', int(offset) .. '-0')
 if #own == 0 then return { 'expired', epoch, last } end
 if tonumber(own[1][2][4]) < cutoff then return { 'expired', epoch, last } end
-return { 'ok', epoch, last, redis.call('XRANGE', KEYS[2], '(' .. int(offset) .. '-0', '+') }
+local entries, more = range('(' .. int(offset) .. '-0')
+return { 'ok', epoch, last, entries, more }
 `;
 
 /** The newest position. ARGV: candidate epoch, known epoch, known last offset. Returns { epoch, last }. */

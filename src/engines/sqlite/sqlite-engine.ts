@@ -35,11 +35,13 @@ import type {
   EngineFollower,
   EngineHealth,
   HistoryRead,
+  ReadOptions,
   StoredUpdate,
   StreamPosition,
   Update,
 } from '../engine.js';
 import { EngineError } from '../errors.js';
+import { checkedLimit, continueAfter, pageOf } from '../paging.js';
 
 // better-sqlite3 (a native build) is an optional peer dependency, loaded with this module (src/engines/driver.ts).
 const { default: SqliteDatabase } = await importDriver<{ default: typeof Database }>(
@@ -165,6 +167,7 @@ export class SqliteEngine implements Engine {
   private readonly insert: Statement;
   private readonly byId: Statement;
   private readonly after: Statement;
+  private readonly afterPage: Statement;
   private readonly trimmedId: Statement;
   private readonly oldest: Statement;
   private readonly rangeStats: Statement;
@@ -215,6 +218,9 @@ export class SqliteEngine implements Engine {
       );
       this.after = this.db.prepare(
         'SELECT "offset", id, topics, data, event, retry, private, time FROM updates WHERE "offset" > ? ORDER BY "offset"',
+      );
+      this.afterPage = this.db.prepare(
+        'SELECT "offset", id, topics, data, event, retry, private, time FROM updates WHERE "offset" > ? ORDER BY "offset" LIMIT ?',
       );
       this.trimmedId = this.db.prepare('SELECT 1 FROM trimmed_ids WHERE id = ?').pluck();
       this.oldest = this.db.prepare(
@@ -382,10 +388,12 @@ export class SqliteEngine implements Engine {
     };
   }
 
-  readAfter(lastEventId: string): Promise<HistoryRead> {
+  readAfter(lastEventId: string, options?: ReadOptions): Promise<HistoryRead> {
     if (this.closed) return Promise.reject(closedError());
+    const limit = checkedLimit(options);
+    if (limit instanceof Promise) return limit;
     try {
-      return Promise.resolve(this.read(lastEventId));
+      return Promise.resolve(this.read(lastEventId, limit));
     } catch (error) {
       return Promise.reject(
         new EngineError(
@@ -399,15 +407,34 @@ export class SqliteEngine implements Engine {
     }
   }
 
-  readAll(): Promise<HistoryRead & { readonly status: 'ok' }> {
+  readAll(options?: ReadOptions): Promise<HistoryRead & { readonly status: 'ok' }> {
     if (this.closed) return Promise.reject(closedError());
+    const limit = checkedLimit(options);
+    if (limit instanceof Promise) return limit;
     try {
       const position = this.current();
       // The count and age bounds apply exactly, whatever the batched deletion has done so far.
       const floor = Math.max(this.firstOffset, this.lastOffset - this.maxCount + 1);
       const cutoff = this.now() - this.maxAgeMs;
-      const rows = (this.after.all(floor - 1) as UpdateRow[]).filter((r) => r.time >= cutoff);
-      return Promise.resolve({ status: 'ok', updates: rows.map((r) => this.toStored(r)), position });
+      let from = Math.max(floor - 1, continueAfter(options, this.epoch));
+      if (limit === undefined) {
+        const rows = (this.after.all(from) as UpdateRow[]).filter((r) => r.time >= cutoff);
+        return Promise.resolve({ status: 'ok', updates: rows.map((r) => this.toStored(r)), position });
+      }
+      // A page: LIMIT on the offset index. Aged updates are a prefix of the log (times never decrease).
+      for (;;) {
+        const rows = this.afterPage.all(from, limit + 1) as UpdateRow[];
+        const kept = rows.filter((r) => r.time >= cutoff);
+        if (kept.length > 0 || rows.length <= limit)
+          return Promise.resolve(
+            pageOf(
+              kept.map((r) => this.toStored(r)),
+              position,
+              limit,
+            ),
+          );
+        from = rows.at(-1)!.offset;
+      }
     } catch (error) {
       return Promise.reject(
         new EngineError(
@@ -492,7 +519,7 @@ export class SqliteEngine implements Engine {
     })();
   }
 
-  private read(lastEventId: string): HistoryRead {
+  private read(lastEventId: string, limit: number | undefined): HistoryRead {
     const position = this.current();
     // The earliest update with this ID (Mercure §7: a reused ID names the earliest; replay sends all after
     // it, later copies included), by the file's ID index: one lookup per resume.
@@ -512,9 +539,19 @@ export class SqliteEngine implements Engine {
       // The in-memory suffix serves the read when it holds every update after the one found.
       const recent = this.recent.after(found.offset);
       if (recent.length === this.lastOffset - found.offset)
-        return { status: 'ok', updates: recent.map((e) => e.value), position };
-      const rows = this.after.all(found.offset) as UpdateRow[];
-      return { status: 'ok', updates: rows.map((r) => this.toStored(r)), position };
+        return pageOf(
+          recent.map((e) => e.value),
+          position,
+          limit,
+        );
+      const rows = (
+        limit === undefined ? this.after.all(found.offset) : this.afterPage.all(found.offset, limit + 1)
+      ) as UpdateRow[];
+      return pageOf(
+        rows.map((r) => this.toStored(r)),
+        position,
+        limit,
+      );
     }
     // Not stored now. If it has the shape of a generated ID, it tells whether it was stored once: from
     // another file, trimmed, or from an earlier run (lost in a power loss if its offset is not trimmed).
