@@ -107,6 +107,7 @@ describe('no private event ID volunteered', () => {
       ],
       publisher,
     );
+    assert.equal(pub.status, 200);
     assert.equal(secret.status, 200);
     const stream = await subscribe(t, topicUrl(hub.url, [PUBLIC]), { 'last-event-id': 'never-published' });
     assert.equal(stream.headers['crier-replay'], 'unknown');
