@@ -65,13 +65,9 @@ export function readMercureSubscription(
   limits?: SelectorLimits,
 ): MercureSubscription {
   const matchers: Matcher[] = [];
+  const taken: TopicSelector[] = [];
   let cost = 0;
-  let released = false;
-  const release = () => {
-    if (released) return;
-    released = true;
-    limits?.pool.release(matchers.map((m) => m.selector));
-  };
+  const release = limits === undefined ? () => {} : limits.pool.releaser(taken);
   try {
     return readMatchers();
   } catch (error) {
@@ -95,6 +91,7 @@ export function readMercureSubscription(
         ? compile()
         : limits.pool.acquire(match, 'auto', compile, `${type}\u0000${hubUrl.origin}\u0000${match}`);
     matchers.push({ type, match, selector });
+    taken.push(selector);
     cost += selectorCost(selector);
     if (limits !== undefined && cost > limits.maxCost) {
       throw new HubError(

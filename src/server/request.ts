@@ -148,12 +148,7 @@ function compileAll(
   pool: SelectorPool | undefined,
 ): { selectors: TopicSelector[]; privateSelectors: TopicSelector[] | null; release: () => void } {
   const taken: TopicSelector[] = [];
-  let released = false;
-  const release = () => {
-    if (released) return;
-    released = true;
-    pool?.release(taken);
-  };
+  const release = pool === undefined ? () => {} : pool.releaser(taken);
   let cost = 0;
   const one = (source: string): TopicSelector => {
     const selector = compile(source, syntax, pool);

@@ -56,6 +56,20 @@ export class SelectorPool {
     return entry.selector;
   }
 
+  /**
+   * A function that gives `selectors` back once (later calls do nothing). It is made here, not where the
+   * selectors were compiled, so that a connection holding it keeps only the pool and that array alive, not
+   * the request-parsing scope it came from (~2 KiB per idle subscriber when it did).
+   */
+  releaser(selectors: readonly TopicSelector[]): () => void {
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      this.release(selectors);
+    };
+  }
+
   /** Gives back one hold on each selector; selectors not from this pool are ignored. */
   release(selectors: Iterable<TopicSelector>): void {
     for (const selector of selectors) {
