@@ -544,6 +544,10 @@ export class HubServer {
     this.perIpSelectorCost.set(ip, heldCost + subscription.cost);
     handOver();
     const closeStream = onClose(req, res);
+    // The closures below outlive the request for the stream's life: they hold these two, not the whole
+    // subscription (its matchers and their text), which an idle subscriber need not keep.
+    const selectorCost = subscription.cost;
+    const releaseSelectors = subscription.release;
     let released = false;
     let expiry: NodeJS.Timeout | undefined;
     let active: ActiveSubscription[] = [];
@@ -554,10 +558,10 @@ export class HubServer {
       const n = (this.perIp.get(ip) ?? 1) - 1;
       if (n <= 0) this.perIp.delete(ip);
       else this.perIp.set(ip, n);
-      const cost = (this.perIpSelectorCost.get(ip) ?? 0) - subscription.cost;
+      const cost = (this.perIpSelectorCost.get(ip) ?? 0) - selectorCost;
       if (cost <= 0) this.perIpSelectorCost.delete(ip);
       else this.perIpSelectorCost.set(ip, cost);
-      subscription.release();
+      releaseSelectors();
       for (const s of active) {
         s.active = false;
         this.subscriptions.remove(s);

@@ -67,11 +67,10 @@ export function readMercureSubscription(
   const matchers: Matcher[] = [];
   const taken: TopicSelector[] = [];
   let cost = 0;
-  const release = limits === undefined ? () => {} : limits.pool.releaser(taken);
   try {
     return readMatchers();
   } catch (error) {
-    release();
+    limits?.pool.release(taken);
     throw error;
   }
 
@@ -133,6 +132,8 @@ export function readMercureSubscription(
       params.get('last_event_id');
     const raw = lastEventIdHeader !== undefined && lastEventIdHeader !== '' ? lastEventIdHeader : fromQuery;
     const lastEventId = raw === null || raw === '' ? undefined : raw;
+    // The release function lives as long as the stream: it holds an exact-size copy of the selectors.
+    const release = limits === undefined ? () => {} : limits.pool.releaser(taken.slice());
     return { protocol, matchers, lastEventId, cost, release };
   }
 }

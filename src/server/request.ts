@@ -148,7 +148,6 @@ function compileAll(
   pool: SelectorPool | undefined,
 ): { selectors: TopicSelector[]; privateSelectors: TopicSelector[] | null; release: () => void } {
   const taken: TopicSelector[] = [];
-  const release = pool === undefined ? () => {} : pool.releaser(taken);
   let cost = 0;
   const one = (source: string): TopicSelector => {
     const selector = compile(source, syntax, pool);
@@ -167,9 +166,11 @@ function compileAll(
   try {
     const selectors = sources.map(one);
     const privateSelectors = privateSources.length === 0 ? null : privateSources.map(one);
+    // Lives as long as the connection: it holds an exact-size copy of the selectors and the pool only.
+    const release = pool === undefined ? () => {} : pool.releaser(taken.slice());
     return { selectors, privateSelectors, release };
   } catch (error) {
-    release();
+    pool?.release(taken);
     throw error;
   }
 }
