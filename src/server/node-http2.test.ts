@@ -40,6 +40,10 @@ describe('Hub over node:http2', () => {
       c.events.map((e) => e.lastEventId),
       [...history, live].map((u) => u.id),
     );
+    // The stream is live after the replay: a later update arrives alone, after it.
+    const later = await hub.publish('t', 'later');
+    await c.until((x) => x.events.length === 302);
+    assert.equal(c.events[301]!.lastEventId, later.id);
     c.close();
     await hub.close({ timeoutMs: 100 });
     await new Promise((r) => server.close(r));
