@@ -11,32 +11,17 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
-import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EventStreamParser, type ParsedEvent } from '../../src/protocol/index.js';
-import { startHub, token, treeRssKiB } from '../support/hub-process.js';
+import { startHub, token } from '../support/hub-process.js';
+import { publishBatch, runReplayAttack } from '../support/replay-attack.js';
 
 const TOPIC = 'https://example.com/history';
 const SUBSCRIBERS = 200;
 const WRITE_BUFFER_KIB = 256;
-
-async function publishBatch(url: string, bearer: string, updates: unknown[]): Promise<void> {
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${bearer}` },
-    body: JSON.stringify(updates),
-  });
-  assert.equal(res.status, 200, await res.text());
-}
-
-async function metric(origin: string, name: string): Promise<number> {
-  const text = await (await fetch(new URL('/metrics', origin))).text();
-  const m = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\d+)`, 'm').exec(text);
-  return m ? Number(m[1]) : Number.NaN;
-}
 
 function store(t: { after: (fn: () => void) => void }): string {
   const dir = mkdtempSync(join(tmpdir(), 'crier-replay-sqlite-'));
@@ -48,7 +33,6 @@ describe('replay over SQLite is read in pages', () => {
   test(`${SUBSCRIBERS} subscribers that ask for ~30 MB of SQLite history and never read: RSS grows by less than ${SUBSCRIBERS} × 2 × --write-buffer + 50 MB, whatever the history size`, {
     timeout: 60_000,
   }, async (t) => {
-    const data = 'h'.repeat(10_000);
     const hub = await startHub(t, {
       args: [
         '--anonymous',
@@ -62,58 +46,14 @@ describe('replay over SQLite is read in pages', () => {
         '64MiB',
       ],
     });
-    const publisher = await token({ publish: ['*'] });
-    const publishUrl = new URL('/v1/publish', hub.origin).href;
-    for (let i = 0; i < 3_000; i += 500) {
-      const batch = Array.from({ length: 500 }, (_, j) => ({ topics: [TOPIC], data: `${i + j} ${data}` }));
-      await publishBatch(publishUrl, publisher, batch);
-    }
-    await sleep(500);
-    const rssBefore = treeRssKiB(hub.pid)!;
-    const boundKiB = SUBSCRIBERS * 2 * WRITE_BUFFER_KIB + 50 * 1024;
-
-    const path = `/.well-known/mercure?topic=${encodeURIComponent(TOPIC)}`;
-    const sockets: Socket[] = [];
-    t.after(() => {
-      for (const s of sockets) s.destroy();
+    const { failed, replays } = await runReplayAttack(t, hub, {
+      topic: TOPIC,
+      subscribers: SUBSCRIBERS,
+      historyEvents: 3_000,
+      boundKiB: SUBSCRIBERS * 2 * WRITE_BUFFER_KIB + 50 * 1024,
+      maxMs: 20_000,
+      minMs: 5_000,
     });
-    let failed = 0;
-    for (let i = 0; i < SUBSCRIBERS; i++) {
-      const socket = connect({ port: hub.port, host: '127.0.0.1', localAddress: `127.0.0.${2 + (i % 8)}` });
-      socket.once('error', () => failed++);
-      socket.on('error', () => {});
-      socket.pause();
-      socket.write(
-        `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\nLast-Event-ID: earliest\r\n\r\n`,
-      );
-      sockets.push(socket);
-    }
-
-    // Watch the hub's memory while the replays stall (and updates keep coming, so the stalled subscribers
-    // are eventually dropped as slow); stop at once if it passes the bound.
-    let peak = rssBefore;
-    let published = 0;
-    const deadline = Date.now() + 20_000;
-    let dropped = 0;
-    while (Date.now() < deadline) {
-      await publishBatch(
-        publishUrl,
-        publisher,
-        Array.from({ length: 4 }, () => ({ topics: [TOPIC], data: `live ${published++} ${data}` })),
-      );
-      peak = Math.max(peak, treeRssKiB(hub.pid) ?? 0);
-      assert.ok(
-        peak - rssBefore < boundKiB,
-        `hub RSS grew ${Math.round((peak - rssBefore) / 1024)} MiB (bound ${Math.round(boundKiB / 1024)} MiB)`,
-      );
-      dropped = await metric(hub.origin, 'crier_slow_disconnects_total');
-      if (dropped >= SUBSCRIBERS - failed && Date.now() > deadline - 15_000) break;
-      await sleep(100);
-    }
-    const replays = await metric(hub.origin, 'crier_replays_total');
-    t.diagnostic(
-      `SQLite history 3000 × 10 KB, ${SUBSCRIBERS} non-reading subscribers, --write-buffer ${WRITE_BUFFER_KIB}KiB: RSS ${Math.round(rssBefore / 1024)} MiB before, peak ${Math.round(peak / 1024)} MiB (+${Math.round((peak - rssBefore) / 1024)} MiB, bound +${Math.round(boundKiB / 1024)} MiB), ${replays} replays, ${dropped} slow disconnects, ${failed} failed to connect`,
-    );
     assert.equal(replays, SUBSCRIBERS - failed, 'every subscriber that connected was served its replay');
     assert.ok(failed <= SUBSCRIBERS / 20, `${failed} subscribers failed to connect`);
   });
