@@ -193,7 +193,8 @@ describe('crier serve', () => {
       await page.waitForFunction(() => Number(document.body.dataset.live) > 0);
       assert.equal(await page.isVisible('.topnav a[href="/sports/"]'), false);
       assert.equal(await page.isVisible('#apps-card'), false);
-      assert.equal(await page.isVisible('#selectors'), true);
+      // The selectors card shows once the first figures arrived (it is filled from them).
+      await page.waitForSelector('#selectors', { state: 'visible', timeout: 10_000 });
     } finally {
       await browser.close();
     }
