@@ -172,8 +172,12 @@ ${crier.replace(/^/gm, '    ').replace(/^ +$/gm, '')}
 `;
 }
 
-/** nginx error-log lines an operator must see: it cannot hold, accept or forward connections. */
-const NGINX_ALERT = /\[(alert|emerg|crit)\]/;
+/**
+ * nginx error-log lines an operator must see: it cannot hold, accept or forward connections. (Out of
+ * connections with idle ones to reuse, nginx only warns, "worker_connections are not enough, reusing
+ * connections": shown too, it is the first sign.)
+ */
+const NGINX_ALERT = /\[(alert|emerg|crit)\]|worker_connections are not enough/;
 
 /**
  * Follows a growing log file from its current end (polling: the file may not exist yet), and calls
@@ -291,6 +295,11 @@ export class ClusterNode {
     return `http://127.0.0.1:${this.port}`;
   }
 
+  /** The node's process id, while it runs. */
+  get pid(): number | undefined {
+    return this.running ? this.child?.pid : undefined;
+  }
+
   get running(): boolean {
     return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
   }
@@ -399,7 +408,12 @@ export class LocalCluster {
     const args = [
       '--store',
       options.store,
-      // Behind nginx every subscriber comes from nginx's address.
+      // Behind nginx every subscriber comes from nginx's address: trusting it makes the per-address limits
+      // (connections, pending connections, selector memory) count the client X-Forwarded-For names, and
+      // exempts nginx from the pending-connection cap (a connect storm all arrives from nginx).
+      ...((options.nodeArgs ?? []).some((a) => a.startsWith('--trusted-proxies'))
+        ? []
+        : ['--trusted-proxies', '127.0.0.1,::1']),
       '--max-connections-per-ip',
       '50000',
       // Discovery links name nginx, not the node that answered.
