@@ -7,8 +7,19 @@
  * Not for production: there, run each node on its own host and install deploy/nginx/crier.conf.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { createConnection, createServer } from 'node:net';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -46,33 +57,106 @@ export function renderCrierConf(template: string, nodes: string[], listen: strin
   return out.replace(/\n([ \t]*)listen [^;]+;/, `\n$1listen ${listen};`);
 }
 
+/** The hard limit on open files of this process, which nginx's workers inherit; Infinity when unlimited. */
+export function openFilesHardLimit(limits = '/proc/self/limits'): number {
+  try {
+    const line = readFileSync(limits, 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('Max open files'));
+    const hard = line?.trim().split(/\s+/)[4];
+    if (hard === undefined || hard === 'unlimited') return Number.POSITIVE_INFINITY;
+    const n = Number(hard);
+    return Number.isFinite(n) && n > 0 ? n : Number.POSITIVE_INFINITY;
+  } catch {
+    return Number.POSITIVE_INFINITY;
+  }
+}
+
+/** Files each nginx worker keeps for itself (logs, temp files, listening sockets) beside its connections. */
+export const NGINX_RESERVED_FILES = 1024;
+
+/** How nginx is sized: per worker, since worker_connections and worker_rlimit_nofile are per process. */
+export interface NginxSizing {
+  workers: number;
+  /** `worker_connections`: each subscriber through nginx holds two (client side and node side). */
+  workerConnections: number;
+  /** `worker_rlimit_nofile`: the connections plus NGINX_RESERVED_FILES. */
+  rlimitNofile: number;
+  /** Subscribers the whole nginx holds: workers × worker_connections / 2, less the headroom. */
+  subscribers: number;
+}
+
+/** Thrown when the connections asked for do not fit under the open-files hard limit. */
+export class NginxSizingError extends Error {}
+
+/**
+ * Sizes nginx for `connections` in all (about twice the subscribers), spread over `workers` processes by
+ * `reuseport` (the kernel hashes each connection to a worker: close to even, so 10 % + 64 of headroom per
+ * worker). With no `connections`, each worker gets as many as the hard limit allows. Throws
+ * NginxSizingError, with the numbers and the fix, when the hard limit cannot hold what was asked.
+ */
+export function sizeNginx(options: {
+  workers: number;
+  connections?: number;
+  hardLimit?: number;
+}): NginxSizing {
+  const { workers } = options;
+  const hardLimit = options.hardLimit ?? openFilesHardLimit();
+  const perWorker = (connections: number) => Math.ceil((connections / workers) * 1.1) + 64;
+  const workerConnections =
+    options.connections === undefined
+      ? Math.min(65_536, Math.max(256, hardLimit - NGINX_RESERVED_FILES))
+      : perWorker(options.connections);
+  const rlimitNofile = workerConnections + NGINX_RESERVED_FILES;
+  if (rlimitNofile > hardLimit) {
+    const asked = options.connections ?? 0;
+    const fit = Math.max(0, Math.floor(((hardLimit - NGINX_RESERVED_FILES - 64) / 1.1) * workers));
+    throw new NginxSizingError(
+      `nginx needs ${rlimitNofile} open files per worker for ${asked} connections over ${workers} ` +
+        `worker(s) (${workerConnections} worker_connections + ${NGINX_RESERVED_FILES} of its own), above the ` +
+        `open-files hard limit of ${hardLimit}; ${fit} connections (${Math.floor(fit / 2)} subscribers) fit. ` +
+        `Raise the hard limit (as root: ulimit -Hn ${rlimitNofile}; systemd: LimitNOFILE=${rlimitNofile}), ` +
+        'run more --nginx-workers, or ask for fewer --nginx-connections.',
+    );
+  }
+  const subscribers = Math.floor((((workerConnections - 64) / 1.1) * workers) / 2);
+  return { workers, workerConnections, rlimitNofile, subscribers };
+}
+
 /** A whole nginx.conf for an unprivileged nginx whose files all live under `dir`. */
 export function renderNginxConf(options: {
   dir: string;
   nodes: string[];
   listen: string;
   template?: string;
-  /** nginx's `worker_connections` (each client through nginx holds two). Default 8,192. */
-  workerConnections?: number;
+  /** Workers, connections and files per worker (sizeNginx). Default: one worker of 8,192 connections. */
+  sizing?: NginxSizing;
 }): string {
   const { dir } = options;
+  const sizing = options.sizing ?? {
+    workers: 1,
+    workerConnections: 8192,
+    rlimitNofile: 8192 + NGINX_RESERVED_FILES,
+  };
+  // Several workers: `reuseport` gives each its own listening socket and the kernel spreads connections
+  // evenly (without it, the worker that wakes first takes most of a connect storm).
+  const listen = sizing.workers > 1 ? `${options.listen} reuseport` : options.listen;
   const crier = renderCrierConf(
     options.template ?? readFileSync(NGINX_TEMPLATE, 'utf8'),
     options.nodes,
-    options.listen,
+    listen,
   );
-  const connections = options.workerConnections ?? 8192;
-  return `# Generated by crier cluster from deploy/nginx/crier.conf.
+  return `# Generated by crier cluster from deploy/nginx/crier.conf (sizing as in deploy/nginx/nginx.conf).
 daemon off;
-worker_processes 1;
-# Room for every connection, and for the files nginx opens itself.
-worker_rlimit_nofile ${connections + 1024};
+worker_processes ${sizing.workers};
+# Each worker's connections, and the files nginx opens itself.
+worker_rlimit_nofile ${sizing.rlimitNofile};
 pid ${join(dir, 'nginx.pid')};
 error_log ${join(dir, 'error.log')} warn;
 
 events {
     # Each client through nginx holds two connections (client and node).
-    worker_connections ${connections};
+    worker_connections ${sizing.workerConnections};
 }
 
 http {
@@ -86,6 +170,90 @@ http {
 ${crier.replace(/^/gm, '    ').replace(/^ +$/gm, '')}
 }
 `;
+}
+
+/**
+ * nginx error-log lines an operator must see: it cannot hold, accept or forward connections. (Out of
+ * connections with idle ones to reuse, nginx only warns, "worker_connections are not enough, reusing
+ * connections": shown too, it is the first sign.)
+ */
+const NGINX_ALERT = /\[(alert|emerg|crit)\]|worker_connections are not enough/;
+
+/**
+ * Follows a growing log file from its current end (polling: the file may not exist yet), and calls
+ * `onLine` for every complete line that matches `filter`.
+ */
+export class LogFollower {
+  private offset = 0;
+  private partial = '';
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly path: string,
+    private readonly onLine: (line: string) => void,
+    private readonly filter: RegExp = NGINX_ALERT,
+    intervalMs = 200,
+  ) {
+    this.timer = setInterval(() => this.poll(), intervalMs);
+    this.timer.unref();
+  }
+
+  /** Reads what was appended since the last poll. */
+  poll(): void {
+    let fd: number;
+    try {
+      fd = openSync(this.path, 'r');
+    } catch {
+      return;
+    }
+    try {
+      const buffer = Buffer.allocUnsafe(65_536);
+      for (;;) {
+        const n = readSync(fd, buffer, 0, buffer.length, this.offset);
+        if (n === 0) break;
+        this.offset += n;
+        const lines = (this.partial + buffer.toString('utf8', 0, n)).split('\n');
+        this.partial = lines.pop()!;
+        for (const line of lines) if (this.filter.test(line)) this.onLine(line);
+      }
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.poll();
+  }
+}
+
+/** Rejects unless something accepts TCP connections at `host:port` within `timeoutMs`. */
+export function reachable(host: string, port: number, timeoutMs = 2000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const socket = createConnection({ host, port });
+    socket.setTimeout(timeoutMs, () => socket.destroy(new Error(`no answer in ${timeoutMs} ms`)));
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve();
+    });
+    socket.once('error', reject);
+  });
+}
+
+/** Rejects when `port` on `host` cannot be listened on (in use, or not allowed). */
+export function portFree(host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen({ host, port, exclusive: true }, () => server.close(() => resolve()));
+  });
+}
+
+/** The first host:port of a store URL (`redis://…`, `nats://a:4222,b:4222`). */
+export function storeAddress(store: string): { host: string; port: number } {
+  const url = new URL(store.split(',')[0]!);
+  const port = Number(url.port) || (url.protocol.startsWith('nats') ? 4222 : 6379);
+  return { host: url.hostname.replace(/^\[|\]$/g, '') || '127.0.0.1', port };
 }
 
 /** How to run `crier` from here: the TypeScript source through tsx, or the built dist. */
@@ -125,6 +293,11 @@ export class ClusterNode {
 
   get url(): string {
     return `http://127.0.0.1:${this.port}`;
+  }
+
+  /** The node's process id, while it runs. */
+  get pid(): number | undefined {
+    return this.running ? this.child?.pid : undefined;
   }
 
   get running(): boolean {
@@ -180,13 +353,23 @@ export interface LocalClusterOptions {
   nodePorts?: number[];
   /** The nginx binary. Default /usr/sbin/nginx. */
   nginx?: string;
-  /** nginx's `worker_connections`: about twice the subscribers it should hold. Default 8,192. */
+  /** nginx worker processes. Default: one per core (os.availableParallelism()). */
+  nginxWorkers?: number;
+  /**
+   * Connections nginx must hold in all, about twice the subscribers (sizeNginx spreads them over the
+   * workers). Default: as many as the open-files hard limit allows.
+   */
   nginxConnections?: number;
+  /** Called with each `[alert]`, `[emerg]` or `[crit]` line nginx logs. Default: printed on stderr. */
+  onNginxAlert?: (line: string) => void;
+  /** Called when nginx exits while the cluster runs (not when stop() ends it). */
+  onNginxExit?: (code: number | null, signal: NodeJS.Signals | null) => void;
 }
 
 /** N nodes and nginx in front of them, all children of this process. */
 export class LocalCluster {
   private nginx: ChildProcess | undefined;
+  private follower: LogFollower | undefined;
   private stopped = false;
 
   private constructor(
@@ -194,15 +377,30 @@ export class LocalCluster {
     readonly port: number,
     readonly dir: string,
     private readonly nginxBinary: string,
-    private readonly nginxConnections: number | undefined,
+    /** How nginx was sized (workers, connections and files per worker). */
+    readonly sizing: NginxSizing,
+    private readonly options: LocalClusterOptions,
   ) {}
+
+  /** nginx's master process id, while it runs. */
+  get nginxPid(): number | undefined {
+    return this.nginx?.pid;
+  }
 
   /** nginx's URL: what clients and publishers use. */
   get url(): string {
     return `http://127.0.0.1:${this.port}`;
   }
 
+  /**
+   * Starts the nodes, then nginx. Throws NginxSizingError before starting anything when the open-files
+   * hard limit cannot hold the connections asked for.
+   */
   static async start(options: LocalClusterOptions): Promise<LocalCluster> {
+    const sizing = sizeNginx({
+      workers: options.nginxWorkers ?? availableParallelism(),
+      connections: options.nginxConnections,
+    });
     const count = options.nodes ?? 3;
     const ports = options.nodePorts ?? (await Promise.all(Array.from({ length: count }, () => freePort())));
     const port = options.port || (await freePort());
@@ -210,7 +408,12 @@ export class LocalCluster {
     const args = [
       '--store',
       options.store,
-      // Behind nginx every subscriber comes from nginx's address.
+      // Behind nginx every subscriber comes from nginx's address: trusting it makes the per-address limits
+      // (connections, pending connections, selector memory) count the client X-Forwarded-For names, and
+      // exempts nginx from the pending-connection cap (a connect storm all arrives from nginx).
+      ...((options.nodeArgs ?? []).some((a) => a.startsWith('--trusted-proxies'))
+        ? []
+        : ['--trusted-proxies', '127.0.0.1,::1']),
       '--max-connections-per-ip',
       '50000',
       // Discovery links name nginx, not the node that answered.
@@ -220,13 +423,7 @@ export class LocalCluster {
       ...(options.nodeArgs ?? []),
     ];
     const nodes = ports.map((p) => new ClusterNode(p, args));
-    const cluster = new LocalCluster(
-      nodes,
-      port,
-      dir,
-      options.nginx ?? DEFAULT_NGINX,
-      options.nginxConnections,
-    );
+    const cluster = new LocalCluster(nodes, port, dir, options.nginx ?? DEFAULT_NGINX, sizing, options);
     try {
       await Promise.all(nodes.map((n) => n.start()));
       await cluster.startNginx();
@@ -250,15 +447,23 @@ export class LocalCluster {
         dir: this.dir,
         nodes: this.nodes.map((n) => `127.0.0.1:${n.port}`),
         listen: `127.0.0.1:${this.port}`,
-        workerConnections: this.nginxConnections,
+        sizing: this.sizing,
       }),
     );
     const errorLog = join(this.dir, 'error.log');
+    const alert = this.options.onNginxAlert ?? ((line) => process.stderr.write(`nginx: ${line}\n`));
+    // nginx writes its start-up failures (setrlimit, bind) and its alerts while running (worker_connections
+    // not enough, accept() failing with EMFILE, no live upstreams) into this log: the operator sees them.
+    this.follower = new LogFollower(errorLog, alert);
     const child = spawn(this.nginxBinary, ['-e', errorLog, '-p', this.dir, '-c', this.nginxConf], {
       detached: true,
       stdio: 'ignore',
     });
     this.nginx = child;
+    child.once('exit', (code, signal) => {
+      this.follower?.poll();
+      if (!this.stopped) this.options.onNginxExit?.(code, signal);
+    });
     const deadline = Date.now() + 10_000;
     for (;;) {
       if (child.exitCode !== null) {
@@ -297,6 +502,7 @@ export class LocalCluster {
         }
       }),
     );
+    this.follower?.stop();
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
@@ -311,12 +517,23 @@ Options:
   --port N         nginx's port [default: 8080]
   --store URL      redis://host:port[/db] or nats://host:port [default: redis://127.0.0.1:6379]
   --nginx PATH     The nginx binary [default: /usr/sbin/nginx]
+  --nginx-workers N
+                   nginx worker processes [default: one per core]
   --nginx-connections N
-                   nginx's worker_connections, about twice the subscribers to hold [default: 8192]
+                   Connections nginx holds in all, about twice the subscribers (spread over the
+                   workers) [default: as many as the open-files hard limit allows]
   --help           Show this help
 
 Anything after -- goes to every node, e.g. -- --jwt-key SECRET --anonymous.
-With no --jwt-key there, the nodes run with --dev (the well-known development key, anonymous subscribers).`;
+With no --jwt-key there, the nodes run with --dev (the well-known development key, anonymous subscribers).
+nginx's [alert], [emerg] and [crit] log lines are printed on stderr as they happen; if nginx dies, the
+nodes are stopped and the exit status is 1.`;
+
+/** Parses an integer option in [min, max]; undefined when it is not one. */
+function integer(value: string, min: number, max: number): number | undefined {
+  const n = Number(value);
+  return /^\d+$/.test(value) && Number.isInteger(n) && n >= min && n <= max ? n : undefined;
+}
 
 export async function clusterCommand(argv: string[]): Promise<number> {
   const dash = argv.indexOf('--');
@@ -327,7 +544,8 @@ export async function clusterCommand(argv: string[]): Promise<number> {
     port: '8080',
     store: 'redis://127.0.0.1:6379',
     nginx: DEFAULT_NGINX,
-    'nginx-connections': '8192',
+    'nginx-workers': String(availableParallelism()),
+    'nginx-connections': 'auto',
   };
   for (let i = 0; i < own.length; i++) {
     const arg = own[i]!;
@@ -347,24 +565,38 @@ export async function clusterCommand(argv: string[]): Promise<number> {
     }
     values[name] = value;
   }
-  const nodes = Number(values.nodes);
-  const port = Number(values.port);
-  if (!Number.isInteger(nodes) || nodes < 1 || nodes > 64) {
+  const nodes = integer(values.nodes!, 1, 64);
+  const port = integer(values.port!, 1, 65_535);
+  const nginxWorkers = integer(values['nginx-workers']!, 1, 256);
+  const nginxConnections =
+    values['nginx-connections'] === 'auto' ? undefined : integer(values['nginx-connections']!, 64, 4_000_000);
+  if (nodes === undefined) {
     console.error('crier cluster: --nodes: expected an integer from 1 to 64.');
     return 2;
   }
-  if (!Number.isInteger(port) || port < 1 || port > 65_535) {
+  if (port === undefined) {
     console.error('crier cluster: --port: expected a port from 1 to 65535.');
     return 2;
   }
-  const nginxConnections = Number(values['nginx-connections']);
-  if (!Number.isInteger(nginxConnections) || nginxConnections < 64 || nginxConnections > 1_000_000) {
-    console.error('crier cluster: --nginx-connections: expected an integer from 64 to 1000000.');
+  if (nginxWorkers === undefined) {
+    console.error('crier cluster: --nginx-workers: expected an integer from 1 to 256.');
+    return 2;
+  }
+  if (nginxConnections === undefined && values['nginx-connections'] !== 'auto') {
+    console.error('crier cluster: --nginx-connections: expected an integer from 64 to 4000000, or auto.');
     return 2;
   }
   if (!/^(rediss?|nats):\/\/./.test(values.store!)) {
     console.error('crier cluster: --store: expected redis://host:port or nats://host:port.');
     return 2;
+  }
+  // Everything that can be known before starting a process is checked here, so a failure leaves nothing behind.
+  let sizing: NginxSizing;
+  try {
+    sizing = sizeNginx({ workers: nginxWorkers, connections: nginxConnections });
+  } catch (error) {
+    console.error(`crier cluster: ${(error as Error).message}`);
+    return 1;
   }
   if (!nginxInstalled(values.nginx)) {
     console.error(
@@ -372,7 +604,29 @@ export async function clusterCommand(argv: string[]): Promise<number> {
     );
     return 1;
   }
+  try {
+    await portFree('127.0.0.1', port);
+  } catch (error) {
+    console.error(
+      `crier cluster: port ${port} cannot be used (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): choose another with --port N.`,
+    );
+    return 1;
+  }
+  const store = storeAddress(values.store!);
+  try {
+    await reachable(store.host, store.port);
+  } catch (error) {
+    const kind = values.store!.startsWith('nats') ? 'NATS (nats-server -js)' : 'Redis (redis-server)';
+    console.error(
+      `crier cluster: the store ${values.store} cannot be reached (${(error as Error).message}): start ${kind} or pass --store URL.`,
+    );
+    return 1;
+  }
   const hasKey = nodeArgs.some((a) => /^--(jwt-key|publisher-jwt-key|jwks-url|dev)\b/.test(a));
+  let nginxDied: (reason: string) => void = () => {};
+  const died = new Promise<string>((resolve) => {
+    nginxDied = resolve;
+  });
   let cluster: LocalCluster;
   try {
     cluster = await LocalCluster.start({
@@ -380,8 +634,11 @@ export async function clusterCommand(argv: string[]): Promise<number> {
       port,
       store: values.store!,
       nginx: values.nginx,
+      nginxWorkers,
       nginxConnections,
       nodeArgs: [...(hasKey ? [] : ['--dev', '--demo=false']), '--log-level', 'warn', ...nodeArgs],
+      onNginxAlert: (line) => console.error(`crier cluster: nginx: ${line}`),
+      onNginxExit: (code, signal) => nginxDied(signal === null ? `exit status ${code}` : `signal ${signal}`),
     });
   } catch (error) {
     console.error(`crier cluster: could not start: ${(error as Error).message}`);
@@ -392,19 +649,30 @@ export async function clusterCommand(argv: string[]): Promise<number> {
       `Crier cluster: ${nodes} node(s) on ${values.store} behind nginx at ${cluster.url}`,
       ...cluster.nodes.map((n) => `  node ${n.url}`),
       `  Mercure hub: ${cluster.url}/.well-known/mercure`,
-      `  nginx configuration: ${cluster.nginxConf}`,
+      `  nginx: ${sizing.workers} worker(s) × ${sizing.workerConnections} connections ` +
+        `(about ${sizing.subscribers} subscribers), configuration ${cluster.nginxConf}`,
       'Ctrl-C stops nginx and the nodes.',
     ].join('\n'),
   );
-  await new Promise<void>((resolve) => {
+  const outcome = await new Promise<string | undefined>((resolve) => {
     const stop = () => {
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
-      resolve();
+      resolve(undefined);
     };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
+    void died.then((reason) => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve(reason);
+    });
   });
+  if (outcome !== undefined) {
+    console.error(`crier cluster: nginx died (${outcome}); stopping the nodes.`);
+    await cluster.stop();
+    return 1;
+  }
   console.log('Stopping…');
   await cluster.stop();
   return 0;

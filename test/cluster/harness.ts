@@ -48,6 +48,8 @@ export class Subscriber {
   /** When the last gap was reported (Date.now()), 0 for never. */
   lastGapAt = 0;
   opens = 0;
+  /** The last error the source reported (what made it close, when it gave up). */
+  lastError = '';
   readonly source: CrierEventSource;
 
   constructor(
@@ -58,6 +60,10 @@ export class Subscriber {
     for (const t of topics) url.searchParams.append('topic', t);
     this.source = new CrierEventSource(url, { retry: 300, maxRetryDelay: 1000 });
     this.source.addEventListener('open', () => this.opens++);
+    this.source.addEventListener('error', (event) => {
+      const error = (event as Event & { error?: { message: string } }).error;
+      if (error !== undefined) this.lastError = error.message;
+    });
     this.source.addClientListener('gap', () => {
       this.gaps++;
       this.lastGapAt = Date.now();
@@ -203,7 +209,7 @@ export async function expectExactDelivery(
       assert.fail(
         `${behind.length} subscribers never got their last update; one has ${s.received.length} of ` +
           `${expectedFor(s).length} (state ${s.source.readyState}, opens ${s.opens}, gaps ${s.gaps}, ` +
-          `last ${s.received.at(-1)}, expected last ${expectedFor(s).at(-1)})`,
+          `last ${s.received.at(-1)}, expected last ${expectedFor(s).at(-1)}, last error: ${s.lastError || 'none'})`,
       );
     }
     await sleep(100);
