@@ -1,78 +1,47 @@
 /**
- * The Crier hub: the Mercure protocol (draft-07 and draft-08) at `/.well-known/mercure`, the subscriptions
- * API, the native JSON publish API, health and metrics, over node:http or TLS with HTTP/1.1 and h2 on one
- * port. `createHubServer(config)` builds it from the one configuration schema (src/hub/config.ts).
+ * The Crier hub's server: it builds the pieces from the one configuration schema (src/hub/config.ts) —
+ * store, library hub, authenticator, limits, metrics — listens over node:http, or TLS with HTTP/1.1 and
+ * h2 on one port (and `--admin-addr`), routes each request, and shuts down gracefully. The routes are in
+ * src/hub/routes/, the HTTP plumbing they share in src/hub/http.ts.
  *
- * Where a publish enters: `publishForm` / `publishJson` → `validateUpdate` → `Hub.publish` (src/server).
- * Where a subscriber enters: `subscribe` → auth → `readMercureSubscription` → `handleNodeRequest`.
+ * Where a publish enters: routes/publish.ts (`form`, `json`) → `validateUpdate` → `Hub.publish` (src/server).
+ * Where a subscriber enters: routes/subscribe.ts → auth → `readMercureSubscription` → `handleNodeRequest`.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import {
-  createSecureServer,
-  type Http2SecureServer,
-  type Http2ServerRequest,
-  type Http2ServerResponse,
-} from 'node:http2';
+import { createServer, type Server } from 'node:http';
+import { createSecureServer, type Http2SecureServer } from 'node:http2';
 import type { AddressInfo, Socket } from 'node:net';
-import { decodeProtectedHeader } from 'jose';
 import pino, { type Logger } from 'pino';
-import type { Engine, Update } from '../engines/engine.js';
-import { EngineError } from '../engines/errors.js';
-import { headerFromText, textFromHeader } from '../protocol/header-text.js';
-import { mercureVersion } from '../protocol/vocabulary.js';
-import { handleNodeRequest } from '../server/index.js';
+import type { Engine } from '../engines/engine.js';
+import { Hub } from '../server/index.js';
 import { AdminGuard, type Listener, parseAdminAddr } from './admin.js';
 import {
   type AccessTokenConfig,
-  type AuthContext,
-  AuthError,
   type Authenticator,
   type AuthKeysConfig,
-  canReceive,
   createAuthenticator,
-  DEFAULT_COOKIE_NAMES,
   headerValue,
   type KeySource,
   keySourceFromString,
-  type ProtocolVersion,
   type SignatureAlgorithm,
-  subscriptionPayload,
 } from './auth/index.js';
 import { ClientAddress } from './client-address.js';
 import type { HubConfig } from './config.js';
 import { ConnectionGuard } from './connection-guard.js';
 import { HubError } from './errors.js';
+import { cors, headersOf, preflight, type Req, type Res, sendError } from './http.js';
 import { HubMetrics } from './metrics.js';
-import { RateLimiter } from './rate-limit.js';
+import type { RouteContext } from './routes/context.js';
+import { landing, operations } from './routes/operations.js';
+import { accessCookieName } from './routes/protocol.js';
+import { PublishRoute } from './routes/publish.js';
+import { SubscribeRoute } from './routes/subscribe.js';
+import { subscriptionsApi } from './routes/subscriptions.js';
 import { openStore, waitForStore } from './store.js';
-import {
-  grantsSelector,
-  hubSelectorCompiler,
-  looksLikeVersion1,
-  MercureHub,
-  type MercureSubscription,
-  readMercureSubscription,
-} from './subscribe.js';
-import {
-  type ActiveSubscription,
-  SubscriptionRegistry,
-  subscriptionDocument,
-  subscriptionTopic,
-} from './subscriptions.js';
+import { hubSelectorCompiler } from './subscribe.js';
+import { SubscriptionRegistry } from './subscriptions.js';
 import { TrackedEngine } from './tracked-engine.js';
-import {
-  parseForm,
-  parseUrlEncoded,
-  type UpdateInput,
-  updateFromForm,
-  utf8Body,
-  validateUpdate,
-} from './update.js';
-
-type Req = IncomingMessage | Http2ServerRequest;
-type Res = ServerResponse | Http2ServerResponse;
 
 export const HUB_PATH = '/.well-known/mercure';
 
@@ -116,7 +85,7 @@ export function keysFromConfig(config: HubConfig): { keys: AuthKeysConfig; gener
 
 export class HubServer {
   readonly config: HubConfig;
-  readonly hub: MercureHub;
+  readonly hub: Hub;
   readonly engine: TrackedEngine;
   auth: Authenticator;
   private readonly keys: AuthKeysConfig;
@@ -128,10 +97,6 @@ export class HubServer {
   readonly generatedKey: string | undefined;
   private hubUrl: URL;
   private readonly publicUrlFixed: boolean;
-  private readonly perIp = new Map<string, number>();
-  /** Estimated bytes of compiled selectors held by each address's open subscriptions (`--max-selector-cost-per-ip`). */
-  private readonly perIpSelectorCost = new Map<string, number>();
-  private readonly publishLimiter: RateLimiter | null;
   private readonly corsOrigins: Set<string>;
   private readonly sockets = new Set<Socket>();
   /** Who a request is from, for per-address limits (X-Forwarded-For from trusted proxies only). */
@@ -145,6 +110,10 @@ export class HubServer {
   private readonly adminGuard: AdminGuard;
   /** Handlers mounted by the embedding program (the demo apps), tried before the landing page. */
   private readonly mounted: { handle: (req: Req, res: Res) => boolean; close?: () => Promise<void> }[] = [];
+  /** What the routes read: this server's pieces, `auth` and `hubUrl` as they are now. */
+  private readonly context: RouteContext;
+  private readonly subscribe: SubscribeRoute;
+  private readonly publish: PublishRoute;
 
   private constructor(config: HubConfig, engine: TrackedEngine, options: HubServerOptions) {
     this.config = config;
@@ -157,9 +126,8 @@ export class HubServer {
     this.keys = keys;
     this.auth = this.buildAuth();
     this.corsOrigins = new Set(config.corsOrigins);
-    this.publishLimiter = config.publishRate > 0 ? new RateLimiter(config.publishRate) : null;
     this.clientAddress = new ClientAddress(config.trustedProxies);
-    this.hub = new MercureHub({
+    this.hub = new Hub({
       engine,
       heartbeatMs: config.heartbeat,
       retryMs: config.retry,
@@ -182,6 +150,27 @@ export class HubServer {
       exempt: (address) => this.clientAddress.isProxy(address),
     });
     this.metrics.trackPending(this.guard);
+    const server = this;
+    this.context = {
+      config,
+      hub: this.hub,
+      engine,
+      get auth() {
+        return server.auth;
+      },
+      get hubUrl() {
+        return server.hubUrl;
+      },
+      log: this.log,
+      metrics: this.metrics,
+      subscriptions: this.subscriptions,
+      clientAddress: this.clientAddress,
+      get closing() {
+        return server.closed;
+      },
+    };
+    this.subscribe = new SubscribeRoute(this.context, this.guard);
+    this.publish = new PublishRoute(this.context);
     const limit = this.guard.openFileLimit;
     if (limit !== undefined && this.guard.maxSockets < config.maxConnections) {
       this.log.warn(
@@ -286,7 +275,7 @@ export class HubServer {
             resource: this.hubUrl.href,
             audience: config.audience.length > 0 ? config.audience : undefined,
             issuers: config.issuer.length > 0 ? config.issuer : undefined,
-            cookieName: this.accessCookieName(),
+            cookieName: accessCookieName(config, this.hubUrl),
             subscriptions: config.subscriptions,
           };
     return createAuthenticator({
@@ -330,7 +319,7 @@ export class HubServer {
 
   private async handle(req: Req, res: Res, listener: Listener = 'public'): Promise<void> {
     const started = process.hrtime.bigint();
-    const givenId = headerValue(req.headers as Record<string, string>, 'x-request-id');
+    const givenId = headerValue(headersOf(req), 'x-request-id');
     const requestId =
       givenId !== undefined && /^[\x21-\x7e]{1,128}$/.test(givenId)
         ? givenId
@@ -361,12 +350,12 @@ export class HubServer {
     if (this.adminGuard.check(req, res, url, listener, base)) return;
     if (path === base || path.startsWith(`${base}/`)) {
       res.setHeader('link', `<${this.hubUrl.href}>; rel="mercure"`);
-      this.cors(req, res);
-      if (method === 'OPTIONS') return this.preflight(req, res);
+      cors(req, res, this.corsOrigins);
+      if (method === 'OPTIONS') return preflight(req, res);
       if (path === base) {
         if (method === 'GET' || method === 'HEAD' || method === 'QUERY')
-          return this.subscribe(req, res, url, requestId);
-        if (method === 'POST') return this.publishForm(req, res);
+          return this.subscribe.handle(req, res, url, requestId);
+        if (method === 'POST') return this.publish.form(req, res);
         throw new HubError(
           'METHOD_NOT_ALLOWED',
           `${method} is not allowed here: GET (or QUERY) subscribes, POST publishes.`,
@@ -380,581 +369,27 @@ export class HubServer {
           throw new HubError('METHOD_NOT_ALLOWED', 'The subscriptions API answers GET only.', {
             headers: { allow: 'GET' },
           });
-        return this.subscriptionsApi(req, res, path);
+        return subscriptionsApi(this.context, req, res, path);
       }
       throw new HubError('NOT_FOUND', `Nothing is served at ${path}.`);
     }
-    const metadataUrl = this.auth.protectedResourceMetadataUrl;
-    if (metadataUrl !== undefined && path === new URL(metadataUrl).pathname && method === 'GET') {
-      return this.json(res, 200, this.auth.protectedResourceMetadata());
-    }
     if (path === '/v1/publish') {
-      this.cors(req, res);
-      if (method === 'OPTIONS') return this.preflight(req, res);
+      cors(req, res, this.corsOrigins);
+      if (method === 'OPTIONS') return preflight(req, res);
       if (method !== 'POST')
         throw new HubError('METHOD_NOT_ALLOWED', 'POST updates to /v1/publish.', {
           headers: { allow: 'POST' },
         });
-      return this.publishJson(req, res);
+      return this.publish.json(req, res);
     }
-    if (path === '/healthz') return this.text(res, 200, 'ok');
-    if (path === '/readyz') {
-      const health = await this.engine.health();
-      return this.text(
-        res,
-        health.ready && !this.closed ? 200 : 503,
-        health.ready ? (health.detail ?? 'ready') : `not ready: ${health.detail ?? 'engine'}`,
-      );
-    }
-    if (path === '/metrics') {
-      const body = await this.metrics.render();
-      res.writeHead(200, { 'content-type': this.metrics.contentType });
-      res.end(body);
-      return;
-    }
+    if (await operations(this.context, res, path, method)) return;
     for (const m of this.mounted) if (m.handle(req, res)) return;
-    if (path === '/' && method === 'GET') {
-      res.setHeader('link', `<${this.hubUrl.href}>; rel="mercure"`);
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-      res.end(landingPage(this.hubUrl.href));
-      return;
-    }
+    if (path === '/' && method === 'GET') return landing(this.context, res);
     throw new HubError('NOT_FOUND', `Nothing is served at ${path}. The Mercure hub is at ${base}.`);
   }
 
-  // ---- subscribe ----------------------------------------------------------------------------------
-
-  private async subscribe(req: Req, res: Res, url: URL, requestId: string): Promise<void> {
-    // Strictly, as a publish form: `topic=%zz` or `topic=%FF` is a 400, not a subscription to a literal
-    // `%zz` or to U+FFFD (what the URL standard's lenient parser would make of them).
-    const params =
-      req.method === 'QUERY'
-        ? await this.queryParameters(req, url)
-        : new URLSearchParams(parseUrlEncoded(url.search.slice(1), 'query'));
-    const protocol = this.protocolOf(req, params);
-    const authRequest = {
-      method: req.method ?? 'GET',
-      url: req.url ?? '/',
-      headers: req.headers as Record<string, string>,
-    };
-    const subscriber = await this.auth.authenticateSubscriber(authRequest, protocol);
-    const rawHeaderId = headerValue(req.headers as Record<string, string>, 'last-event-id');
-    const headerId = rawHeaderId === undefined ? undefined : textFromHeader(rawHeaderId);
-    const ip = this.clientAddress.ofRequest(req);
-    const subscription = readMercureSubscription(
-      params,
-      headerId,
-      protocol,
-      this.config.maxTopics,
-      this.hubUrl,
-      {
-        pool: this.hub.selectorPool,
-        maxCost: this.config.maxSelectorCost,
-        // Refused as soon as the address's allowance runs out, before compiling the rest.
-        check: (cost) => this.checkAddressSelectorCost(ip, cost),
-      },
-    );
-    // Until the stream's own release takes over, every way out gives the selectors back.
-    let handedOver = false;
-    try {
-      await this.openStream(req, res, subscription, subscriber, protocol, requestId, () => {
-        handedOver = true;
-      });
-    } finally {
-      if (!handedOver) subscription.release();
-    }
-  }
-
-  /**
-   * The estimated selector memory the address's open subscriptions hold; throws the 429 when `cost` more
-   * would pass `--max-selector-cost-per-ip`.
-   */
-  private checkAddressSelectorCost(ip: string, cost: number): number {
-    const held = this.perIpSelectorCost.get(ip) ?? 0;
-    if (held + cost <= this.config.maxSelectorCostPerIp) return held;
-    const kib = (bytes: number) => Math.ceil(bytes / 1024).toLocaleString('en-US');
-    throw new HubError(
-      'RATE_LIMITED',
-      `This address's open subscriptions hold topic selectors of about ${kib(held)} KiB of hub memory, and this one ` +
-        `would add ${kib(cost)} KiB or more: past the ${kib(this.config.maxSelectorCostPerIp)} KiB one address may hold ` +
-        '(--max-selector-cost-per-ip). Close a subscription or subscribe with simpler selectors (docs/topics.md).',
-      { headers: { 'retry-after': '5' } },
-    );
-  }
-
-  private async openStream(
-    req: Req,
-    res: Res,
-    subscription: MercureSubscription,
-    subscriber: AuthContext | null,
-    protocol: ProtocolVersion,
-    requestId: string,
-    handOver: () => void,
-  ): Promise<void> {
-    const ip = this.clientAddress.ofRequest(req);
-    if (!this.guard.subscribersAllowed) {
-      // Refused before the descriptor table is full: what is left serves publishes, health and metrics.
-      throw new HubError(
-        'TOO_MANY_CONNECTIONS',
-        `The hub is near its open-file limit (${this.guard.openFileLimit} descriptors, ${this.guard.fdReserve} kept for publishes and health checks); retry later.`,
-        { headers: { 'retry-after': '5' } },
-      );
-    }
-    if (this.hub.connectionCount >= this.config.maxConnections) {
-      throw new HubError(
-        'TOO_MANY_CONNECTIONS',
-        `The hub holds its maximum of ${this.config.maxConnections} subscribers; retry later.`,
-        {
-          headers: { 'retry-after': '5' },
-        },
-      );
-    }
-    const held = this.perIp.get(ip) ?? 0;
-    if (held >= this.config.maxConnectionsPerIp) {
-      throw new HubError(
-        'RATE_LIMITED',
-        `This address holds ${held} subscriptions, the most allowed (--max-connections-per-ip).`,
-        {
-          headers: { 'retry-after': '5' },
-        },
-      );
-    }
-    const heldCost = this.checkAddressSelectorCost(ip, subscription.cost);
-    const fingerprint = JSON.stringify(
-      protocol === '0.x'
-        ? ((subscriber?.claims.mercure as { subscribe?: unknown } | undefined)?.subscribe ?? null)
-        : (subscriber?.grants.subscribeDetails.map((d) => d.matchers) ?? null),
-    );
-    const privateSelector = grantsSelector(subscriber?.grants, fingerprint);
-    const resumeHeader = protocol === '0.x' ? 'last-event-id' : 'mercure-last-event-id';
-    // A resuming request gets the resume anchor from the replay (the requested ID when history holds it,
-    // `earliest` otherwise); any other gets the newest PUBLIC update's ID, where a later resume can start
-    // (naming a private update would tell every subscriber that one happened, and when; see
-    // docs/security.md). IDs are any text without CR, LF or NUL: sent as their UTF-8 bytes, as clients
-    // send them back.
-    if (subscription.lastEventId === undefined)
-      res.setHeader(resumeHeader, headerFromText(this.engine.lastPublicEventId ?? 'earliest'));
-    res.setHeader('cache-control', 'no-cache, no-transform, private');
-    if (req.method === 'HEAD') {
-      res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8' });
-      res.end();
-      return;
-    }
-    this.perIp.set(ip, held + 1);
-    this.perIpSelectorCost.set(ip, heldCost + subscription.cost);
-    handOver();
-    const closeStream = onClose(req, res);
-    // The closures below outlive the request for the stream's life: they hold these two, not the whole
-    // subscription (its matchers and their text), which an idle subscriber need not keep.
-    const selectorCost = subscription.cost;
-    const releaseSelectors = subscription.release;
-    let released = false;
-    let expiry: NodeJS.Timeout | undefined;
-    let active: ActiveSubscription[] = [];
-    const release = () => {
-      if (released) return;
-      released = true;
-      if (expiry !== undefined) clearTimeout(expiry);
-      const n = (this.perIp.get(ip) ?? 1) - 1;
-      if (n <= 0) this.perIp.delete(ip);
-      else this.perIp.set(ip, n);
-      const cost = (this.perIpSelectorCost.get(ip) ?? 0) - selectorCost;
-      if (cost <= 0) this.perIpSelectorCost.delete(ip);
-      else this.perIpSelectorCost.set(ip, cost);
-      releaseSelectors();
-      for (const s of active) {
-        s.active = false;
-        this.subscriptions.remove(s);
-        this.announce(s, protocol);
-      }
-      active = [];
-    };
-    closeStream.on(release);
-    await handleNodeRequest(this.hub, req, res, {
-      mercure: { selectors: subscription.matchers.map((m) => m.selector), privateSelector },
-      lastEventId: subscription.lastEventId,
-      resumeHeader,
-      // biome-ignore lint/suspicious/noExplicitAny: the hub subclass reads the extra `mercure` field
-    } as any);
-    if (res.statusCode !== 200 || closeStream.closed) {
-      release();
-      return;
-    }
-    if (subscription.lastEventId !== undefined) {
-      this.metrics.replays.inc({ result: String(res.getHeader('crier-replay') ?? 'ok') });
-    }
-    if (subscriber?.expiresAt !== undefined) {
-      // Both drafts: the connection must end when the token expires.
-      const ms = Math.max(0, subscriber.expiresAt - Date.now());
-      expiry = setTimeout(() => closeStream.close(), Math.min(ms, 2_147_483_647));
-      expiry.unref();
-    }
-    this.log.debug(
-      {
-        requestId,
-        protocol,
-        matchers: subscription.matchers.length,
-        replay: subscription.lastEventId !== undefined,
-      },
-      'subscribed',
-    );
-    if (this.config.subscriptions) {
-      const subscriberId = `urn:uuid:${randomUUID()}`;
-      active = subscription.matchers.map((m) => ({
-        matchType: m.type,
-        match: m.match,
-        subscriber: subscriberId,
-        payload: payloadOf(subscriber, protocol, m.match),
-        active: true,
-      }));
-      for (const s of active) {
-        this.subscriptions.add(s);
-        this.announce(s, protocol);
-      }
-    }
-  }
-
-  /**
-   * The parameters of a QUERY subscribe (draft-08 §3): the union of the query component's and the
-   * form-encoded body's pairs, as if they were one component; `last_event_id` (single-valued) is the
-   * query's when both carry it. The `Last-Event-ID` header still wins over both (read later).
-   */
-  private async queryParameters(req: Req, url: URL): Promise<URLSearchParams> {
-    requireForm(req, 'A QUERY subscribe carries its parameters as');
-    const query = new URLSearchParams(parseUrlEncoded(url.search.slice(1), 'query'));
-    const merged = new URLSearchParams(query);
-    const single = ['last_event_id', 'lastEventID'].filter((n) => query.has(n));
-    for (const [name, value] of parseForm(await readBody(req, this.config.maxBody))) {
-      if (!single.includes(name)) merged.append(name, value);
-    }
-    return merged;
-  }
-
-  /** Publishes a subscription event (private, on the reserved topic). */
-  private announce(s: ActiveSubscription, protocol: ProtocolVersion): void {
-    const base = this.hubUrl.pathname;
-    const doc = subscriptionDocument(base, s, protocol);
-    this.hub
-      .publish(subscriptionTopic(base, s, protocol), JSON.stringify(doc), {
-        private: true,
-        id: `urn:uuid:${randomUUID()}`,
-        // draft-08 §8.1: subscription events carry the reserved SSE event type `mercure`.
-        event: protocol === '1.0' ? 'mercure' : undefined,
-      })
-      .catch((error: unknown) => this.log.warn({ err: error }, 'subscription event not published'));
-  }
-
-  /** The protocol of a request: fixed by `--protocol`, else 1.0 when its parameters or token say so. */
-  private protocolOf(req: Req, params: URLSearchParams): ProtocolVersion {
-    if (this.config.protocol !== 'auto') return mercureVersion(this.config.protocol);
-    if (looksLikeVersion1(params)) return '1.0';
-    const headers = req.headers as Record<string, string>;
-    const authorization = headerValue(headers, 'authorization');
-    const bearer = authorization === undefined ? undefined : /^bearer\s+(\S+)$/i.exec(authorization)?.[1];
-    const token =
-      bearer ?? (params.has('authorization') ? undefined : cookie(headers, this.accessCookieName()));
-    if (bearer === undefined && token !== undefined) return '1.0';
-    if (bearer !== undefined) {
-      try {
-        const typ = decodeProtectedHeader(bearer).typ?.toLowerCase();
-        if (typ === 'at+jwt' || typ === 'application/at+jwt') return '1.0';
-      } catch {
-        // a malformed token: let 0.x verification refuse it
-      }
-    }
-    return '0.x';
-  }
-
-  /** The 1.0 access-token cookie: `--cookie-name`, else the `__Secure-` name over HTTPS (it needs HTTPS). */
-  private accessCookieName(): string {
-    if (this.config.cookieName !== undefined) return this.config.cookieName;
-    return this.hubUrl.protocol === 'https:' ? DEFAULT_COOKIE_NAMES['1.0'] : 'mercure_access_token';
-  }
-
-  // ---- publish ------------------------------------------------------------------------------------
-
-  private async publishForm(req: Req, res: Res): Promise<void> {
-    requireForm(req, 'Publish with');
-    const protocol = this.protocolOf(req, new URLSearchParams());
-    const publisher = await this.authenticatePublisher(req, protocol);
-    const body = await readBody(req, this.config.maxBody);
-    const update = validateUpdate(updateFromForm(parseForm(body)), {
-      protocol,
-      hubUrl: this.hubUrl,
-      maxTopics: this.config.maxTopics,
-    });
-    this.auth.authorizePublish(publisher, update.topics);
-    const stored = await this.store(update);
-    res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
-    res.end(stored);
-  }
-
-  private async publishJson(req: Req, res: Res): Promise<void> {
-    const type = String(req.headers['content-type'] ?? '')
-      .split(';')[0]!
-      .trim()
-      .toLowerCase();
-    if (type !== 'application/json') {
-      throw new HubError(
-        'UNSUPPORTED_MEDIA_TYPE',
-        `POST /v1/publish takes Content-Type application/json, got ${type || 'none'}.`,
-      );
-    }
-    const protocol = this.protocolOf(req, new URLSearchParams());
-    const publisher = await this.authenticatePublisher(req, protocol);
-    const body = await readBody(req, this.config.maxBody);
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(utf8Body(body, true));
-    } catch (error) {
-      if (error instanceof HubError) throw error;
-      throw new HubError('INVALID_REQUEST', `The body is not valid JSON: ${(error as Error).message}`);
-    }
-    const batch = Array.isArray(parsed);
-    const items = batch ? (parsed as unknown[]) : [parsed];
-    if (items.length === 0) throw new HubError('INVALID_REQUEST', 'A batch must hold at least one update.');
-    if (items.length > 1000)
-      throw new HubError('INVALID_REQUEST', `A batch holds at most 1000 updates, got ${items.length}.`);
-    // All or nothing: every update is validated and authorized before the first is stored.
-    const updates = items.map((item, i) => {
-      try {
-        const update = validateUpdate(jsonInput(item), {
-          protocol: '0.x',
-          hubUrl: this.hubUrl,
-          maxTopics: this.config.maxTopics,
-        });
-        this.auth.authorizePublish(publisher, update.topics);
-        return update;
-      } catch (error) {
-        if (batch && error instanceof HubError) {
-          throw new HubError(error.code, `Update ${i}: ${error.message}`, { headers: { ...error.headers } });
-        }
-        throw error;
-      }
-    });
-    const ids: string[] = [];
-    for (const update of updates) ids.push(await this.store(update));
-    this.json(res, 200, batch ? { ids } : { id: ids[0] });
-  }
-
-  private async authenticatePublisher(req: Req, protocol: ProtocolVersion): Promise<AuthContext> {
-    const authRequest = {
-      method: req.method ?? 'POST',
-      url: req.url ?? '/',
-      headers: req.headers as Record<string, string>,
-    };
-    const publisher = await this.auth.authenticatePublisher(authRequest, protocol);
-    if (this.publishLimiter !== null) {
-      const key =
-        headerValue(authRequest.headers, 'authorization') ??
-        publisher.subject ??
-        this.clientAddress.ofRequest(req);
-      const wait = this.publishLimiter.take(key);
-      if (wait > 0) {
-        this.metrics.publishes.inc({ status: '429' });
-        throw new HubError(
-          'RATE_LIMITED',
-          `Publish rate limit of ${this.config.publishRate}/s reached for this token; retry after ${wait} s.`,
-          {
-            headers: { 'retry-after': String(wait) },
-          },
-        );
-      }
-    }
-    return publisher;
-  }
-
-  private async store(update: Update): Promise<string> {
-    const timer = this.metrics.publishLatency.startTimer();
-    try {
-      const stored = await this.hub.publish(update.topics, update.data, {
-        id: update.id,
-        event: update.event,
-        retry: update.retry,
-        private: update.private,
-      });
-      this.metrics.publishes.inc({ status: '200' });
-      return stored.id;
-    } catch (error) {
-      const mayBeStored = error instanceof EngineError && error.mayBeStored;
-      const what = mayBeStored
-        ? 'The update may have been stored, but it was not confirmed'
-        : 'The update was not stored';
-      throw new HubError('UNAVAILABLE', `${what}: ${(error as Error).message}`, { cause: error });
-    } finally {
-      timer();
-    }
-  }
-
-  // ---- subscriptions API --------------------------------------------------------------------------
-
-  private async subscriptionsApi(req: Req, res: Res, path: string): Promise<void> {
-    if (!this.config.subscriptions)
-      throw new HubError('NOT_FOUND', 'The subscriptions API is off: start the hub with --subscriptions.');
-    const params = new URL(req.url ?? '/', 'http://hub.invalid').searchParams;
-    const protocol = this.protocolOf(req, params);
-    const authRequest = {
-      method: 'GET',
-      url: req.url ?? '/',
-      headers: req.headers as Record<string, string>,
-    };
-    const subscriber = await this.auth.authenticate(authRequest, 'subscriber', protocol);
-    if (subscriber === null) throw this.auth.missingToken(protocol);
-    if (!canReceive(subscriber.grants, { private: true, topics: [path] })) {
-      throw new AuthError('INSUFFICIENT_SCOPE', 'The token does not allow reading these subscriptions.', {
-        description: 'The access token does not allow reading these subscriptions',
-      });
-    }
-    const base = this.hubUrl.pathname;
-    const rest = path
-      .slice(`${base}/subscriptions`.length)
-      .split('/')
-      .filter((s) => s !== '');
-    let parts: string[];
-    try {
-      parts = rest.map((s) => decodeURIComponent(s));
-    } catch {
-      throw new HubError('INVALID_REQUEST', 'The subscription path has an invalid percent-escape.');
-    }
-    const lastEventId = this.engine.lastEventId ?? 'earliest';
-    const etag = `"${lastEventId.replace(/["\\]/g, '')}"`;
-    const inm = headerValue(req.headers as Record<string, string>, 'if-none-match');
-    res.setHeader('etag', etag);
-    res.setHeader('cache-control', 'must-revalidate');
-    if (
-      inm !== undefined &&
-      (inm.trim() === '*' || inm.split(',').some((t) => t.trim().replace(/^W\//, '') === etag))
-    ) {
-      res.writeHead(304);
-      res.end();
-      return;
-    }
-    const v1 = protocol === '1.0';
-    let filter: { match?: string; matchType?: string; subscriber?: string };
-    if (v1 && parts.length >= 2) filter = { matchType: parts[0], match: parts[1], subscriber: parts[2] };
-    else if (!v1 && parts.length >= 1) filter = { match: parts[0], subscriber: parts[1] };
-    else if (parts.length === 0) filter = {};
-    else throw new HubError('NOT_FOUND', 'Use /subscriptions/{match_type}/{match}[/{subscriber}].');
-    if (parts.length > (v1 ? 3 : 2)) throw new HubError('NOT_FOUND', `Nothing is served at ${path}.`);
-    const found = this.subscriptions.find(filter);
-    const single = filter.subscriber !== undefined;
-    if (single && found[0] === undefined) throw new HubError('NOT_FOUND', 'No such active subscription.');
-    if (v1) {
-      // draft-08 §8.2: application/json, the cursor as `last-event-id` on the rel="mercure" Link header
-      // (with the SHOULD attributes `type` and `content-type`), and the documents of §8.1 unchanged.
-      res.setHeader(
-        'link',
-        `<${this.hubUrl.href}>; rel="mercure"; last-event-id=${quotedString(lastEventId)}; type="mercure"; content-type="application/json"`,
-      );
-      const body = single
-        ? subscriptionDocument(base, found[0]!, protocol)
-        : {
-            id: path,
-            type: 'subscriptions',
-            subscriptions: found.map((s) => subscriptionDocument(base, s, protocol)),
-          };
-      return this.json(res, 200, body);
-    }
-    if (single) {
-      return this.json(
-        res,
-        200,
-        { ...subscriptionDocument(base, found[0]!, protocol), lastEventID: lastEventId },
-        'application/ld+json',
-      );
-    }
-    this.json(
-      res,
-      200,
-      {
-        '@context': 'https://mercure.rocks/',
-        id: path,
-        type: 'Subscriptions',
-        lastEventID: lastEventId,
-        subscriptions: found.map((s) => subscriptionDocument(base, s, protocol, false)),
-      },
-      'application/ld+json',
-    );
-  }
-
-  // ---- responses ----------------------------------------------------------------------------------
-
-  private cors(req: Req, res: Res): void {
-    const origin = headerValue(req.headers as Record<string, string>, 'origin');
-    if (origin === undefined || this.corsOrigins.size === 0) return;
-    if (this.corsOrigins.has(origin) || this.corsOrigins.has('*')) {
-      // Credentials (the cookie) need an explicit origin, never `*`.
-      res.setHeader('access-control-allow-origin', origin);
-      res.setHeader('access-control-allow-credentials', 'true');
-      res.setHeader(
-        'access-control-expose-headers',
-        'link, last-event-id, mercure-last-event-id, crier-replay, etag',
-      );
-      res.setHeader('vary', 'origin');
-    }
-  }
-
-  private preflight(req: Req, res: Res): void {
-    if (res.hasHeader('access-control-allow-origin')) {
-      res.setHeader('access-control-allow-methods', 'GET, QUERY, POST, OPTIONS');
-      res.setHeader(
-        'access-control-allow-headers',
-        headerValue(req.headers as Record<string, string>, 'access-control-request-headers') ??
-          'authorization, last-event-id, content-type',
-      );
-      res.setHeader('access-control-max-age', '600');
-    }
-    res.writeHead(204);
-    res.end();
-  }
-
-  private text(res: Res, status: number, body: string, headers: Record<string, string> = {}): void {
-    res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', ...headers });
-    res.end(`${body}\n`);
-  }
-
-  private json(res: Res, status: number, body: unknown, type = 'application/json'): void {
-    res.writeHead(status, { 'content-type': `${type}; charset=utf-8` });
-    res.end(JSON.stringify(body));
-  }
-
   private fail(req: Req, res: Res, error: unknown): void {
-    if (res.headersSent) {
-      res.destroy();
-      return;
-    }
-    if (error instanceof AuthError || error instanceof HubError) {
-      // Why a request was refused, for the operator (the client gets the description only).
-      this.log.debug(
-        {
-          requestId: res.getHeader('x-request-id'),
-          method: req.method,
-          path: req.url?.split('?')[0],
-          status: error.status,
-          code: error.code,
-          reason: error.message,
-        },
-        'refused',
-      );
-    }
-    if (error instanceof AuthError) {
-      const headers: Record<string, string> = {};
-      if (error.wwwAuthenticate !== undefined) headers['www-authenticate'] = error.wwwAuthenticate;
-      if (req.method === 'POST' || req.url?.startsWith('/v1/'))
-        this.metrics.publishes.inc({ status: String(error.status) });
-      this.text(res, error.status, error.description, headers);
-      return;
-    }
-    if (error instanceof HubError) {
-      if (req.method === 'POST' && error.code !== 'RATE_LIMITED')
-        this.metrics.publishes.inc({ status: String(error.status) });
-      // A refused subscriber's socket is closed too: near the descriptor limit, every one counts.
-      if (error.status === 413 || error.code === 'TOO_MANY_CONNECTIONS') res.setHeader('connection', 'close');
-      this.text(res, error.status, error.message, { ...error.headers });
-      return;
-    }
-    this.log.error({ err: error }, 'unexpected error');
-    this.text(res, 500, 'Internal error.');
+    sendError(req, res, error, this.log, (status) => this.metrics.publishes.inc({ status: String(status) }));
   }
 }
 
@@ -963,120 +398,4 @@ export async function createHubServer(config: HubConfig, options: HubServerOptio
   const server = await HubServer.create(config, options);
   await server.listen();
   return server;
-}
-
-function jsonInput(item: unknown): UpdateInput {
-  if (typeof item !== 'object' || item === null || Array.isArray(item)) {
-    throw new HubError(
-      'INVALID_REQUEST',
-      'An update must be a JSON object with "topics" (or "topic") and "data".',
-    );
-  }
-  const o = item as Record<string, unknown>;
-  const topics = o.topics ?? (o.topic === undefined ? undefined : [o.topic]);
-  if (!Array.isArray(topics) || topics.some((t) => typeof t !== 'string')) {
-    throw new HubError('INVALID_REQUEST', '"topics" must be a non-empty array of strings.');
-  }
-  for (const key of ['data', 'id', 'type'] as const) {
-    if (o[key] !== undefined && typeof o[key] !== 'string')
-      throw new HubError('INVALID_REQUEST', `"${key}" must be a string.`);
-  }
-  if (o.private !== undefined && typeof o.private !== 'boolean')
-    throw new HubError('INVALID_REQUEST', '"private" must be true or false.');
-  if (o.retry !== undefined && !(typeof o.retry === 'number' && Number.isInteger(o.retry) && o.retry >= 0)) {
-    throw new HubError('INVALID_REQUEST', '"retry" must be a non-negative integer (milliseconds).');
-  }
-  return {
-    topics: topics as string[],
-    data: o.data as string | undefined,
-    id: o.id as string | undefined,
-    type: o.type as string | undefined,
-    retry: o.retry as number | undefined,
-    private: o.private as boolean | undefined,
-  };
-}
-
-/** An RFC 9110 quoted-string of any ID: `"` and `\\` escaped, non-ASCII sent as UTF-8 bytes. */
-function quotedString(value: string): string {
-  return `"${headerFromText(value).replace(/["\\]/g, '\\$&')}"`;
-}
-
-function payloadOf(context: AuthContext | null, protocol: ProtocolVersion, match: string): unknown {
-  if (context === null) return undefined;
-  return protocol === '0.x' ? context.grants.payload : subscriptionPayload(context.grants, match);
-}
-
-function cookie(headers: Record<string, string>, name: string): string | undefined {
-  const raw = headerValue(headers, 'cookie');
-  if (raw === undefined) return undefined;
-  for (const pair of raw.split(';')) {
-    const eq = pair.indexOf('=');
-    if (eq !== -1 && pair.slice(0, eq).trim() === name) return pair.slice(eq + 1).trim();
-  }
-  return undefined;
-}
-
-/** Reads a request body up to `max` bytes; more is a 413 (the rest is not read). */
-async function readBody(req: Req, max: number): Promise<Buffer> {
-  const declared = Number(req.headers['content-length'] ?? Number.NaN);
-  if (declared > max) {
-    throw new HubError(
-      'BODY_TOO_LARGE',
-      `The body is ${declared} bytes; the most accepted is ${max} (--max-body).`,
-    );
-  }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > max)
-      throw new HubError('BODY_TOO_LARGE', `The body is larger than ${max} bytes (--max-body).`);
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks);
-}
-
-/** When the subscriber's stream ends, and a way to end it (token expiry). */
-function onClose(req: Req, res: Res): { closed: boolean; on(f: () => void): void; close(): void } {
-  const h2 = 'stream' in res && req.httpVersionMajor === 2 ? (res as Http2ServerResponse).stream : undefined;
-  const socket = req.socket;
-  const state = {
-    closed: false,
-    on(f: () => void) {
-      const done = () => {
-        state.closed = true;
-        f();
-      };
-      if (h2 !== undefined) h2.once('close', done);
-      else socket.once('close', done);
-    },
-    close() {
-      if (h2 !== undefined) h2.close();
-      else socket.destroy();
-    },
-  };
-  return state;
-}
-
-function landingPage(hubUrl: string): string {
-  return `<!doctype html><html lang="en"><meta charset="utf-8"><title>Crier hub</title>
-<style>body{font:16px/1.5 system-ui,sans-serif;margin:2rem auto;max-width:44rem;color:#1d2330}code{background:#f3f4f7;padding:0 .2em}</style>
-<h1>Crier hub</h1>
-<p>The Mercure hub is at <code>${hubUrl}</code>. Subscribe with <code>new EventSource('${hubUrl}?topic=…')</code>,
-publish with a form POST carrying a publisher JWT. See docs/hub.md.</p>
-<p>Operations: <a href="/healthz">/healthz</a>, <a href="/readyz">/readyz</a>, <a href="/metrics">/metrics</a>.</p></html>`;
-}
-
-/** A form body (or none): anything else is a 415 whose message starts with `what`. */
-function requireForm(req: Req, what: string): void {
-  const type = String(req.headers['content-type'] ?? '')
-    .split(';')[0]!
-    .trim()
-    .toLowerCase();
-  if (type !== '' && type !== 'application/x-www-form-urlencoded') {
-    throw new HubError(
-      'UNSUPPORTED_MEDIA_TYPE',
-      `${what} Content-Type application/x-www-form-urlencoded, got ${type}.`,
-    );
-  }
 }
