@@ -1,8 +1,8 @@
 /**
- * The Crier hub's server: it builds the pieces from the one configuration schema (src/hub/config.ts) —
+ * The Crier hub's server: it builds the pieces from the one configuration schema (src/mercure/config.ts) —
  * store, library hub, authenticator, limits, metrics — listens over node:http, or TLS with HTTP/1.1 and
  * h2 on one port (and `--admin-addr`), routes each request, and shuts down gracefully. The routes are in
- * src/hub/routes/, the HTTP plumbing they share in src/hub/http.ts.
+ * src/mercure/routes/, the HTTP plumbing they share in src/mercure/http.ts.
  *
  * Where a publish enters: routes/publish.ts (`form`, `json`) → `validateUpdate` → `Hub.publish` (src/server).
  * Where a subscriber enters: routes/subscribe.ts → auth → `readMercureSubscription` → `handleNodeRequest`.
@@ -45,7 +45,7 @@ import { TrackedEngine } from './tracked-engine.js';
 
 export const HUB_PATH = '/.well-known/mercure';
 
-export interface HubServerOptions {
+export interface MercureServerOptions {
   /** The engine to use instead of the one `--store` names (tests, embedding). */
   engine?: Engine;
   /** A pino logger; default one built from `--log-level` writing JSON to stdout. */
@@ -83,7 +83,7 @@ export function keysFromConfig(config: HubConfig): { keys: AuthKeysConfig; gener
   return { keys };
 }
 
-export class HubServer {
+export class MercureServer {
   readonly config: HubConfig;
   readonly hub: Hub;
   readonly engine: TrackedEngine;
@@ -115,7 +115,7 @@ export class HubServer {
   private readonly subscribe: SubscribeRoute;
   private readonly publish: PublishRoute;
 
-  private constructor(config: HubConfig, engine: TrackedEngine, options: HubServerOptions) {
+  private constructor(config: HubConfig, engine: TrackedEngine, options: MercureServerOptions) {
     this.config = config;
     this.engine = engine;
     this.log = options.logger ?? pino({ level: config.logLevel, base: { service: 'crier' } });
@@ -220,10 +220,10 @@ export class HubServer {
   }
 
   /** Opens the store and builds the hub (not listening yet). */
-  static async create(config: HubConfig, options: HubServerOptions = {}): Promise<HubServer> {
+  static async create(config: HubConfig, options: MercureServerOptions = {}): Promise<MercureServer> {
     const engine = new TrackedEngine(options.engine ?? (await openStore(config)));
     await waitForStore(engine, config.startTimeout);
-    return new HubServer(config, engine, options);
+    return new MercureServer(config, engine, options);
   }
 
   /** The hub's URL (`…/.well-known/mercure`), with the real port once listening. */
@@ -394,8 +394,11 @@ export class HubServer {
 }
 
 /** Creates the hub and starts listening. */
-export async function createHubServer(config: HubConfig, options: HubServerOptions = {}): Promise<HubServer> {
-  const server = await HubServer.create(config, options);
+export async function createMercureServer(
+  config: HubConfig,
+  options: MercureServerOptions = {},
+): Promise<MercureServer> {
+  const server = await MercureServer.create(config, options);
   await server.listen();
   return server;
 }

@@ -1,5 +1,5 @@
 /**
- * What the hub's routes share, provided by the server (src/hub/server.ts) that wires them: routes read it
+ * What the hub's routes share, provided by the server (src/mercure/server.ts) that wires them: routes read it
  * and never import the server, so the layers point one way (server → routes → the hub's modules).
  */
 import type { Logger } from 'pino';

@@ -2,7 +2,7 @@
  * The operator's routes on the hub's own port: `/healthz` (the process answers), `/readyz` (the store is
  * reachable and the hub is not shutting down), `/metrics` (Prometheus), the OAuth protected-resource
  * metadata (draft-08 §9.2) and the landing page at `/`. Where they are served, and who may see `/metrics`,
- * is src/hub/admin.ts's decision, taken before routing.
+ * is src/mercure/admin.ts's decision, taken before routing.
  */
 import { type Res, sendJson, sendText } from '../http.js';
 import type { RouteContext } from './context.js';

@@ -1,7 +1,7 @@
 /**
  * Which Mercure version a request speaks, when `--protocol auto` leaves it open: 1.0 (draft-08) when its
  * parameters are 1.0's, its bearer token is an access token (`typ: at+jwt`) or it carries the 1.0 cookie
- * only; 0.x (draft-07) otherwise. Tokens are found as src/hub/auth/extract.ts finds them.
+ * only; 0.x (draft-07) otherwise. Tokens are found as src/mercure/auth/extract.ts finds them.
  */
 import { decodeProtectedHeader } from 'jose';
 import { mercureVersion } from '../../protocol/vocabulary.js';
