@@ -1,5 +1,5 @@
 /**
- * A test (and screenshot) harness for the demo apps on the real hub: `crier serve`'s `HubServer` with the
+ * A test (and screenshot) harness for the demo apps on the real hub: `crier serve`'s `MercureServer` with the
  * durable SQLite store, anonymous subscribers and an HS256 key.
  *
  * The hub runs as a separately deployed service: the demo (pages, APIs and backends) has its own node:http
@@ -18,9 +18,9 @@ import { createServer, type IncomingMessage, request, type Server, type ServerRe
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig } from '../../src/hub/config.js';
-import { mintToken } from '../../src/hub/publisher.js';
-import { HubServer } from '../../src/hub/server.js';
+import { loadConfig } from '../../src/mercure/config.js';
+import { mintToken } from '../../src/mercure/publisher.js';
+import { MercureServer } from '../../src/mercure/server.js';
 import type { Hub } from '../../src/server/index.js';
 import { type Demo, type DemoContext, type DemoOptions, startDemo } from '../index.js';
 
@@ -50,7 +50,7 @@ export interface DemoServer {
 export async function startDemoServer(options: DemoOptions & { port?: number } = {}): Promise<DemoServer> {
   const dir = mkdtempSync(join(tmpdir(), 'crier-demo-'));
   let hubPort = 0;
-  let server: HubServer | undefined;
+  let server: MercureServer | undefined;
   /** The newest hub, kept while the hub is down (closed): the demo's dashboard still reads its stats. */
   let hub!: Hub;
   let demo: Demo | undefined;
@@ -63,7 +63,7 @@ export async function startDemoServer(options: DemoOptions & { port?: number } =
         '--anonymous',
       ],
     });
-    const started = await HubServer.create(config);
+    const started = await MercureServer.create(config);
     await started.listen();
     hubPort = Number(new URL(started.origin).port);
     hub = started.hub;

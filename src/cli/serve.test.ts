@@ -3,7 +3,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
-import { flagOf, OPTIONS } from '../hub/config.js';
+import { flagOf, OPTIONS } from '../mercure/config.js';
 import { launchChromium } from '../testing/browser.js';
 
 const entry = new URL('./crier.ts', import.meta.url).pathname;

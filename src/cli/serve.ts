@@ -1,6 +1,6 @@
 /**
  * `crier serve`: the Crier hub. Options come from flags, CRIER_* environment variables and a JSON file
- * through one schema (src/hub/config.ts); a bad value exits with status 2 naming the option.
+ * through one schema (src/mercure/config.ts); a bad value exits with status 2 naming the option.
  *
  * With no JWT key configured and no --dev (`npm start` passes --dev: the development key), a random key
  * is generated for this run and a publisher and a subscriber token signed with it are printed, so the hub
@@ -8,9 +8,9 @@
  * publisher/subscriber keys, or --jwks-url).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ConfigError, configHelp, type HubConfig, loadConfig } from '../hub/config.js';
-import { mintPublisherToken, mintSubscriberToken } from '../hub/publisher.js';
-import { HubServer } from '../hub/server.js';
+import { ConfigError, configHelp, type HubConfig, loadConfig } from '../mercure/config.js';
+import { mintPublisherToken, mintSubscriberToken } from '../mercure/publisher.js';
+import { MercureServer } from '../mercure/server.js';
 
 export async function serveCommand(argv: string[]): Promise<number> {
   let loaded: ReturnType<typeof loadConfig>;
@@ -30,9 +30,9 @@ export async function serveCommand(argv: string[]): Promise<number> {
   for (const warning of loaded.warnings) console.error(`crier serve: warning: ${warning}`);
   const config = loaded.config;
   for (const warning of loaded.warnings) console.error(`crier serve: warning: ${warning}`);
-  let hub: HubServer;
+  let hub: MercureServer;
   try {
-    hub = await HubServer.create(config);
+    hub = await MercureServer.create(config);
     await hub.listen();
   } catch (error) {
     console.error(`crier serve: could not start: ${(error as Error).message}`);
@@ -86,7 +86,7 @@ const DEMO_BUNDLE = new URL('../../dist/apps/server.js', import.meta.url);
 interface DemoModule {
   startDemo(
     ctx: {
-      hub: HubServer['hub'];
+      hub: MercureServer['hub'];
       hubUrl: string;
       publisherToken: string;
       signSubscriberToken(subscribe: string[], ttlSeconds: number): Promise<string>;
@@ -101,7 +101,7 @@ interface DemoModule {
  * mint tokens with. Returns a line to print, or undefined when the apps could not start (said on stderr).
  */
 async function startDemoApps(
-  hub: HubServer,
+  hub: MercureServer,
   config: HubConfig,
   apps?: readonly string[],
 ): Promise<string | undefined> {

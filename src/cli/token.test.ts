@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, type TestContext, test } from 'node:test';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
-import { publish, SECRET, startHub, subscribe } from '../hub/hub.test-helpers.js';
+import { publish, SECRET, startHub, subscribe } from '../mercure/hub.test-helpers.js';
 import { tokenCommand } from './token.js';
 
 /** Runs `crier token ARGS` with `env`; returns its status, the printed token and what it said on stderr. */

@@ -10,8 +10,8 @@
  *   and issuer the first `--issuer` the hub accepts.
  */
 import { z } from 'zod';
-import { ConfigError, DEV_JWT_KEY, envOf, loadConfig, valueSchemas } from '../hub/config.js';
-import { mintAccessToken, mintToken } from '../hub/publisher.js';
+import { ConfigError, DEV_JWT_KEY, envOf, loadConfig, valueSchemas } from '../mercure/config.js';
+import { mintAccessToken, mintToken } from '../mercure/publisher.js';
 
 const USAGE = `Usage: crier token [--publish SELECTORS] [--subscribe SELECTORS] [options]
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { describe, test } from 'node:test';
-import { accessToken, legacyToken, publish, startHub } from '../hub/hub.test-helpers.js';
+import { accessToken, legacyToken, publish, startHub } from '../mercure/hub.test-helpers.js';
 import { ClientError } from './errors.js';
 import {
   detectMercureProtocol,

@@ -41,6 +41,17 @@ export interface SubscribeOptions {
    * `connect` and `disconnect` events, with the request, as `info.state`. Default: none.
    */
   state?: unknown;
+  /**
+   * Selectors the application compiled itself (a protocol whose matchers each have their own syntax, such
+   * as Mercure's): used as they are, instead of reading `topics`, `syntax` and `privateTopics`. They count
+   * towards `maxSelectors`, but their cost is not charged again and nothing is taken from the hub's selector
+   * pool: the application bounds them and keeps them alive for the connection's life. Default: none.
+   */
+  compiled?: {
+    readonly selectors: readonly TopicSelector[];
+    /** Selectors of the private updates this subscriber may receive; `null` for none. */
+    readonly privateSelectors: readonly TopicSelector[] | null;
+  };
 }
 
 export interface Subscription {
@@ -80,7 +91,8 @@ export function readSubscription(
   }
   const params = new URLSearchParams(query);
 
-  const syntaxParam = options.syntax ?? params.get('syntax') ?? 'auto';
+  const compiled = options.compiled;
+  const syntaxParam = compiled === undefined ? (options.syntax ?? params.get('syntax') ?? 'auto') : 'auto';
   if (!SYNTAXES.has(syntaxParam)) {
     throw new ServerError(
       'INVALID_SELECTOR',
@@ -88,15 +100,18 @@ export function readSubscription(
     );
   }
   const syntax = syntaxParam as SelectorSyntax;
-  const sources = options.topics ?? params.getAll('topic');
-  if (sources.length === 0) {
+  const sources = compiled === undefined ? (options.topics ?? params.getAll('topic')) : [];
+  const count = compiled === undefined ? sources.length : compiled.selectors.length;
+  if (count === 0) {
     throw new ServerError('NO_SELECTOR', 'Subscribe to at least one topic: add a `topic` query parameter.');
   }
-  const privateSources = options.privateTopics ?? [];
-  if (sources.length + privateSources.length > limits.maxSelectors) {
+  const privateSources = compiled === undefined ? (options.privateTopics ?? []) : [];
+  const privateCount =
+    compiled === undefined ? privateSources.length : (compiled.privateSelectors?.length ?? 0);
+  if (count + privateCount > limits.maxSelectors) {
     throw new ServerError(
       'TOO_MANY_SELECTORS',
-      `This subscription has ${sources.length + privateSources.length} topic selectors; the most accepted is ${limits.maxSelectors}.`,
+      `This subscription has ${count + privateCount} topic selectors; the most accepted is ${limits.maxSelectors}.`,
     );
   }
   // The header carries the ID's UTF-8 bytes (WHATWG); the query parameters are percent-decoded already.
@@ -124,6 +139,11 @@ export function readSubscription(
       );
     }
   }
+  const resume = options.resumeHeader === undefined ? {} : { resumeHeader: options.resumeHeader };
+  if (compiled !== undefined) {
+    const { selectors, privateSelectors } = compiled;
+    return { selectors, privateSelectors, lastEventId, maxRate, ...resume };
+  }
   // Compiled last, so nothing after this can fail and leave selectors taken from the pool.
   const { selectors, privateSelectors, release } = compileAll(sources, privateSources, syntax, limits, pool);
   return {
@@ -131,7 +151,7 @@ export function readSubscription(
     privateSelectors,
     lastEventId,
     maxRate,
-    ...(options.resumeHeader === undefined ? {} : { resumeHeader: options.resumeHeader }),
+    ...resume,
     ...(pool === undefined ? {} : { release }),
   };
 }

@@ -11,7 +11,7 @@ import { type LocalCluster, nginxInstalled } from '../../src/cli/cluster.js';
 import { CrierEventSource } from '../../src/client/index.js';
 import { natsServerInstalled, TestNatsServer } from '../../src/engines/nats/test-nats-server.js';
 import { redisServerInstalled, TestRedisServer } from '../../src/engines/redis/test-redis-server.js';
-import { mintPublisherToken } from '../../src/hub/publisher.js';
+import { mintPublisherToken } from '../../src/mercure/publisher.js';
 import { requireService } from '../../src/testing/services.js';
 
 export const JWT_KEY = 'cluster-failover-test-key-0123456789abcdef';

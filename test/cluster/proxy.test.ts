@@ -12,7 +12,7 @@ import { describe, type TestContext, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { LocalCluster, openFilesHardLimit } from '../../src/cli/cluster.js';
-import { mintPublisherToken } from '../../src/hub/publisher.js';
+import { mintPublisherToken } from '../../src/mercure/publisher.js';
 import { freePort } from '../../src/testing/ports.js';
 import { waitUntilStopped } from '../../src/testing/process.js';
 import { until } from '../../src/testing/wait.js';

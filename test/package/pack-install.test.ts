@@ -321,8 +321,11 @@ import { encodeEventText } from 'crier-sse/protocol';
 import { Hub, type SubscribeOptions } from 'crier-sse/server';
 import { compileSelectors, TopicIndex } from 'crier-sse/topics';
 import { MemoryEngine, EngineError, type Engine } from 'crier-sse/engines';
-import { Publisher, mintPublisherToken, type HubConfig } from 'crier-sse/hub';
-import { createAuthenticator } from 'crier-sse/hub/auth';
+import { MercureServer, Publisher, mintPublisherToken, type HubConfig } from 'crier-sse/mercure';
+import { createAuthenticator } from 'crier-sse/mercure/auth';
+// The former subpath and names, kept as deprecated aliases.
+import { HubServer, createHubServer, type HubServerOptions } from 'crier-sse/hub';
+import { createAuthenticator as createAuthenticatorBefore } from 'crier-sse/hub/auth';
 import { CrierEventSource, subscribeMercure } from 'crier-sse/client';
 
 const engine: Engine = new MemoryEngine({ history: { maxCount: 100 } });
@@ -341,7 +344,9 @@ const source = new CrierEventSource<{ score: { home: number } }>('http://x/event
 source.addEventListener('score', (event) => event.data.home.toFixed());
 subscribeMercure('http://x/.well-known/mercure', { topics: ['t'] });
 let config: HubConfig | undefined;
-console.log(offset, bytes, config, EngineError);
+const renamed: typeof MercureServer = HubServer;
+const options0: HubServerOptions = {};
+console.log(offset, bytes, config, EngineError, renamed, options0, createHubServer, createAuthenticatorBefore);
 // @ts-expect-error: publish takes topics first
 await hub.publish({ data: 'x' });
 `,

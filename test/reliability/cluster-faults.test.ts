@@ -21,7 +21,7 @@ import { type ClusterNode, DEFAULT_NGINX, LocalCluster } from '../../src/cli/clu
 import { TestNatsServer } from '../../src/engines/nats/test-nats-server.js';
 import { RedisStreamsEngine } from '../../src/engines/redis/index.js';
 import { TestRedisServer } from '../../src/engines/redis/test-redis-server.js';
-import { mintPublisherToken } from '../../src/hub/publisher.js';
+import { mintPublisherToken } from '../../src/mercure/publisher.js';
 import { until as waitUntil } from '../../src/testing/wait.js';
 import {
   JWT_KEY,

@@ -15,7 +15,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { ClusterNode, freePort, LocalCluster, nginxInstalled } from '../../src/cli/cluster.js';
 import { redisAnswers } from '../../src/engines/redis/test-redis-server.js';
-import { mintToken } from '../../src/hub/publisher.js';
+import { mintToken } from '../../src/mercure/publisher.js';
 import { requireService } from '../../src/testing/services.js';
 import { type Answer, publishForm, type Stream, subscribe, topicUrl } from '../support/hub-process.js';
 

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, type TestContext, test } from 'node:test';
-import { mintAccessToken } from '../../src/hub/publisher.js';
+import { mintAccessToken } from '../../src/mercure/publisher.js';
 import {
   type HubProcess,
   publishForm,

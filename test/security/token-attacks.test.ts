@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { SignJWT } from 'jose';
-import { mintAccessToken } from '../../src/hub/publisher.js';
+import { mintAccessToken } from '../../src/mercure/publisher.js';
 import {
   type HubProcess,
   publishForm,
@@ -194,7 +194,7 @@ describe('JWT roles and issuers', () => {
   after(() => hub.stop('SIGKILL'));
 
   test('a token signed with the subscriber key cannot publish, whatever its claims', async () => {
-    const { mintToken } = await import('../../src/hub/publisher.js');
+    const { mintToken } = await import('../../src/mercure/publisher.js');
     assert.equal(await tryPublish(hub, await mintToken(SUBSCRIBER_KEY, { publish: ['*'] })), 401);
     assert.equal(await tryPublish(hub, await mintToken(PUBLISHER_KEY, { publish: ['*'] })), 200);
   });

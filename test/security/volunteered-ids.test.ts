@@ -13,7 +13,7 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { mintAccessToken } from '../../src/hub/publisher.js';
+import { mintAccessToken } from '../../src/mercure/publisher.js';
 import { until } from '../../src/testing/wait.js';
 import { publishForm, SECRET, startHub, subscribe, token, topicUrl } from '../support/hub-process.js';
 

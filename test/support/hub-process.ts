@@ -6,7 +6,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { type IncomingHttpHeaders, request } from 'node:http';
 import type { TestContext } from 'node:test';
-import { mintToken } from '../../src/hub/publisher.js';
+import { mintToken } from '../../src/mercure/publisher.js';
 import { EventStreamParser, type ParsedEvent } from '../../src/protocol/index.js';
 
 export const ROOT = new URL('../../', import.meta.url).pathname;

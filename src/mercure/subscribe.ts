@@ -1,10 +1,9 @@
 /**
- * Reading a Mercure subscription from the query string, for both protocol versions, and the `Hub` subclass
- * that hands the server library selectors compiled per matcher (each matcher has its own syntax in Mercure,
- * where the library's query reader takes one syntax per request) and the subscriber's private rights as
- * one selector built from its token's grants.
+ * Reading a Mercure subscription from the query string, for both protocol versions: selectors compiled per
+ * matcher (each matcher has its own syntax in Mercure, where the library's query reader takes one syntax
+ * per request), and the subscriber's private rights as one selector built from its token's grants. The
+ * server library takes both as they are (`SubscribeOptions.compiled`).
  */
-import { Hub, type SubscribeOptions, type Subscription } from '../server/index.js';
 import { compileSelector, type SelectorPool, selectorCost, type TopicSelector } from '../topics/index.js';
 import type { Grants, ProtocolVersion } from './auth/index.js';
 import { HubError } from './errors.js';
@@ -197,35 +196,4 @@ export function grantsSelector(grants: Grants | undefined, fingerprint: string):
       return false;
     },
   };
-}
-
-/** Subscribe options carrying a subscription already read by the hub layer. */
-export interface MercureSubscribeOptions extends SubscribeOptions {
-  mercure?: { selectors: readonly TopicSelector[]; privateSelector: TopicSelector | null };
-}
-
-/**
- * The server library's `Hub`, given Mercure's selectors. The library reads `Last-Event-ID`, limits and
- * shutdown state as usual; the selectors come from the hub layer.
- */
-export class MercureHub extends Hub {
-  override readSubscription(
-    target: string,
-    header: string | undefined,
-    options: MercureSubscribeOptions = {},
-  ): Subscription {
-    const mercure = options.mercure;
-    if (mercure === undefined) return super.readSubscription(target, header, options);
-    const base = super.readSubscription(target, header, {
-      ...options,
-      topics: ['*'],
-      privateTopics: [],
-      syntax: 'auto',
-    });
-    return {
-      ...base,
-      selectors: mercure.selectors,
-      privateSelectors: mercure.privateSelector === null ? null : [mercure.privateSelector],
-    };
-  }
 }

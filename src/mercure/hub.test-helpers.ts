@@ -4,15 +4,15 @@ import type { TestContext } from 'node:test';
 import { EventStreamParser, type ParsedEvent } from '../protocol/index.js';
 import { loadConfig } from './config.js';
 import { mintAccessToken, mintToken } from './publisher.js';
-import { HubServer } from './server.js';
+import { MercureServer } from './server.js';
 
 export const SECRET = 'test-secret-of-at-least-32-bytes!!';
 
-export async function startHub(t: TestContext, argv: string[] = []): Promise<HubServer> {
+export async function startHub(t: TestContext, argv: string[] = []): Promise<MercureServer> {
   const { config } = loadConfig({
     argv: ['--port', '0', '--jwt-key', SECRET, '--log-level', 'silent', ...argv],
   });
-  const hub = await HubServer.create(config);
+  const hub = await MercureServer.create(config);
   await hub.listen();
   t.after(() => hub.close());
   return hub;
@@ -24,7 +24,7 @@ export const legacyToken = (
 ) => mintToken(SECRET, claim, options);
 
 export const accessToken = (
-  hub: HubServer,
+  hub: MercureServer,
   grants: {
     publish?: Array<{ match: string; match_type?: 'exact' | 'urlpattern' }>;
     subscribe?: Array<{ match: string; match_type?: 'exact' | 'urlpattern' }>;
@@ -34,7 +34,7 @@ export const accessToken = (
 ) => mintAccessToken(SECRET, { audience: hub.url, subject: 'user-1', expiresIn, ...grants });
 
 export async function publish(
-  hub: HubServer,
+  hub: MercureServer,
   fields: Array<[string, string]>,
   token: string | undefined,
   headers: Record<string, string> = {},

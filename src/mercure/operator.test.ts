@@ -11,7 +11,7 @@ import type { Engine } from '../engines/engine.js';
 import { MemoryEngine } from '../engines/memory/index.js';
 import { loadConfig } from './config.js';
 import { legacyToken, publish, SECRET, startHub } from './hub.test-helpers.js';
-import { HubServer } from './server.js';
+import { MercureServer } from './server.js';
 
 const ADMIN_TOKEN = 'admin-token-0123456789';
 
@@ -106,7 +106,7 @@ describe('hub operator surface', () => {
       },
     });
     const { config } = loadConfig({ argv: ['--port', '0', '--jwt-key', SECRET, '--log-level', 'debug'] });
-    const hub = await HubServer.create(config, { logger: pino({ level: 'debug' }, sink) });
+    const hub = await MercureServer.create(config, { logger: pino({ level: 'debug' }, sink) });
     await hub.listen();
     t.after(() => hub.close());
 
@@ -142,7 +142,7 @@ describe('hub operator surface', () => {
     assert.ok(requestLines.every((l) => l.level === 20));
   });
 
-  test('a store that does not answer at start fails HubServer.create within --start-timeout, naming the reason', async () => {
+  test('a store that does not answer at start fails MercureServer.create within --start-timeout, naming the reason', async () => {
     let closed = false;
     const memory = new MemoryEngine();
     const unreachable: Engine = Object.assign(Object.create(memory) as Engine, {
@@ -156,7 +156,7 @@ describe('hub operator surface', () => {
       argv: ['--port', '0', '--start-timeout', '600ms', '--log-level', 'silent'],
     });
     const started = Date.now();
-    await assert.rejects(HubServer.create(config, { engine: unreachable }), (error: Error) => {
+    await assert.rejects(MercureServer.create(config, { engine: unreachable }), (error: Error) => {
       assert.match(error.message, /did not answer within 600ms \(--start-timeout\): connection refused/);
       return true;
     });

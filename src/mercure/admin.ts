@@ -7,14 +7,11 @@
  * subscribe endpoint (the dashboard page subscribes to its stats topic on the origin it was served from).
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
-import { AuthError, headerValue } from './auth/index.js';
+import { bearerCredentials, cookieValues } from './auth/extract.js';
+import { AuthError } from './auth/index.js';
 import type { HubConfig } from './config.js';
 import { HubError } from './errors.js';
-
-type Req = IncomingMessage | Http2ServerRequest;
-type Res = ServerResponse | Http2ServerResponse;
+import type { Req, Res } from './http.js';
 
 /** Which listener a request came in on. */
 export type Listener = 'public' | 'admin';
@@ -72,8 +69,8 @@ export class AdminGuard {
       return true;
     }
     const headers = req.headers as Record<string, string>;
-    const bearer = /^bearer\s+(\S+)$/i.exec(headerValue(headers, 'authorization') ?? '')?.[1];
-    const cookie = readCookie(headerValue(headers, 'cookie'), COOKIE);
+    const bearer = bearerCredentials(headers);
+    const cookie = cookieValues(headers, COOKIE)[0];
     if ((bearer !== undefined && this.matches(bearer)) || (cookie !== undefined && this.matches(cookie)))
       return false;
     throw new AuthError(
@@ -90,19 +87,4 @@ export class AdminGuard {
 
 function sha256(text: string): Buffer {
   return createHash('sha256').update(text).digest();
-}
-
-function readCookie(header: string | undefined, name: string): string | undefined {
-  if (header === undefined) return undefined;
-  for (const pair of header.split(';')) {
-    const eq = pair.indexOf('=');
-    if (eq !== -1 && pair.slice(0, eq).trim() === name) {
-      try {
-        return decodeURIComponent(pair.slice(eq + 1).trim());
-      } catch {
-        return undefined;
-      }
-    }
-  }
-  return undefined;
 }

@@ -11,7 +11,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { loadConfig } from './config.js';
-import { HubServer } from './server.js';
+import { MercureServer } from './server.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const doc = readFileSync(join(root, 'docs/migrate-from-mercure.md'), 'utf8');
@@ -40,7 +40,7 @@ test('docs/migrate-from-mercure.md: the Mercure image variables configure the hu
   }
   const { config, warnings } = loadConfig({ argv: ['--port', '0', '--log-level', 'silent'], env });
   assert.deepEqual(warnings, []);
-  const hub = await HubServer.create(config);
+  const hub = await MercureServer.create(config);
   await hub.listen();
   t.after(() => hub.close());
 
@@ -49,7 +49,7 @@ test('docs/migrate-from-mercure.md: the Mercure image variables configure the hu
   const script = join(dir, 'example.mts');
   const code = block('## A 0.x and a 1.0 client on one hub', 'ts')
     .replace("'crier-sse/client'", JSON.stringify(join(root, 'src/client/index.ts')))
-    .replace("'crier-sse/hub'", JSON.stringify(join(root, 'src/hub/index.ts')));
+    .replace("'crier-sse/mercure'", JSON.stringify(join(root, 'src/mercure/index.ts')));
   writeFileSync(script, code);
   const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', script], {
     cwd: root,

@@ -7,13 +7,13 @@ import { request } from 'node:http';
 import { describe, test } from 'node:test';
 import { SignJWT } from 'jose';
 import { accessToken, legacyToken, publish, SECRET, startHub, subscribe } from './hub.test-helpers.js';
-import type { HubServer } from './server.js';
+import type { MercureServer } from './server.js';
 
 const q = (params: Array<[string, string]>) => new URLSearchParams(params).toString();
 const DETAIL = 'https://mercure.rocks/authorization-detail';
 
 /** A draft-08 token with the given `authorization_details`, as an issuer would write it. */
-const rawToken = (hub: HubServer, details: unknown) =>
+const rawToken = (hub: MercureServer, details: unknown) =>
   new SignJWT({ authorization_details: details })
     .setProtectedHeader({ alg: 'HS256', typ: 'at+jwt' })
     .setAudience(hub.url)
@@ -22,7 +22,7 @@ const rawToken = (hub: HubServer, details: unknown) =>
     .setExpirationTime('1h')
     .sign(new TextEncoder().encode(SECRET));
 
-const publisherToken = (hub: HubServer) => accessToken(hub, { publish: [{ match: '*' }] });
+const publisherToken = (hub: MercureServer) => accessToken(hub, { publish: [{ match: '*' }] });
 
 /** Sends a raw request (any method, e.g. QUERY) and reads the first SSE event's data, or the status. */
 function rawRequest(
@@ -390,7 +390,7 @@ describe('draft-08 §6 Authorization details (f774f38)', () => {
 });
 
 describe('draft-08 §8 Active subscriptions (0deb240, a17467a, de9cd58)', () => {
-  const tracker = (hub: HubServer) =>
+  const tracker = (hub: MercureServer) =>
     accessToken(hub, {
       subscribe: [{ match: '/.well-known/mercure/subscriptions{/*}?', match_type: 'urlpattern' }],
     });

@@ -79,6 +79,16 @@ export function headerValue(headers: HeaderInput, name: string): string | undefi
   return values.length === 0 ? undefined : values.join(', ');
 }
 
+/**
+ * The credentials of an `Authorization: Bearer …` header: any text without spaces, or `undefined` for
+ * another scheme or none. Lenient, for looking (which protocol a token speaks, an admin token):
+ * `extractToken` is the one that checks RFC 6750's token68 syntax.
+ */
+export function bearerCredentials(headers: HeaderInput): string | undefined {
+  const value = headerValue(headers, 'authorization');
+  return value === undefined ? undefined : /^bearer\s+(\S+)$/i.exec(value)?.[1];
+}
+
 /** The values of one cookie in a `Cookie` header (RFC 6265 §5.4), in order; quotes are removed. */
 export function cookieValues(headers: HeaderInput, name: string): string[] {
   const found: string[] = [];
