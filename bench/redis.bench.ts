@@ -1,5 +1,5 @@
 /**
- * Micro-benchmark of the Redis Streams engine: `node --import tsx src/engines/redis/redis.bench.ts`.
+ * Micro-benchmark of the Redis Streams engine: `node --import tsx bench/redis.bench.ts`.
  * It starts its own redis-server (no persistence) on a free port, so the figures are not mixed with
  * anything else using Redis, and stops it at the end.
  *
@@ -13,9 +13,9 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
-import type { StoredUpdate } from '../engine.js';
-import { RedisStreamsEngine, type RedisStreamsEngineOptions } from './index.js';
-import { TestRedisServer } from './test-redis-server.js';
+import type { StoredUpdate } from '../src/engines/engine.js';
+import { RedisStreamsEngine, type RedisStreamsEngineOptions } from '../src/engines/redis/index.js';
+import { TestRedisServer } from '../src/engines/redis/test-redis-server.js';
 
 const PUBLISHES = 20_000;
 

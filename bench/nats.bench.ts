@@ -1,5 +1,5 @@
 /**
- * Micro-benchmark of the NATS JetStream engine: `node --import tsx src/engines/nats/nats.bench.ts`.
+ * Micro-benchmark of the NATS JetStream engine: `node --import tsx bench/nats.bench.ts`.
  * Starts a private nats-server (JetStream, file storage, temp store dir) on a free port on 127.0.0.1.
  *
  * - publishes/s with one follower attached: one at a time, 100 in flight, and 100 in flight with
@@ -11,9 +11,9 @@
  */
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import type { StoredUpdate } from '../engine.js';
-import { NatsJetStreamEngine } from './index.js';
-import { TestNatsServer, uniqueStream } from './test-nats-server.js';
+import type { StoredUpdate } from '../src/engines/engine.js';
+import { NatsJetStreamEngine } from '../src/engines/nats/index.js';
+import { TestNatsServer, uniqueStream } from '../src/engines/nats/test-nats-server.js';
 
 const PUBLISHES = 20_000;
 const READS = 300;

@@ -1,5 +1,5 @@
 /**
- * Micro-benchmark of the topic index: `node --import tsx src/topics/topics.bench.ts`.
+ * Micro-benchmark of the topic index: `node --import tsx bench/topics.bench.ts`.
  *
  * 10,000 subscribers on 10,000 exact topics plus 1,000 template subscribers, then publishes to random
  * topics and counts matches per second. Scenarios vary how many distinct templates there are and the
@@ -8,10 +8,10 @@
  */
 
 import { URLPattern } from 'urlpattern-polyfill/urlpattern';
-import { compileSelector } from './selector.js';
-import { TopicIndex } from './topic-index.js';
-import { compileTemplate } from './uri-template.js';
-import { compileUrlPattern } from './url-pattern.js';
+import { compileSelector } from '../src/topics/selector.js';
+import { TopicIndex } from '../src/topics/topic-index.js';
+import { compileTemplate } from '../src/topics/uri-template.js';
+import { compileUrlPattern } from '../src/topics/url-pattern.js';
 
 const EXACT = 10_000;
 const TEMPLATE_SUBSCRIBERS = 1_000;

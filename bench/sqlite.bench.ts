@@ -1,5 +1,5 @@
 /**
- * Micro-benchmark of the SQLite engine: `node --import tsx src/engines/sqlite/sqlite.bench.ts [--million]`.
+ * Micro-benchmark of the SQLite engine: `node --import tsx bench/sqlite.bench.ts [--million]`.
  *
  * - publishes/s into a file with the default bounds (10,000 updates kept, so batched deletes are
  *   included), with `synchronous` NORMAL (the default) and FULL, one follower attached;
@@ -13,8 +13,8 @@
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { StoredUpdate } from '../engine.js';
-import { SqliteEngine, type SqliteEngineOptions } from './index.js';
+import type { StoredUpdate } from '../src/engines/engine.js';
+import { SqliteEngine, type SqliteEngineOptions } from '../src/engines/sqlite/index.js';
 
 const PUBLISHES = 50_000;
 const READS = 2_000;
