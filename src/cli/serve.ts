@@ -11,6 +11,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ConfigError, configHelp, type HubConfig, loadConfig } from '../hub/config.js';
 import { mintPublisherToken, mintSubscriberToken } from '../hub/publisher.js';
 import { HubServer } from '../hub/server.js';
+import { printBanner } from './banner.js';
+import { isClusterWorker } from './worker-env.js';
 
 export async function serveCommand(argv: string[]): Promise<number> {
   let loaded: ReturnType<typeof loadConfig>;
@@ -29,7 +31,11 @@ export async function serveCommand(argv: string[]): Promise<number> {
   }
   for (const warning of loaded.warnings) console.error(`crier serve: warning: ${warning}`);
   const config = loaded.config;
-  for (const warning of loaded.warnings) console.error(`crier serve: warning: ${warning}`);
+  if (config.workers > 1 || isClusterWorker()) {
+    // `--workers N`: this process supervises N workers, or is one of them (src/cli/workers.ts).
+    const { serveWorkers } = await import('./workers.js');
+    return serveWorkers(config);
+  }
   let hub: HubServer;
   try {
     hub = await HubServer.create(config);
@@ -38,25 +44,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
     console.error(`crier serve: could not start: ${(error as Error).message}`);
     return 1;
   }
-  console.log(`Crier hub listening on ${hub.origin}  (Mercure hub: ${hub.url})`);
-  if (hub.adminOrigin !== undefined)
-    console.log(`Admin listener on ${hub.adminOrigin}  (/metrics, /healthz, /readyz, dashboard)`);
-  if (hub.generatedKey !== undefined) {
-    const publisher = await mintPublisherToken(hub.generatedKey, ['*'], { expiresIn: 24 * 3600 });
-    const subscriber = await mintSubscriberToken(hub.generatedKey, ['*'], { expiresIn: 24 * 3600 });
-    console.log(
-      [
-        '',
-        'No JWT key configured: a random demo key was generated for this run (set --jwt-key in production).',
-        `Publisher token (24 h):  ${publisher}`,
-        `Subscriber token (24 h): ${subscriber}`,
-        '',
-        `  curl -N -H "Authorization: Bearer <subscriber token>" '${hub.url}?topic=hello'`,
-        `  curl -H "Authorization: Bearer <publisher token>" -d topic=hello -d data=world ${hub.url}`,
-        '',
-      ].join('\n'),
-    );
-  }
+  await printBanner(hub);
   if (config.dev) {
     console.log(
       'Development mode (--dev): anonymous subscribers, CORS *, and the well-known development JWT key' +

@@ -81,6 +81,17 @@ export interface HubServerOptions {
   engine?: Engine;
   /** A pino logger; default one built from `--log-level` writing JSON to stdout. */
   logger?: Logger;
+  /**
+   * Counts publishes against `--publish-rate` instead of this process's own token buckets (a worker of
+   * `--workers N` asks the primary, so the rate holds across workers): 0 allows, else seconds to wait.
+   */
+  publishLimiter?: { take(key: string): number | Promise<number> };
+  /** Finds active subscriptions for the subscriptions API instead of this process's registry (workers: all of them). */
+  findSubscriptions?: (filter: {
+    match?: string;
+    matchType?: string;
+    subscriber?: string;
+  }) => Promise<ActiveSubscription[]>;
 }
 
 export { openStore } from './store.js';
@@ -131,7 +142,8 @@ export class HubServer {
   private readonly perIp = new Map<string, number>();
   /** Estimated bytes of compiled selectors held by each address's open subscriptions (`--max-selector-cost-per-ip`). */
   private readonly perIpSelectorCost = new Map<string, number>();
-  private readonly publishLimiter: RateLimiter | null;
+  private readonly publishLimiter: { take(key: string): number | Promise<number> } | null;
+  private readonly findSubscriptions: NonNullable<HubServerOptions['findSubscriptions']>;
   private readonly corsOrigins: Set<string>;
   private readonly sockets = new Set<Socket>();
   /** Who a request is from, for per-address limits (X-Forwarded-For from trusted proxies only). */
@@ -157,7 +169,10 @@ export class HubServer {
     this.keys = keys;
     this.auth = this.buildAuth();
     this.corsOrigins = new Set(config.corsOrigins);
-    this.publishLimiter = config.publishRate > 0 ? new RateLimiter(config.publishRate) : null;
+    this.publishLimiter =
+      config.publishRate > 0 ? (options.publishLimiter ?? new RateLimiter(config.publishRate)) : null;
+    this.findSubscriptions =
+      options.findSubscriptions ?? ((filter) => Promise.resolve(this.subscriptions.find(filter)));
     this.clientAddress = new ClientAddress(config.trustedProxies);
     this.hub = new MercureHub({
       engine,
@@ -749,7 +764,7 @@ export class HubServer {
         headerValue(authRequest.headers, 'authorization') ??
         publisher.subject ??
         this.clientAddress.ofRequest(req);
-      const wait = this.publishLimiter.take(key);
+      const wait = await this.publishLimiter.take(key);
       if (wait > 0) {
         this.metrics.publishes.inc({ status: '429' });
         throw new HubError(
@@ -836,7 +851,7 @@ export class HubServer {
     else if (parts.length === 0) filter = {};
     else throw new HubError('NOT_FOUND', 'Use /subscriptions/{match_type}/{match}[/{subscriber}].');
     if (parts.length > (v1 ? 3 : 2)) throw new HubError('NOT_FOUND', `Nothing is served at ${path}.`);
-    const found = this.subscriptions.find(filter);
+    const found = await this.findSubscriptions(filter);
     const single = filter.subscriber !== undefined;
     if (single && found[0] === undefined) throw new HubError('NOT_FOUND', 'No such active subscription.');
     if (v1) {
