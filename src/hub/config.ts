@@ -150,7 +150,7 @@ export const OPTIONS = {
       )
       .default(1),
     'N',
-    'Worker processes serving connections (node:cluster), or auto for one per available core. With memory or sqlite: the store, each update is ordered and kept by the primary process and sent to every worker once (docs/hub.md, "All the cores").',
+    'Worker processes serving connections (node:cluster); auto: one per available core. With --store memory or sqlite:PATH the primary process orders and keeps the updates and sends each to every worker once; with redis:// or nats:// each worker is a node of that cluster.',
   ),
   store: option(
     text.default('memory'),
