@@ -29,7 +29,9 @@ export async function serveCommand(argv: string[]): Promise<number> {
     console.log(configHelp());
     return 0;
   }
-  for (const warning of loaded.warnings) console.error(`crier serve: warning: ${warning}`);
+  // Said once: by the primary of `--workers N`, not again by each worker (they read the same options).
+  if (!isClusterWorker())
+    for (const warning of loaded.warnings) console.error(`crier serve: warning: ${warning}`);
   const config = loaded.config;
   if (config.workers > 1 || isClusterWorker()) {
     // `--workers N`: this process supervises N workers, or is one of them (src/cli/workers.ts).
