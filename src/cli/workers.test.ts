@@ -12,7 +12,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { redisServerInstalled, TestRedisServer } from '../engines/redis/test-redis-server.js';
 import { mintPublisherToken, mintSubscriberToken } from '../hub/publisher.js';
+import { requireService } from '../testing/services.js';
 
 const entry = new URL('./crier.ts', import.meta.url).pathname;
 const KEY = 'a-key-for-the-workers-tests-of-crier-0123456789';
@@ -404,6 +406,36 @@ describe('crier serve --workers', () => {
       assert.equal(await stopHub(hub), 0, 'SIGTERM closes the workers and the primary exits 0');
     });
   }
+
+  test('with --store redis:// each worker is a node of the Redis cluster: a publish on any worker reaches subscribers on every worker', async (t) => {
+    if (!requireService(t, 'redis-server', redisServerInstalled, 'apt-get install redis-server')) return;
+    const redis = await TestRedisServer.start();
+    t.after(() => redis.stop());
+    const hub = await startHub(['--workers', '2', '--store', redis.url]);
+    t.after(() => stopHub(hub));
+    const publisher = await mintPublisherToken(KEY, ['*']);
+    const token = await mintSubscriberToken(KEY, ['*']);
+    const subscribers = await subscribersOnEveryWorker(hub, token, ['weather'], 2);
+    for (let i = 0; i < 20; i++) await publishSure(hub, publisher, { topic: 'weather', data: String(i) });
+    for (const s of subscribers) await s.waitFor(20);
+    await sleep(50);
+    const expected = Array.from({ length: 20 }, (_, i) => String(i));
+    for (const s of subscribers)
+      assert.deepEqual(
+        s.events.map((e) => e.data),
+        expected,
+      );
+    // A subscriber resuming on either worker gets the rest from Redis.
+    const late = new Subscriber(hub, token, ['weather'], false);
+    (late as unknown as { lastId: string }).lastId = subscribers[0]!.events[14]!.id;
+    await late.open();
+    await late.waitFor(5);
+    assert.deepEqual(
+      late.events.map((e) => e.data),
+      ['15', '16', '17', '18', '19'],
+    );
+    for (const s of [...subscribers, late]) s.close();
+  });
 
   test('the primary SIGKILLed: the workers exit, and a restart on the SQLite store resumes from it', async (t) => {
     const dir = mkdtempSync(join(tmpdir(), 'crier-workers-'));
