@@ -11,6 +11,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ConfigError, configHelp, type HubConfig, loadConfig } from '../mercure/config.js';
 import { mintPublisherToken, mintSubscriberToken } from '../mercure/publisher.js';
 import { MercureServer } from '../mercure/server.js';
+import { printBanner } from './banner.js';
+import { isClusterWorker } from './worker-env.js';
 
 export async function serveCommand(argv: string[]): Promise<number> {
   let loaded: ReturnType<typeof loadConfig>;
@@ -27,9 +29,15 @@ export async function serveCommand(argv: string[]): Promise<number> {
     console.log(configHelp());
     return 0;
   }
-  for (const warning of loaded.warnings) console.error(`crier serve: warning: ${warning}`);
+  // Said once: by the primary of `--workers N`, not again by each worker (they read the same options).
+  if (!isClusterWorker())
+    for (const warning of loaded.warnings) console.error(`crier serve: warning: ${warning}`);
   const config = loaded.config;
-  for (const warning of loaded.warnings) console.error(`crier serve: warning: ${warning}`);
+  if (config.workers > 1 || isClusterWorker()) {
+    // `--workers N`: this process supervises N workers, or is one of them (src/cli/workers.ts).
+    const { serveWorkers } = await import('./workers.js');
+    return serveWorkers(config);
+  }
   let hub: MercureServer;
   try {
     hub = await MercureServer.create(config);
@@ -38,25 +46,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
     console.error(`crier serve: could not start: ${(error as Error).message}`);
     return 1;
   }
-  console.log(`Crier hub listening on ${hub.origin}  (Mercure hub: ${hub.url})`);
-  if (hub.adminOrigin !== undefined)
-    console.log(`Admin listener on ${hub.adminOrigin}  (/metrics, /healthz, /readyz, dashboard)`);
-  if (hub.generatedKey !== undefined) {
-    const publisher = await mintPublisherToken(hub.generatedKey, ['*'], { expiresIn: 24 * 3600 });
-    const subscriber = await mintSubscriberToken(hub.generatedKey, ['*'], { expiresIn: 24 * 3600 });
-    console.log(
-      [
-        '',
-        'No JWT key configured: a random demo key was generated for this run (set --jwt-key in production).',
-        `Publisher token (24 h):  ${publisher}`,
-        `Subscriber token (24 h): ${subscriber}`,
-        '',
-        `  curl -N -H "Authorization: Bearer <subscriber token>" '${hub.url}?topic=hello'`,
-        `  curl -H "Authorization: Bearer <publisher token>" -d topic=hello -d data=world ${hub.url}`,
-        '',
-      ].join('\n'),
-    );
-  }
+  await printBanner(hub);
   if (config.dev) {
     console.log(
       'Development mode (--dev): anonymous subscribers, CORS *, and the well-known development JWT key' +

@@ -3,6 +3,13 @@
  * `MemoryEngine` is the default, one-process implementation. Redis and NATS engines live in
  * `crier-sse/engines/redis` and `crier-sse/engines/nats`.
  */
+
+export {
+  type ClusterChannel,
+  ClusterEngine,
+  ClusterEngineHost,
+  type ClusterEngineOptions,
+} from './cluster/index.js';
 export type {
   Engine,
   EngineFollower,

@@ -5,6 +5,7 @@
  * option, where the value came from and what is wrong.
  */
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { CrierError } from '../protocol/errors.js';
 import { parseProxyEntry } from './client-address.js';
@@ -83,6 +84,10 @@ const text = z.string();
 /** The value parsers, for commands that take a few options of their own (`crier token`). */
 export const valueSchemas = { duration, size, list, boolean } as const;
 
+/** The most worker processes `--workers` takes. */
+export const MAX_WORKERS = 256;
+const WORKERS_ERROR = `expected auto or a number of worker processes from 1 to ${MAX_WORKERS}`;
+
 // ---- the options ---------------------------------------------------------------------------------------
 
 interface OptionSpec<S extends z.ZodType = z.ZodType> {
@@ -127,6 +132,25 @@ export const OPTIONS = {
     text.optional(),
     'URL',
     "The hub's public URL (https://hub.example/.well-known/mercure): discovery links and the 1.0 token audience. Default: the listening address.",
+  ),
+  workers: option(
+    z
+      .preprocess(
+        (value) =>
+          typeof value === 'string' && value.trim().toLowerCase() === 'auto'
+            ? Math.min(availableParallelism(), MAX_WORKERS)
+            : typeof value === 'string' && /^-?\d+$/.test(value.trim())
+              ? Number(value)
+              : value,
+        z
+          .number({ error: WORKERS_ERROR })
+          .int({ error: WORKERS_ERROR })
+          .min(1, { error: WORKERS_ERROR })
+          .max(MAX_WORKERS, { error: WORKERS_ERROR }),
+      )
+      .default(1),
+    'N',
+    'Worker processes serving connections (node:cluster); auto: one per available core. With --store memory or sqlite:PATH the primary process orders and keeps the updates and sends each to every worker once; with redis:// or nats:// each worker is a node of that cluster.',
   ),
   store: option(
     text.default('memory'),
@@ -622,7 +646,7 @@ function readConfigFile(path: string): Record<string, unknown> {
 }
 
 /** CRIER_* variables read elsewhere than the options: the config file, the demo, the tests and the bench. */
-const OTHER_ENV = new Set(['CRIER_CONFIG', 'CRIER_DEMO_TICKER_RATE', 'CRIER_CHROMIUM']);
+const OTHER_ENV = new Set(['CRIER_CONFIG', 'CRIER_WORKER_OF', 'CRIER_DEMO_TICKER_RATE', 'CRIER_CHROMIUM']);
 const OTHER_ENV_PREFIXES = ['CRIER_BENCH_', 'CRIER_TEST_'];
 
 /** A warning for each CRIER_* variable no option reads, with the nearest known name when one is close. */
@@ -668,6 +692,11 @@ function checkTogether(config: HubConfig): void {
   if (config.dashboard && config.adminAddr === undefined && config.adminToken === undefined && !config.demo) {
     throw new ConfigError(
       "--dashboard shows the hub's figures to whoever opens it: serve it on a private listener (--admin-addr 127.0.0.1:9090) or behind a token (--admin-token).",
+    );
+  }
+  if (config.workers > 1 && (config.demo || config.dashboard)) {
+    throw new ConfigError(
+      `--workers ${config.workers}: the demo apps and the dashboard keep their state in one process; run them with --workers 1 (with --dev, add --demo false --dashboard false to use more workers).`,
     );
   }
   if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) {

@@ -96,6 +96,8 @@ export class HubMetrics {
       name: 'crier_engine_ready',
       help: '1 when the engine is ready, else 0.',
       registers,
+      // Summed over the workers of `--workers N`, it would count them: the server is ready when all are.
+      aggregator: 'min',
       async collect() {
         this.set((await engine.health()).ready ? 1 : 0);
       },
@@ -150,9 +152,11 @@ export class HubMetrics {
     return this.registry.contentType;
   }
 
-  render(): Promise<string> {
-    return this.registry.metrics();
-  }
+  /**
+   * What `/metrics` serves: this registry, unless replaced — a worker of `--workers N` serves the whole
+   * server's figures, aggregated by the primary from every worker's registry (src/cli/workers.ts).
+   */
+  render: () => Promise<string> = () => this.registry.metrics();
 
   close(): void {
     this.registry.clear();

@@ -32,7 +32,8 @@ import { ConnectionGuard } from './connection-guard.js';
 import { HubError } from './errors.js';
 import { cors, headersOf, preflight, type Req, type Res, sendError } from './http.js';
 import { HubMetrics } from './metrics.js';
-import type { RouteContext } from './routes/context.js';
+import { RateLimiter } from './rate-limit.js';
+import type { PublishLimiter, RouteContext } from './routes/context.js';
 import { landing, operations } from './routes/operations.js';
 import { accessCookieName } from './routes/protocol.js';
 import { PublishRoute } from './routes/publish.js';
@@ -50,6 +51,13 @@ export interface MercureServerOptions {
   engine?: Engine;
   /** A pino logger; default one built from `--log-level` writing JSON to stdout. */
   logger?: Logger;
+  /**
+   * Counts publishes against `--publish-rate` instead of this process's own token buckets (a worker of
+   * `--workers N` asks the primary, so the rate holds across workers): 0 allows, else seconds to wait.
+   */
+  publishLimiter?: PublishLimiter;
+  /** Finds active subscriptions for the subscriptions API instead of this process's registry (workers: all of them). */
+  findSubscriptions?: RouteContext['findSubscriptions'];
 }
 
 export { openStore } from './store.js';
@@ -164,6 +172,10 @@ export class MercureServer {
       log: this.log,
       metrics: this.metrics,
       subscriptions: this.subscriptions,
+      findSubscriptions:
+        options.findSubscriptions ?? ((filter) => Promise.resolve(this.subscriptions.find(filter))),
+      publishLimiter:
+        config.publishRate > 0 ? (options.publishLimiter ?? new RateLimiter(config.publishRate)) : null,
       clientAddress: this.clientAddress,
       get closing() {
         return server.closed;

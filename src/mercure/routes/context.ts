@@ -8,7 +8,7 @@ import type { Authenticator } from '../auth/index.js';
 import type { ClientAddress } from '../client-address.js';
 import type { HubConfig } from '../config.js';
 import type { HubMetrics } from '../metrics.js';
-import type { SubscriptionRegistry } from '../subscriptions.js';
+import type { ActiveSubscription, SubscriptionRegistry } from '../subscriptions.js';
 import type { TrackedEngine } from '../tracked-engine.js';
 
 export interface RouteContext {
@@ -24,8 +24,21 @@ export interface RouteContext {
   readonly metrics: HubMetrics;
   /** Active subscriptions, for subscription events and the subscriptions API. */
   readonly subscriptions: SubscriptionRegistry;
+  /** The subscriptions API's view: this registry, or every worker's under `--workers N`. */
+  findSubscriptions(filter: {
+    match?: string;
+    matchType?: string;
+    subscriber?: string;
+  }): Promise<ActiveSubscription[]>;
+  /** `--publish-rate`: this process's token buckets, or the primary's under `--workers N`; null: no limit. */
+  readonly publishLimiter: PublishLimiter | null;
   /** Who a request is from, for per-address limits (X-Forwarded-For from trusted proxies only). */
   readonly clientAddress: ClientAddress;
   /** True once shutdown began. */
   readonly closing: boolean;
+}
+
+/** Counts a publish against `--publish-rate`: 0 allows it, else the seconds to wait. */
+export interface PublishLimiter {
+  take(key: string): number | Promise<number>;
 }

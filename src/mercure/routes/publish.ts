@@ -10,17 +10,12 @@ import { EngineError } from '../../engines/errors.js';
 import { type AuthContext, headerValue, type ProtocolVersion } from '../auth/index.js';
 import { HubError } from '../errors.js';
 import { headersOf, mediaType, type Req, type Res, readBody, requireForm, sendJson } from '../http.js';
-import { RateLimiter } from '../rate-limit.js';
 import { parseForm, type UpdateInput, updateFromForm, utf8Body, validateUpdate } from '../update.js';
 import type { RouteContext } from './context.js';
 import { protocolOf } from './protocol.js';
 
 export class PublishRoute {
-  private readonly limiter: RateLimiter | null;
-
-  constructor(private readonly ctx: RouteContext) {
-    this.limiter = ctx.config.publishRate > 0 ? new RateLimiter(ctx.config.publishRate) : null;
-  }
+  constructor(private readonly ctx: RouteContext) {}
 
   /** A Mercure publish: a form body with `topic`, `data`, `private`, `id`, `type`, `retry`. */
   async form(req: Req, res: Res): Promise<void> {
@@ -95,12 +90,12 @@ export class PublishRoute {
       headers: headersOf(req),
     };
     const publisher = await ctx.auth.authenticatePublisher(authRequest, protocol);
-    if (this.limiter !== null) {
+    if (ctx.publishLimiter !== null) {
       const key =
         headerValue(authRequest.headers, 'authorization') ??
         publisher.subject ??
         ctx.clientAddress.ofRequest(req);
-      const wait = this.limiter.take(key);
+      const wait = await ctx.publishLimiter.take(key);
       if (wait > 0) {
         ctx.metrics.publishes.inc({ status: '429' });
         throw new HubError(

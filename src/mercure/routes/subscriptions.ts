@@ -58,7 +58,7 @@ export async function subscriptionsApi(ctx: RouteContext, req: Req, res: Res, pa
   else if (parts.length === 0) filter = {};
   else throw new HubError('NOT_FOUND', 'Use /subscriptions/{match_type}/{match}[/{subscriber}].');
   if (parts.length > (v1 ? 3 : 2)) throw new HubError('NOT_FOUND', `Nothing is served at ${path}.`);
-  const found = ctx.subscriptions.find(filter);
+  const found = await ctx.findSubscriptions(filter);
   const single = filter.subscriber !== undefined;
   if (single && found[0] === undefined) throw new HubError('NOT_FOUND', 'No such active subscription.');
   if (v1) {

@@ -1,0 +1,6 @@
+export { type ClusterChannel, channelPair, primaryChannel, workerChannel } from './channel.js';
+export {
+  ClusterEngine,
+  ClusterEngineHost,
+  type ClusterEngineOptions,
+} from './cluster-engine.js';
