@@ -127,6 +127,23 @@ async function stalledClient(url: string): Promise<net.Socket> {
   return socket;
 }
 
+/** Counts `needle` (ASCII) in bytes received in pieces; a match may straddle two pieces. */
+function byteCounter(needle: string): { readonly count: number; push(bytes: Buffer): number } {
+  let tail = '';
+  let count = 0;
+  return {
+    get count() {
+      return count;
+    },
+    push(bytes) {
+      const text = tail + bytes.toString('latin1');
+      for (let at = text.indexOf(needle); at !== -1; at = text.indexOf(needle, at + needle.length)) count++;
+      tail = text.slice(1 - needle.length);
+      return count;
+    },
+  };
+}
+
 for (const [name, start] of Object.entries(frameworks)) {
   describe(`event stream on ${name}`, () => {
     test('an LLM-style token stream reaches CrierEventSource in order, then a done event', async () => {
@@ -195,7 +212,9 @@ for (const [name, start] of Object.entries(frameworks)) {
     });
 
     test('a client that does not read makes write() wait; it resolves once the client reads', async () => {
-      const result = deferred<{ waited: boolean; written: boolean }>();
+      // How many writes went out before one waited (null: none waited), then what the waiting one resolved to.
+      const waited = deferred<number | null>();
+      const written = deferred<boolean>();
       const event = { data: 'x'.repeat(64 * 1024) };
       const running = await start(
         async (stream) => {
@@ -203,21 +222,33 @@ for (const [name, start] of Object.entries(frameworks)) {
           for (let i = 0; i < 2000; i++) {
             const write = stream.write(event);
             if (await pending(write)) {
-              result.resolve({ waited: true, written: await write });
+              waited.resolve(i);
+              written.resolve(await write);
+              await stream.write({ event: 'done', data: 'end' });
               return;
             }
             await write;
           }
-          result.resolve({ waited: false, written: false });
+          waited.resolve(null);
         },
         { maxBufferedBytes: 1024 * 1024, heartbeatMs: 0 },
       );
       const socket = await stalledClient(running.url);
-      // Nothing read yet; the handler sits on a pending write. Then read everything.
-      await new Promise((r) => setTimeout(r, 50));
-      socket.on('data', () => {});
+      // The client reads nothing until a write waits, however long the writes before it take.
+      const before = await waited.promise;
+      assert.notEqual(before, null, 'every write resolved at once although the client read nothing');
+      const events = byteCounter('data: x');
+      const done = byteCounter('event: done');
+      const ended = deferred<void>();
+      socket.on('data', (bytes: Buffer) => {
+        events.push(bytes);
+        if (done.push(bytes) > 0) ended.resolve();
+      });
       socket.resume();
-      assert.deepEqual(await result.promise, { waited: true, written: true });
+      assert.equal(await written.promise, true);
+      // Nothing was dropped: the client gets every event written, the one that waited included.
+      await ended.promise;
+      assert.equal(events.count, (before ?? 0) + 1);
       socket.destroy();
       await running.close();
     });
