@@ -23,12 +23,17 @@ export class NodeHttpTransport implements Transport {
   /** True when the response uses chunked transfer-encoding (HTTP/1.1); false for HTTP/1.0 (raw bytes, then close). */
   framed = true;
   private ended: () => void = noop;
-  private readonly heartbeats: boolean;
 
+  /**
+   * `heartbeats`: whether the hub sends heartbeats. TCP keepalive probes only idle connections; with
+   * heartbeats on, a dead peer leaves unacknowledged bytes, which keepalive ignores (the kernel's
+   * retransmission timeout ends it): two syscalls saved per connect. Without heartbeats the probes are the
+   * only way to notice a peer that vanished.
+   */
   constructor(res: ServerResponse, heartbeats: boolean) {
     this.res = res;
     this.socket = res.socket as Socket;
-    this.heartbeats = heartbeats;
+    if (!heartbeats) this.socket.setKeepAlive(true, 30_000);
   }
 
   onEnd(ended: () => void): void {
@@ -45,10 +50,6 @@ export class NodeHttpTransport implements Transport {
       return;
     }
     socket.setNoDelay(true);
-    // TCP keepalive probes only idle connections; with heartbeats on, a dead peer leaves unacknowledged
-    // bytes, which keepalive ignores (the kernel's retransmission timeout ends it). Two syscalls saved per
-    // connect; without heartbeats the probes are the only way to notice a peer that vanished.
-    if (!this.heartbeats) socket.setKeepAlive(true, 30_000);
     socket.setTimeout(0);
     // Head and first bytes in one packet: cork, write the head through node:http, then our chunk.
     socket.cork();
