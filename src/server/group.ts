@@ -6,7 +6,6 @@
  * longer grows with the number of subscribers, only the writes do.
  */
 import type { StoredUpdate } from '../engines/engine.js';
-import type { SseConnection } from './connection.js';
 import { joinEvents, type PreparedEvent } from './prepared.js';
 import type { Subscription } from './request.js';
 import type { TopicSelector } from './selectors.js';
@@ -36,13 +35,23 @@ export class Batch {
   }
 }
 
+/** What a group delivers to: each member's outbox. */
+export interface GroupMember {
+  /** One event, now or queued (the fan-out's per-connection path). */
+  offer(event: PreparedEvent): void;
+  /** The group's batch of this turn, bytes shared with the other members. */
+  sendBatch(batch: Batch): void;
+}
+
+let nextUnshared = 1;
+
 export class SubscriberGroup {
   readonly key: string;
   readonly selectors: readonly TopicSelector[];
   readonly privateSelectors: readonly TopicSelector[] | null;
   /** False for conflated subscriptions: their members get each event one by one (they keep per-topic state). */
   readonly batchable: boolean;
-  readonly members = new Set<SseConnection>();
+  readonly members = new Set<GroupMember>();
   /** Updates of this turn waiting for the end-of-turn flush (coalescing mode only). */
   pending: PreparedEvent[] | null = null;
 
@@ -54,8 +63,8 @@ export class SubscriberGroup {
   }
 
   /** The key of a subscription's shape: connections with equal keys get exactly the same events. */
-  static keyOf(subscription: Subscription, connectionId: number): string {
-    if (subscription.maxRate > 0) return `#${connectionId}`; // conflation state is per connection
+  static keyOf(subscription: Subscription): string {
+    if (subscription.maxRate > 0) return `#${nextUnshared++}`; // conflation state is per connection
     const shape = (list: readonly TopicSelector[] | null) =>
       list === null
         ? ''

@@ -1,7 +1,12 @@
 /**
  * The `Hub`: where a publish enters and where it fans out. It follows the engine's live stream, encodes
- * each update once (`PreparedEvent`), finds the matching connections through the topic index, and hands
- * each the same bytes. Transports (node:http, node:http2, Fetch) create `SseConnection`s and `attach` them.
+ * each update once (`PreparedEvent`), finds the matching groups of connections through the topic index,
+ * and hands each the same bytes; the `Scheduler` decides whether they leave now or at the end of the turn.
+ *
+ * Layers point one way: hub → connection → outbox → scheduler → group, and each of these → adapters/
+ * (transports, which know none of them). A request handler (adapters/) opens a transport and calls
+ * `attach`; the hub creates the `SseConnection`, indexes it, replays its history, and hears of its end
+ * through `ConnectionOwner`. The `Liveness` ticker owns heartbeats, lifetimes and stall detection.
  */
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -16,19 +21,23 @@ import { MemoryEngine } from '../engines/memory/memory-engine.js';
 import { type EventFields, encodeEventText } from '../protocol/encode.js';
 import { headerFromText } from '../protocol/header-text.js';
 import { REPLAY_HEADER, REPLAY_UNAVAILABLE_EVENT } from '../protocol/vocabulary.js';
-import type { CloseReason, SseConnection } from './connection.js';
+import { handleFetchRequest } from './adapters/fetch.js';
+import { handleNodeRequest } from './adapters/node-http.js';
+import { handleHttp2Stream } from './adapters/node-http2.js';
+import type { ConnectionMeta, ConnectionRequest, SubscriberHost, Transport } from './adapters/transport.js';
+import { type CloseReason, type ConnectionOwner, SseConnection } from './connection.js';
 import { ServerError } from './errors.js';
-import { handleFetchRequest } from './fetch.js';
-import { Batch, SubscriberGroup } from './group.js';
-import { handleNodeRequest } from './node-http.js';
-import { handleHttp2Stream } from './node-http2.js';
+import { SubscriberGroup } from './group.js';
+import { Liveness } from './liveness.js';
 import { type HubOptions, type ResolvedHubOptions, resolveHubOptions } from './options.js';
-import { joinEvents, PreparedEvent } from './prepared.js';
+import { PreparedEvent } from './prepared.js';
 import { Replay } from './replay.js';
 import { readSubscription, type SubscribeOptions, type Subscription } from './request.js';
+import { Scheduler } from './scheduler.js';
 import { SelectorPool, TopicIndex } from './selectors.js';
 
 export { REPLAY_HEADER, REPLAY_UNAVAILABLE_EVENT } from '../protocol/vocabulary.js';
+export type { ConnectionMeta, ConnectionRequest } from './adapters/transport.js';
 /**
  * The reserved `Last-Event-ID` that asks for every update still in history (Mercure's `earliest`). It is
  * never a real event ID: `publish` refuses it.
@@ -46,22 +55,6 @@ export interface PublishOptions {
   private?: boolean;
   /** `data` is any value, sent as its `JSON.stringify` text. Default false: `data` must be a string. */
   json?: boolean;
-}
-
-/** The request a connection was opened with. */
-export interface ConnectionRequest {
-  /** The request target (`/events?topic=…`), or the full URL for Fetch requests. */
-  readonly url: string;
-  /** The request headers, names in lower case. */
-  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
-}
-
-/** What a transport knows of a connection besides its subscription (see `attach`). */
-export interface ConnectionMeta {
-  /** The application's `SubscribeOptions.state`. */
-  state?: unknown;
-  /** The request, read only when an event needs it. */
-  request?: () => ConnectionRequest;
 }
 
 export interface ConnectionInfo {
@@ -106,7 +99,7 @@ export interface HubEvents {
   disconnect: [info: ConnectionInfo, reason: CloseReason];
 }
 
-export class Hub extends EventEmitter<HubEvents> {
+export class Hub extends EventEmitter<HubEvents> implements SubscriberHost, ConnectionOwner {
   readonly engine: Engine;
   readonly options: ResolvedHubOptions;
   readonly stats: HubStats = {
@@ -117,15 +110,12 @@ export class Hub extends EventEmitter<HubEvents> {
     slowDisconnects: 0,
     stalledDisconnects: 0,
   };
-  /**
-   * True when connections should queue instead of writing through: a second update in this event-loop
-   * turn, a flush carried over from an earlier turn, or this turn's time slice for writes is spent.
-   */
-  coalescing = false;
-  private readonly ownsEngine: boolean;
-  private readonly index = new TopicIndex<SubscriberGroup>();
   /** Compiled selectors, one per distinct selector, shared by the subscriptions that use it. */
   readonly selectorPool = new SelectorPool();
+  private readonly ownsEngine: boolean;
+  private readonly index = new TopicIndex<SubscriberGroup>();
+  private readonly scheduler: Scheduler;
+  private readonly liveness: Liveness;
   /** `state` and request of the connections opened with a `state`. */
   private readonly metas = new WeakMap<
     SseConnection,
@@ -134,31 +124,13 @@ export class Hub extends EventEmitter<HubEvents> {
   /** What gives each connection's selectors back to the pool when it ends. */
   private readonly releases = new WeakMap<SseConnection, () => void>();
   private readonly groups = new Map<string, SubscriberGroup>();
-  private dirtyGroups: SubscriberGroup[] = [];
   /** Open connections by ID (`send` finds one by its ID). */
   private readonly connections = new Map<number, SseConnection>();
-  private readonly unfollow: () => void;
-  private readonly ticker: NodeJS.Timeout;
-  private readonly tickMs: number;
-  private readonly heartbeat = PreparedEvent.ofFields({ comment: '' });
   /** Connections closed by the server whose transport has not finished closing yet. */
-  readonly draining = new Set<SseConnection>();
-  /** Connections with a queue, flushed first come first written; `dirtyAt` is where the flush resumes. */
-  private dirty: SseConnection[] = [];
-  private dirtyAt = 0;
-  /** When this slice of writes ends: past it, connections queue and the flush yields. */
-  private deadline = 0;
-  private overBudget = false;
-  private turnScheduled = false;
-  private turnUpdates = 0;
-  private current: PreparedEvent | null = null;
-  private seq = 0;
+  private readonly draining = new Set<SseConnection>();
+  private readonly unfollow: () => void;
   /** Encoded updates by stored update, so a reconnect storm replays shared bytes instead of re-encoding. */
   private prepared = new WeakMap<StoredUpdate, PreparedEvent>();
-  /** The previous turn fanned out more than one update: start this one coalescing. */
-  private busy = false;
-  /** This turn's joined batches, by first seq (×2, +1 when framed): most connections share one buffer. */
-  private joined = new Map<number, { last: number; bytes: Buffer }>();
   private closing = false;
   /**
    * The newest PUBLIC update this hub has seen from the engine (its ID goes in the resume header of a
@@ -171,14 +143,13 @@ export class Hub extends EventEmitter<HubEvents> {
     this.options = resolveHubOptions(options);
     this.ownsEngine = options.engine === undefined;
     this.engine = options.engine ?? new MemoryEngine();
+    this.scheduler = new Scheduler(this.stats, this.options);
+    // One timer for every connection: heartbeats, lifetimes and half-open detection.
+    this.liveness = new Liveness(this.options, this.connections, () => this.retryEvent());
     this.unfollow = this.engine.follow({
       update: (update) => this.fanOut(update),
       reset: (reason) => this.resetAll(reason),
     });
-    // One timer for every connection: heartbeats, lifetimes and half-open detection.
-    this.tickMs = this.options.heartbeatMs > 0 ? Math.max(50, this.options.heartbeatMs / 3) : 5_000;
-    this.ticker = setInterval(() => this.tick(), this.tickMs);
-    this.ticker.unref();
   }
 
   /**
@@ -259,13 +230,8 @@ export class Hub extends EventEmitter<HubEvents> {
   send(connectionId: number, event: EventFields): boolean {
     const connection = this.connections.get(connectionId);
     if (connection === undefined || connection.closed) return false;
-    const prepared = PreparedEvent.ofFields(event);
-    if (connection.backlog !== null) {
-      // Reading or writing history: after it, like the live events waiting there.
-      connection.backlog.push(prepared);
-      connection.queuedBytes += prepared.payload.length;
-      if (connection.queuedBytes > this.options.maxBufferedBytes) this.dropSlow(connection);
-    } else connection.send(prepared);
+    // Reading or writing history: after it, like the live events waiting there.
+    connection.outbox.push(PreparedEvent.ofFields(event));
     return !connection.closed;
   }
 
@@ -293,117 +259,11 @@ export class Hub extends EventEmitter<HubEvents> {
   private fanOut(update: StoredUpdate): void {
     if (update.private !== true) this.newest = update;
     const event = PreparedEvent.ofUpdate(update); // encoded once, for everyone
-    event.seq = this.seq++;
     this.prepared.set(update, event); // and reused by replays while the engine keeps the update
     this.stats.updates++;
-    // The first update of a turn writes through to idle sockets; later ones in the same turn are queued
-    // and leave together in the end-of-turn flush (one write per connection for the whole burst). After a
-    // turn with several updates, or while an earlier flush is still being written (work is piling up),
-    // even the first one is queued: each connection then gets everything queued for it in one write.
-    if (this.turnUpdates++ === 0) this.startSlice();
-    if (this.turnUpdates > 1 || this.busy || this.dirtyAt < this.dirty.length) this.coalescing = true;
-    if (!this.turnScheduled) {
-      this.turnScheduled = true;
-      setImmediate(this.endTurn);
-    }
-    this.current = event;
-    this.index.match(update.topics, this.visit);
-    this.current = null;
-  }
-
-  // One visit per matching group (bound once, so a fan-out allocates no closure).
-  private readonly visit = (group: SubscriberGroup): void => {
-    const event = this.current!;
-    if (!group.mayReceive(event.update!)) return;
-    if (this.coalescing && group.batchable) {
-      // In a burst: append once for the whole group; its members get the batch at the end of the turn.
-      if (group.pending === null) {
-        group.pending = [event];
-        this.dirtyGroups.push(group);
-      } else group.pending.push(event);
-      return;
-    }
-    this.stats.deliveries += group.members.size;
-    for (const connection of group.members) connection.offer(event);
-  };
-
-  /**
-   * The end-of-turn flush. Writes are sliced by time (`flushSliceMs`): past the slice, the rest waits for
-   * the next turn, so publishes that arrive meanwhile are read and join the queues of connections not yet
-   * written — under load each write carries more events instead of the backlog growing. First come, first
-   * written: while a flush is carried over, new batches queue behind it.
-   */
-  private readonly endTurn = (): void => {
-    const burst = this.turnUpdates > 1;
-    this.turnScheduled = false;
-    this.turnUpdates = 0;
-    this.startSlice();
-    const carried = this.dirtyAt < this.dirty.length;
-    this.coalescing = carried;
-    // Groups first: a member already queued appends the batch to its queue, flushed just after.
-    const groups = this.dirtyGroups;
-    this.dirtyGroups = [];
-    for (const group of groups) {
-      const batch = new Batch(group.pending!);
-      group.pending = null;
-      this.stats.deliveries += batch.events.length * group.members.size;
-      for (const connection of group.members) connection.sendBatch(batch);
-    }
-    const dirty = this.dirty;
-    let at = this.dirtyAt;
-    while (at < dirty.length && !this.overBudget) {
-      dirty[at++]!.flush();
-    }
-    this.coalescing = false;
-    if (at < dirty.length) {
-      // Out of time: yield to I/O and go on next turn (compacting the list now and then).
-      if (at > 1024 && at * 2 > dirty.length) {
-        this.dirty = dirty.slice(at);
-        at = 0;
-      }
-      this.dirtyAt = at;
-      this.busy = true;
-      this.turnScheduled = true;
-      setImmediate(this.endTurn);
-      if (this.joined.size > 256) this.joined = new Map();
-      return;
-    }
-    this.dirty = [];
-    this.dirtyAt = 0;
-    this.busy = burst || carried;
-    if (this.joined.size > 0) this.joined = new Map();
-  };
-
-  private startSlice(): void {
-    this.overBudget = false;
-    this.deadline = performance.now() + this.options.flushSliceMs;
-  }
-
-  /** Counts one write; every 64th checks the clock, and once the slice is spent makes connections queue. */
-  countWrite(): void {
-    if ((++this.stats.writes & 63) === 0 && !this.overBudget && performance.now() > this.deadline) {
-      this.overBudget = true;
-      this.coalescing = true;
-    }
-  }
-
-  /**
-   * The bytes of several events for one write. In a burst most connections queued the very same run of
-   * updates (consecutive fan-out seqs), so the joined buffer is built once per turn and shared, like a
-   * single event's bytes are. Anything else (a filtered subset, replay, control events) is joined alone.
-   */
-  join(events: readonly PreparedEvent[], framed: boolean): Buffer {
-    const first = events[0]!.seq;
-    if (first < 0) return joinEvents(events, framed);
-    for (let i = 1; i < events.length; i++)
-      if (events[i]!.seq !== first + i) return joinEvents(events, framed);
-    const key = first * 2 + (framed ? 1 : 0);
-    const last = first + events.length - 1;
-    const hit = this.joined.get(key);
-    if (hit !== undefined && hit.last === last) return hit.bytes;
-    const bytes = joinEvents(events, framed);
-    if (hit === undefined) this.joined.set(key, { last, bytes });
-    return bytes;
+    this.scheduler.begin(event);
+    this.index.match(update.topics, this.scheduler.visit);
+    this.scheduler.end();
   }
 
   private readonly prepareUpdate = (update: StoredUpdate): PreparedEvent => {
@@ -414,29 +274,6 @@ export class Hub extends EventEmitter<HubEvents> {
     }
     return event;
   };
-
-  /** A connection queued its first event of this turn. */
-  markDirty(connection: SseConnection): void {
-    this.dirty.push(connection);
-    if (!this.turnScheduled) {
-      this.turnScheduled = true;
-      setImmediate(this.endTurn);
-    }
-  }
-
-  /** The connection's buffer passed `maxBufferedBytes`: drop it; it will resume by replay. */
-  dropSlow(connection: SseConnection): void {
-    this.stats.slowDisconnects++;
-    this.options.logger?.warn(
-      'crier: slow subscriber disconnected (buffer full); it can resume with Last-Event-ID',
-      {
-        connection: connection.id,
-        bufferedBytes: connection.buffered + connection.queuedBytes,
-        maxBufferedBytes: this.options.maxBufferedBytes,
-      },
-    );
-    connection.close('slow', [], false);
-  }
 
   // ---- connections ----------------------------------------------------------------------------------
 
@@ -451,44 +288,43 @@ export class Hub extends EventEmitter<HubEvents> {
   }
 
   /**
-   * Starts a connection: indexes it, replays history after its `Last-Event-ID` if any, opens the stream.
-   * Live events published while history is read and written wait in the connection's backlog and are
-   * joined after it by offset, so the subscriber sees no gap and no duplicate. History goes out in slices
-   * of at most half the write buffer, the next one only once the socket took the previous one
-   * (`replaySlice`): memory per connection stays bounded whatever the history size.
+   * Starts a connection on an opened transport: indexes it, replays history after its `Last-Event-ID` if
+   * any, opens the stream. Live events published while history is read and written wait in the
+   * connection's outbox and are joined after it by offset, so the subscriber sees no gap and no duplicate.
+   * History goes out in slices of at most half the write buffer, the next one only once the transport took
+   * the previous one: memory per connection stays bounded whatever the history size.
    */
-  async attach(connection: SseConnection, subscription: Subscription, meta?: ConnectionMeta): Promise<void> {
+  async attach(transport: Transport, subscription: Subscription, meta?: ConnectionMeta): Promise<void> {
     if (this.closing) {
       subscription.release?.();
       throw new ServerError('HUB_CLOSED', 'The server is shutting down; reconnect shortly.');
     }
-    if (subscription.release !== undefined) this.releases.set(connection, subscription.release);
-    if (meta?.state !== undefined)
-      this.metas.set(connection, { state: meta.state, request: meta.request?.() });
-    const first = [PreparedEvent.ofFields({ retry: this.jitteredRetry() })];
-    const lastEventId = subscription.lastEventId;
-    if (lastEventId !== undefined) connection.backlog = [];
-    this.connections.set(connection.id, connection);
-    this.stats.connections = this.connections.size;
-    const key = SubscriberGroup.keyOf(subscription, connection.id);
+    const key = SubscriberGroup.keyOf(subscription);
     let group = this.groups.get(key);
     if (group === undefined) {
       group = new SubscriberGroup(key, subscription);
       this.groups.set(key, group);
       this.index.add(group, group.selectors);
     }
-    group.members.add(connection);
-    connection.group = group;
-    if (this.options.maxLifetimeMs > 0) {
-      const spread = this.options.maxLifetimeMs * this.options.lifetimeJitter;
-      connection.deadline = Date.now() + this.options.maxLifetimeMs - Math.random() * spread;
-    }
+    const connection = new SseConnection(this, transport, subscription, group, this.scheduler);
+    const outbox = connection.outbox;
+    if (subscription.release !== undefined) this.releases.set(connection, subscription.release);
+    if (meta?.state !== undefined)
+      this.metas.set(connection, { state: meta.state, request: meta.request?.() });
+    const first = [PreparedEvent.ofFields({ retry: this.jitteredRetry() })];
+    const lastEventId = subscription.lastEventId;
+    if (lastEventId !== undefined) outbox.holdLive();
+    this.connections.set(connection.id, connection);
+    this.stats.connections = this.connections.size;
+    group.members.add(outbox);
+    this.liveness.watch(connection);
     if (lastEventId === undefined) {
-      connection.open({}, first);
+      transport.open({}, first);
       if (this.listenerCount('connect') > 0) this.emit('connect', this.info(connection, meta));
       return;
     }
     let read: HistoryRead;
+    let replay: Replay | null = null;
     try {
       const page = Replay.firstRead();
       read = await (lastEventId === EARLIEST
@@ -510,160 +346,104 @@ export class Hub extends EventEmitter<HubEvents> {
         );
         const all = await this.engine.readAll(Replay.firstRead());
         read = { status, position: all.position };
-        connection.replay = this.replayOf(connection, all);
+        replay = this.replayOf(connection, all);
       }
     } catch (error) {
-      this.detach(connection, 'server');
+      this.detach(connection, 'server', false);
       throw error;
     }
     if (connection.closed) return;
-    if (read.status === 'ok') connection.replay = this.replayOf(connection, read);
+    if (read.status === 'ok') replay = this.replayOf(connection, read);
     const headers: Record<string, string> = { [REPLAY_HEADER]: read.status };
     if (subscription.resumeHeader !== undefined) {
       const from = read.status === 'ok' && lastEventId !== EARLIEST ? lastEventId : EARLIEST;
       headers[subscription.resumeHeader] = headerFromText(from);
     }
     // The first slice goes with the response head; a short replay is over with it.
-    const replay = connection.replay!;
-    replay.next(this.replaySliceBytes(), first);
-    if (replay.done) this.endReplay(connection, first);
-    connection.open(headers, first);
-    if (!replay.done) this.replaySlice(connection);
+    outbox.startReplay(replay!, first);
+    transport.open(headers, first);
+    outbox.continueReplay();
     if (this.listenerCount('connect') > 0) this.emit('connect', this.info(connection, meta));
   }
 
-  private replayOf(connection: SseConnection, read: HistoryRead & { readonly status: 'ok' }) {
+  private replayOf(connection: SseConnection, read: HistoryRead & { readonly status: 'ok' }): Replay {
     // A page of about a quarter of the write buffer: with its encoded slice and the bytes the socket holds,
     // a replaying connection stays within about the write buffer.
-    const pageBytes = Math.max(1, Math.floor(this.options.maxBufferedBytes / 4));
-    return new Replay(read, (u) => connection.wants(u), this.prepareUpdate, pageBytes);
+    const max = this.options.maxBufferedBytes;
+    return new Replay(
+      read,
+      (u) => connection.wants(u),
+      this.prepareUpdate,
+      (options) => this.engine.readAll(options),
+      Math.max(1, Math.floor(max / 4)),
+      Math.max(1, Math.floor(max / 2)),
+    );
   }
 
-  private replaySliceBytes(): number {
-    return Math.max(1, Math.floor(this.options.maxBufferedBytes / 2));
-  }
-
-  /**
-   * Writes the next slice of a connection's replay; called again once the transport has taken it. When the
-   * page is all written, reads the next one first (`replayPage`).
-   */
-  private readonly replaySlice = (connection: SseConnection): void => {
-    const replay = connection.replay;
-    if (connection.closed || replay === null) return;
-    if (replay.needsPage) {
-      void this.replayPage(connection, replay);
-      return;
-    }
-    const slice = replay.next(this.replaySliceBytes());
-    if (replay.done) this.endReplay(connection, slice);
-    if (slice.length > 0)
-      connection.writeSlice(slice, replay.done ? noop : () => this.replaySlice(connection));
-    else if (!replay.done) this.replaySlice(connection); // the page held nothing this connection wants
-  };
-
-  /**
-   * Reads the next page of a replay, then goes on writing. A page that does not continue where the last
-   * one stopped (history trimmed meanwhile), or a failed read, closes the connection: the client resumes
-   * from the last ID it got and is told of the gap — nothing is skipped silently.
-   */
-  private async replayPage(connection: SseConnection, replay: Replay): Promise<void> {
-    let ok = false;
-    try {
-      ok = await replay.load((options) => this.engine.readAll(options));
-    } catch (error) {
-      this.options.logger?.warn('crier: reading the next page of a replay failed; closing the subscriber', {
-        error: (error as Error)?.message ?? String(error),
+  /** Called once per connection when it ends, whatever the reason (`ConnectionOwner`). */
+  detach(connection: SseConnection, reason: CloseReason, held: boolean): void {
+    if (this.connections.get(connection.id) !== connection) return;
+    if (reason === 'slow') {
+      this.stats.slowDisconnects++;
+      this.options.logger?.warn(
+        'crier: slow subscriber disconnected (buffer full); it can resume with Last-Event-ID',
+        {
+          connection: connection.id,
+          bufferedBytes: connection.outbox.heldBytes,
+          maxBufferedBytes: this.options.maxBufferedBytes,
+        },
+      );
+    } else if (reason === 'stalled') {
+      this.stats.stalledDisconnects++;
+      this.options.logger?.warn('crier: half-open subscriber closed (buffer not draining)', {
+        connection: connection.id,
+        bufferedBytes: connection.outbox.buffered,
       });
     }
-    if (connection.closed || connection.replay !== replay) return;
-    if (ok) this.replaySlice(connection);
-    else connection.close('engine-reset', [PreparedEvent.ofFields({ retry: this.jitteredRetry() })]);
-  }
-
-  /**
-   * History is all handed out: live events of the backlog that the history read did not cover follow it
-   * (appended to `out`), and the connection goes live.
-   */
-  private endReplay(connection: SseConnection, out: PreparedEvent[]): void {
-    const covered = connection.replay!.covered;
-    for (const event of connection.backlog!) {
-      const u = event.update;
-      // No update: a message sent to this connection alone (`send`), always after the history.
-      if (u === null || u.epoch !== covered.epoch || u.offset > covered.offset) out.push(event);
-    }
-    connection.backlog = null;
-    connection.replay = null;
-    connection.covered = covered;
-    connection.queuedBytes = 0;
-  }
-
-  /** Called once per connection when it ends, whatever the reason. */
-  detach(connection: SseConnection, reason: CloseReason): void {
-    if (this.connections.get(connection.id) !== connection) return;
+    if (held) this.draining.add(connection);
     this.connections.delete(connection.id);
     this.releases.get(connection)?.();
     this.releases.delete(connection);
     const group = connection.group;
-    if (group !== null) {
-      group.members.delete(connection);
-      if (group.members.size === 0) {
-        this.groups.delete(group.key);
-        this.index.remove(group);
-      }
+    group.members.delete(connection.outbox);
+    if (group.members.size === 0) {
+      this.groups.delete(group.key);
+      this.index.remove(group);
     }
     this.stats.connections = this.connections.size;
     if (this.listenerCount('disconnect') > 0) this.emit('disconnect', this.info(connection), reason);
     this.metas.delete(connection);
   }
 
+  /** The transport of a connection closed by the server has finished closing (`ConnectionOwner`). */
+  released(connection: SseConnection): void {
+    this.draining.delete(connection);
+  }
+
+  /** A replay could not go on (`ConnectionOwner`): close, the client resumes from its last ID and is told. */
+  replayBroken(connection: SseConnection, error: unknown): void {
+    if (error !== undefined) {
+      this.options.logger?.warn('crier: reading the next page of a replay failed; closing the subscriber', {
+        error: (error as Error)?.message ?? String(error),
+      });
+    }
+    connection.close('engine-reset', [this.retryEvent()]);
+  }
+
   private resetAll(reason: string): void {
     this.options.logger?.warn('crier: the engine lost continuity; closing subscribers so they replay', {
       reason,
     });
-    for (const c of [...this.connections.values()])
-      c.close('engine-reset', [PreparedEvent.ofFields({ retry: this.jitteredRetry() })]);
+    for (const c of [...this.connections.values()]) c.close('engine-reset', [this.retryEvent()]);
   }
 
   private jitteredRetry(): number {
     return Math.round(this.options.retryMs * (1 + Math.random() * this.options.retryJitter));
   }
 
-  private tick(): void {
-    const now = Date.now();
-    const idleTicks = 3; // heartbeat after 3 idle ticks: between heartbeatMs and 4/3 of it
-    const stallTicks = Math.ceil(this.options.stallTimeoutMs / this.tickMs);
-    for (const c of this.connections.values()) {
-      // Not open yet (its history is being read); a replaying one is checked for stalls like any other.
-      if (c.closed || (c.backlog !== null && c.replay === null)) continue;
-      if (c.deadline > 0 && now >= c.deadline) {
-        c.close('lifetime', [PreparedEvent.ofFields({ retry: this.jitteredRetry() })]);
-        continue;
-      }
-      // Half-open: bytes waiting that never drain (the peer stopped acknowledging).
-      const buffered = c.buffered;
-      if (buffered > 0 && buffered >= c.lastBuffered) {
-        if (++c.stallTicks >= stallTicks) {
-          this.stats.stalledDisconnects++;
-          this.options.logger?.warn('crier: half-open subscriber closed (buffer not draining)', {
-            connection: c.id,
-            bufferedBytes: buffered,
-          });
-          c.close('stalled', [], false);
-          continue;
-        }
-      } else c.stallTicks = 0;
-      c.lastBuffered = buffered;
-      if (this.options.heartbeatMs > 0 && c.replay === null) {
-        if (c.wrote) {
-          c.wrote = false;
-          c.idleTicks = 0;
-        } else if (++c.idleTicks >= idleTicks && c.queue === null) {
-          c.idleTicks = 0;
-          c.writeNow([this.heartbeat]);
-          c.wrote = false;
-        }
-      }
-    }
+  /** A jittered `retry:`, written before the server closes a connection, so reconnects spread out. */
+  private retryEvent(): PreparedEvent {
+    return PreparedEvent.ofFields({ retry: this.jitteredRetry() });
   }
 
   /**
@@ -677,13 +457,13 @@ export class Hub extends EventEmitter<HubEvents> {
     const waveSize = options.waveSize ?? 500;
     const waveIntervalMs = options.waveIntervalMs ?? 100;
     const timeoutMs = options.timeoutMs ?? 10_000;
-    clearInterval(this.ticker);
-    this.endTurn(); // queues what is pending; each close below writes its connection's queue first
+    this.liveness.stop();
+    this.scheduler.endTurn(); // queues what is pending; each close below writes its connection's queue first
     const all = [...this.connections.values()];
     for (let i = 0; i < all.length; i += waveSize) {
       if (i > 0) await new Promise((r) => setTimeout(r, waveIntervalMs));
       for (const c of all.slice(i, i + waveSize)) {
-        c.close('shutdown', [PreparedEvent.ofFields({ retry: this.jitteredRetry() })]);
+        c.close('shutdown', [this.retryEvent()]);
       }
     }
     const deadline = Date.now() + timeoutMs;
@@ -704,5 +484,3 @@ export class Hub extends EventEmitter<HubEvents> {
     return request === undefined ? { id: c.id, selectors } : { id: c.id, selectors, request };
   }
 }
-
-function noop(): void {}

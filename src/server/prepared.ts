@@ -91,3 +91,9 @@ export function joinAsChunk(events: readonly PreparedEvent[]): Buffer {
   out[at] = 10;
   return out;
 }
+
+/** The bytes of one or more events for one write: an event's own (shared) bytes, or several joined. */
+export function eventBytes(events: readonly PreparedEvent[], framed: boolean): Buffer {
+  if (events.length === 1) return framed ? events[0]!.chunk : events[0]!.payload;
+  return joinEvents(events, framed);
+}

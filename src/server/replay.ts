@@ -1,6 +1,6 @@
 /**
  * `Replay`: the history a resuming connection still has to be sent, read from the engine in pages and
- * handed out in slices. The hub writes one slice, and asks for the next only once the transport has taken
+ * handed out in slices. Its outbox writes one slice, and asks for the next only once the transport has taken
  * the previous one (the socket drained); the next page is read only once the previous one is all written.
  * So a connection holds at most one page of history in memory, however long the history is; a client that
  * does not read stops the replay where it is, and its backlog of live events makes it a slow subscriber
@@ -28,11 +28,21 @@ export class Replay {
   /** The page size for the next read: about `pageBytes` worth of updates of the size seen so far. */
   private limit = REPLAY_PAGE_MAX;
 
+  /**
+   * @param read The first page.
+   * @param wants Whether the connection gets an update (its selectors and private rights).
+   * @param prepare The encoded bytes of an update (shared with other connections while the engine keeps it).
+   * @param readAll Reads the next page of history (the engine's `readAll`).
+   * @param pageBytes About how many bytes of updates one page should hold.
+   * @param sliceBytes The most bytes of one slice (`next`); at least one event, however large.
+   */
   constructor(
     read: OkRead,
     private readonly wants: (update: StoredUpdate) => boolean,
     private readonly prepare: (update: StoredUpdate) => PreparedEvent,
+    private readonly readAll: (options: ReadOptions) => Promise<OkRead>,
     private readonly pageBytes: number,
+    readonly sliceBytes: number,
   ) {
     this.updates = read.updates;
     this.covered = read.position;
@@ -55,9 +65,9 @@ export class Replay {
    * (updates trimmed meanwhile, or the log recreated): the caller must close the connection so the client
    * resumes from its last ID and is told.
    */
-  async load(readAll: (options: ReadOptions) => Promise<OkRead>): Promise<boolean> {
+  async load(): Promise<boolean> {
     const after = this.covered;
-    const read = await readAll({ after, limit: this.limit });
+    const read = await this.readAll({ after, limit: this.limit });
     const first = read.updates[0];
     const continuous =
       first === undefined

@@ -14,8 +14,8 @@ import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { EventFields } from '../protocol/encode.js';
 import { textFromHeader } from '../protocol/header-text.js';
+import { SSE_HEADERS, writeSseHead } from './adapters/node-http.js';
 import { ServerError } from './errors.js';
-import { SSE_HEADERS, writeSseHead } from './node-http.js';
 import { HUB_DEFAULTS } from './options.js';
 import { PreparedEvent } from './prepared.js';
 

@@ -4,7 +4,31 @@
  */
 import http, { type IncomingHttpHeaders } from 'node:http';
 import http2 from 'node:http2';
+import type { AddressInfo } from 'node:net';
 import { EventStreamParser, type ParsedEvent } from '../protocol/parse.js';
+import { Hub } from './hub.js';
+import type { HubOptions } from './options.js';
+import type { SubscribeOptions } from './request.js';
+
+/** A hub served over node:http on a free port of 127.0.0.1; `perRequest` gives each request its options. */
+export async function startHub(
+  options: HubOptions = {},
+  perRequest?: (req: http.IncomingMessage) => SubscribeOptions,
+) {
+  const hub = new Hub({ logger: null, ...options });
+  const server = http.createServer((req, res) => void hub.handle(req, res, perRequest?.(req)));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  return {
+    hub,
+    url: `http://127.0.0.1:${port}`,
+    async stop() {
+      await hub.close({ timeoutMs: 2000 });
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    },
+  };
+}
 
 export interface TestSseClient {
   readonly status: number;

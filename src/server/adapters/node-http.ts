@@ -1,5 +1,5 @@
 /**
- * The node:http (HTTP/1.1) transport — the fast one. After the response head, Crier stops going through
+ * The node:http (HTTP/1.1) adapter — the fast one. After the response head, Crier stops going through
  * `ServerResponse.write` (which costs a stream pass, a chunk header and a cork per call and saturates near
  * 34k writes/s) and writes each event's pre-framed chunk, shared by all subscribers, straight to the socket.
  * It keeps a reference to the socket only; the request and response objects are not held.
@@ -7,36 +7,38 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { Socket } from 'node:net';
-import { SseConnection } from './connection.js';
-import type { Batch } from './group.js';
-import type { Hub } from './hub.js';
-import { Http2Connection, resetRefused } from './node-http2.js';
-import { joinAsChunk, joinEvents, type PreparedEvent } from './prepared.js';
-import { refusalFor } from './refusal.js';
-import type { SubscribeOptions, Subscription } from './request.js';
+import { eventBytes, type PreparedEvent } from '../prepared.js';
+import { refusalFor } from '../refusal.js';
+import type { SubscribeOptions, Subscription } from '../request.js';
+import { Http2Transport, resetRefused } from './node-http2.js';
+import { noop, SSE_HEADERS, type SubscriberHost, type Transport } from './transport.js';
 
-export const SSE_HEADERS: Readonly<Record<string, string>> = Object.freeze({
-  'content-type': 'text/event-stream; charset=utf-8',
-  'cache-control': 'no-cache, no-transform',
-  'x-accel-buffering': 'no',
-});
+export { SSE_HEADERS } from './transport.js';
 
 const LAST_CHUNK = Buffer.from('0\r\n\r\n', 'latin1');
-const CRLF = Buffer.from('\r\n', 'latin1');
-/** A replay slice of at most this many events is written by reference (writev); a longer one is joined. */
-const SHARED_SLICE_EVENTS = 64;
 
-export class NodeHttpConnection extends SseConnection {
-  private socket: Socket;
+export class NodeHttpTransport implements Transport {
+  private readonly socket: Socket;
   private res: ServerResponse | null;
   /** True when the response uses chunked transfer-encoding (HTTP/1.1); false for HTTP/1.0 (raw bytes, then close). */
-  private framed = true;
+  framed = true;
+  private ended: () => void = noop;
 
-  constructor(hub: Hub, subscription: Subscription, res: ServerResponse) {
-    super(hub, subscription);
+  /**
+   * `heartbeats`: whether the hub sends heartbeats. TCP keepalive probes only idle connections; with
+   * heartbeats on, a dead peer leaves unacknowledged bytes, which keepalive ignores (the kernel's
+   * retransmission timeout ends it): two syscalls saved per connect. Without heartbeats the probes are the
+   * only way to notice a peer that vanished.
+   */
+  constructor(res: ServerResponse, heartbeats: boolean) {
     this.res = res;
     this.socket = res.socket as Socket;
-    this.socket.once('close', () => this.ended());
+    if (!heartbeats) this.socket.setKeepAlive(true, 30_000);
+  }
+
+  onEnd(ended: () => void): void {
+    this.ended = ended;
+    this.socket.once('close', ended);
   }
 
   open(headers: Record<string, string>, first: readonly PreparedEvent[]): void {
@@ -48,10 +50,6 @@ export class NodeHttpConnection extends SseConnection {
       return;
     }
     socket.setNoDelay(true);
-    // TCP keepalive probes only idle connections; with heartbeats on, a dead peer leaves unacknowledged
-    // bytes, which keepalive ignores (the kernel's retransmission timeout ends it). Two syscalls saved per
-    // connect; without heartbeats the probes are the only way to notice a peer that vanished.
-    if (this.hub.options.heartbeatMs === 0) socket.setKeepAlive(true, 30_000);
     socket.setTimeout(0);
     // Head and first bytes in one packet: cork, write the head through node:http, then our chunk.
     socket.cork();
@@ -60,58 +58,38 @@ export class NodeHttpConnection extends SseConnection {
     // socket for its next request in the moment between the stream's last chunk and the close.
     writeSseHead(res, headers);
     this.framed = res.chunkedEncoding;
-    this.writeNow(first);
+    if (first.length > 0) socket.write(eventBytes(first, this.framed));
     socket.uncork();
     // Deferred: we may be inside the HTTP parser's own callback here, and it must not be freed under itself.
-    if (this.framed) setImmediate(detachFromHttpServer, socket, () => this.ended());
+    if (this.framed) setImmediate(detachFromHttpServer, socket, this.ended);
   }
 
   get buffered(): number {
     return this.socket.writableLength;
   }
 
-  protected writeOne(event: PreparedEvent): void {
-    this.socket.write(this.framed ? event.chunk : event.payload);
+  write(bytes: Uint8Array): void {
+    this.socket.write(bytes);
   }
 
-  protected writeBatch(batch: Batch): void {
-    this.socket.write(batch.bytes(this.framed));
-  }
-
-  protected writeMany(events: readonly PreparedEvent[]): void {
-    this.socket.write(this.hub.join(events, this.framed));
-  }
-
-  override writeSlice(events: readonly PreparedEvent[], drained: () => void): void {
-    if (this.closed) return;
-    this.wrote = true;
+  writeThen(parts: readonly Uint8Array[], drained: () => void): void {
     // The callback runs once the bytes are handed to the kernel: a client that does not read never gets
-    // the next slice.
+    // the next slice. Several parts go out as one writev (shared payloads, no copy).
     const done = (error?: Error | null) => {
       if (error == null) drained();
     };
     const socket = this.socket;
-    if (events.length > SHARED_SLICE_EVENTS) {
-      socket.write(this.framed ? joinAsChunk(events) : joinEvents(events, false), done);
+    if (parts.length === 1) {
+      socket.write(parts[0]!, done);
       return;
     }
-    // Few, large events: one writev of their shared payloads (encoded once for every connection), in one
-    // chunk, instead of a copy of the slice per connection.
     socket.cork();
-    if (this.framed) {
-      let total = 0;
-      for (const e of events) total += e.payload.length;
-      socket.write(`${total.toString(16)}\r\n`, 'latin1');
-    }
-    for (let i = 0; i < events.length - 1; i++) socket.write(events[i]!.payload);
-    if (this.framed) {
-      socket.write(events.at(-1)!.payload);
-      socket.write(CRLF, done);
-    } else socket.write(events.at(-1)!.payload, done);
+    for (let i = 0; i < parts.length - 1; i++) socket.write(parts[i]!);
+    socket.write(parts.at(-1)!, done);
     socket.uncork();
   }
 
-  protected terminate(graceful: boolean): void {
+  terminate(graceful: boolean): void {
     if (graceful && !this.socket.destroyed) {
       if (this.framed) this.socket.end(LAST_CHUNK);
       else this.socket.end();
@@ -219,10 +197,10 @@ function discard(): void {}
  * Serves one SSE request on node:http (or the node:http2 compatibility API): reads the subscription from
  * the URL and `Last-Event-ID`, answers 400 with a message for bad input, else streams. Resolves once the
  * stream is open (or refused). Express, Fastify (`reply.raw` after `reply.hijack()`) and plain node:http
- * all call this.
+ * all call this (through `Hub.handle`).
  */
 export async function handleNodeRequest(
-  hub: Hub,
+  hub: SubscriberHost,
   req: IncomingMessage | Http2ServerRequest,
   res: ServerResponse | Http2ServerResponse,
   options: SubscribeOptions = {},
@@ -234,12 +212,12 @@ export async function handleNodeRequest(
   } catch (error) {
     return refuse(res, error);
   }
-  const connection =
+  const transport =
     'stream' in res && req.httpVersionMajor === 2
-      ? new Http2Connection(hub, subscription, (res as Http2ServerResponse).stream)
-      : new NodeHttpConnection(hub, subscription, res as ServerResponse);
+      ? new Http2Transport((res as Http2ServerResponse).stream)
+      : new NodeHttpTransport(res as ServerResponse, hub.options.heartbeatMs > 0);
   try {
-    await hub.attach(connection, subscription, {
+    await hub.attach(transport, subscription, {
       state: options.state,
       request: () => ({ url: req.url ?? '/', headers: req.headers }),
     });

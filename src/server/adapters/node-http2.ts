@@ -1,30 +1,27 @@
 /**
- * The node:http2 transport (cleartext h2c or TLS): one HTTP/2 stream per subscriber. HTTP/2 does its own
- * framing, so connections write each event's `payload` (still encoded once and shared). No `Connection`
- * header: it is forbidden in HTTP/2.
+ * The node:http2 adapter (cleartext h2c or TLS): one HTTP/2 stream per subscriber. HTTP/2 does its own
+ * framing, so it writes each event's `payload` (still encoded once and shared). No `Connection` header: it
+ * is forbidden in HTTP/2.
  */
 import { constants, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
-import { SseConnection } from './connection.js';
-import type { Batch } from './group.js';
-import type { Hub } from './hub.js';
-import { joinEvents, type PreparedEvent } from './prepared.js';
-import { refusalFor } from './refusal.js';
-import type { SubscribeOptions, Subscription } from './request.js';
+import { eventBytes, type PreparedEvent } from '../prepared.js';
+import { refusalFor } from '../refusal.js';
+import type { SubscribeOptions, Subscription } from '../request.js';
+import { noop, SSE_HEADERS, type SubscriberHost, type Transport } from './transport.js';
 
-const H2_SSE_HEADERS: Readonly<Record<string, string>> = Object.freeze({
-  'content-type': 'text/event-stream; charset=utf-8',
-  'cache-control': 'no-cache, no-transform',
-  'x-accel-buffering': 'no',
-});
-
-export class Http2Connection extends SseConnection {
+export class Http2Transport implements Transport {
+  readonly framed = false;
   private readonly stream: ServerHttp2Stream;
+  private ended: () => void = noop;
 
-  constructor(hub: Hub, subscription: Subscription, stream: ServerHttp2Stream) {
-    super(hub, subscription);
+  constructor(stream: ServerHttp2Stream) {
     this.stream = stream;
-    stream.once('close', () => this.ended());
-    stream.on('error', () => this.ended());
+  }
+
+  onEnd(ended: () => void): void {
+    this.ended = ended;
+    this.stream.once('close', ended);
+    this.stream.on('error', ended);
   }
 
   open(headers: Record<string, string>, first: readonly PreparedEvent[]): void {
@@ -32,35 +29,26 @@ export class Http2Connection extends SseConnection {
       this.ended();
       return;
     }
-    this.stream.respond({ ':status': 200, ...H2_SSE_HEADERS, ...headers });
-    this.writeNow(first);
+    this.stream.respond({ ':status': 200, ...SSE_HEADERS, ...headers });
+    if (first.length > 0) this.stream.write(eventBytes(first, false));
   }
 
   get buffered(): number {
     return this.stream.writableLength;
   }
 
-  protected writeOne(event: PreparedEvent): void {
-    this.stream.write(event.payload);
+  write(bytes: Uint8Array): void {
+    this.stream.write(bytes);
   }
 
-  protected writeBatch(batch: Batch): void {
-    this.stream.write(batch.bytes(false));
-  }
-
-  protected writeMany(events: readonly PreparedEvent[]): void {
-    this.stream.write(this.hub.join(events, false));
-  }
-
-  override writeSlice(events: readonly PreparedEvent[], drained: () => void): void {
-    if (this.closed) return;
-    this.wrote = true;
-    this.stream.write(joinEvents(events, false), (error) => {
+  writeThen(parts: readonly Uint8Array[], drained: () => void): void {
+    const bytes = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+    this.stream.write(bytes, (error) => {
       if (error == null) drained();
     });
   }
 
-  protected terminate(graceful: boolean): void {
+  terminate(graceful: boolean): void {
     if (graceful && !this.stream.destroyed) this.stream.end();
     else this.stream.close();
   }
@@ -68,7 +56,7 @@ export class Http2Connection extends SseConnection {
 
 /** Serves one SSE request on a raw HTTP/2 stream (`server.on('stream', ...)`). */
 export async function handleHttp2Stream(
-  hub: Hub,
+  hub: SubscriberHost,
   stream: ServerHttp2Stream,
   headers: IncomingHttpHeaders,
   options: SubscribeOptions = {},
@@ -81,7 +69,7 @@ export async function handleHttp2Stream(
       Array.isArray(header) ? header[0] : header,
       options,
     );
-    await hub.attach(new Http2Connection(hub, subscription, stream), subscription, {
+    await hub.attach(new Http2Transport(stream), subscription, {
       state: options.state,
       request: () => ({ url: String(headers[':path'] ?? '/'), headers }),
     });

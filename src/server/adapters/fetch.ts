@@ -1,23 +1,16 @@
 /**
- * The Fetch API transport: a `Request` in, a `Response` with a streaming body out — for Hono, Bun, Deno,
- * or any server that speaks Web-standard types. The body is a `ReadableStream` whose queue is measured in
+ * The Fetch API adapter: a `Request` in, a `Response` with a streaming body out — for Hono, Bun, Deno, or
+ * any server that speaks Web-standard types. The body is a `ReadableStream` whose queue is measured in
  * bytes, so `buffered` (and the slow-consumer bound) works as for sockets.
  */
-import { SseConnection } from './connection.js';
-import type { Batch } from './group.js';
-import type { Hub } from './hub.js';
-import type { PreparedEvent } from './prepared.js';
-import { closedBeforeOpen, type Refusal, refusalFor } from './refusal.js';
-import type { SubscribeOptions, Subscription } from './request.js';
+import { eventBytes, type PreparedEvent } from '../prepared.js';
+import { closedBeforeOpen, type Refusal, refusalFor } from '../refusal.js';
+import type { SubscribeOptions, Subscription } from '../request.js';
+import { noop, SSE_HEADERS, type SubscriberHost, type Transport } from './transport.js';
 
-const FETCH_SSE_HEADERS: Readonly<Record<string, string>> = Object.freeze({
-  'content-type': 'text/event-stream; charset=utf-8',
-  'cache-control': 'no-cache, no-transform',
-  'x-accel-buffering': 'no',
-});
-
-export class FetchConnection extends SseConnection {
-  /** Resolves with the Response once the hub opens the stream. */
+export class FetchTransport implements Transport {
+  readonly framed = false;
+  /** Resolves with the Response once the stream opens (or with a refusal, if it ends before). */
   readonly response: Promise<Response>;
   private resolve!: (response: Response) => void;
   private controller: ReadableStreamDefaultController<Uint8Array> | null = null;
@@ -25,11 +18,12 @@ export class FetchConnection extends SseConnection {
   private readonly highWaterMark: number;
   /** A replay slice waiting for the reader to make room (called from the stream's `pull`). */
   private drained: (() => void) | null = null;
+  private ended: () => void = noop;
   private opened = false;
+  private done = false;
 
-  constructor(hub: Hub, subscription: Subscription, signal?: AbortSignal) {
-    super(hub, subscription);
-    this.highWaterMark = hub.options.maxBufferedBytes;
+  constructor(maxBufferedBytes: number, signal?: AbortSignal) {
+    this.highWaterMark = maxBufferedBytes;
     this.response = new Promise((resolve) => {
       this.resolve = resolve;
     });
@@ -43,17 +37,22 @@ export class FetchConnection extends SseConnection {
           this.drained = null;
           drained?.();
         },
-        cancel: () => this.ended(),
+        cancel: () => this.end(),
       },
       { highWaterMark: this.highWaterMark, size: (chunk) => chunk.byteLength },
     );
-    signal?.addEventListener('abort', () => this.close('client', [], false), { once: true });
+    // The client went away: end the body at once.
+    signal?.addEventListener('abort', () => this.terminate(), { once: true });
+  }
+
+  onEnd(ended: () => void): void {
+    this.ended = ended;
   }
 
   open(headers: Record<string, string>, first: readonly PreparedEvent[]): void {
     this.opened = true;
-    this.writeNow(first);
-    this.resolve(new Response(this.body, { status: 200, headers: { ...FETCH_SSE_HEADERS, ...headers } }));
+    if (first.length > 0) this.controller?.enqueue(eventBytes(first, false));
+    this.resolve(new Response(this.body, { status: 200, headers: { ...SSE_HEADERS, ...headers } }));
   }
 
   get buffered(): number {
@@ -61,43 +60,45 @@ export class FetchConnection extends SseConnection {
     return Math.max(0, this.highWaterMark - (desired ?? 0));
   }
 
-  protected writeOne(event: PreparedEvent): void {
-    this.controller?.enqueue(event.payload);
+  write(bytes: Uint8Array): void {
+    if (!this.done) this.controller?.enqueue(bytes);
   }
 
-  protected writeBatch(batch: Batch): void {
-    this.controller?.enqueue(batch.bytes(false));
-  }
-
-  protected writeMany(events: readonly PreparedEvent[]): void {
-    this.controller?.enqueue(this.hub.join(events, false));
-  }
-
-  override writeSlice(events: readonly PreparedEvent[], drained: () => void): void {
-    if (this.closed || this.controller === null) return;
-    this.wrote = true;
-    for (const e of events) this.controller.enqueue(e.payload); // shared bytes, no copy
+  writeThen(parts: readonly Uint8Array[], drained: () => void): void {
+    const controller = this.controller;
+    if (this.done || controller === null) return;
+    for (const part of parts) controller.enqueue(part); // shared bytes, no copy
     // Room left in the queue: go on next turn; otherwise when the reader pulls.
-    if ((this.controller.desiredSize ?? 0) > 0) setImmediate(drained);
+    if ((controller.desiredSize ?? 0) > 0) setImmediate(drained);
     else this.drained = drained;
   }
 
-  protected terminate(): void {
-    try {
-      this.controller?.close();
-    } catch {
-      // already closed or errored by the reader
+  /** Closes the body (what was enqueued is still read); a Fetch body has no abrupt end short of an error. */
+  terminate(): void {
+    if (!this.done) {
+      try {
+        this.controller?.close();
+      } catch {
+        // already closed or errored by the reader
+      }
     }
-    this.hub.draining.delete(this);
     // Closed before it opened (client gone during replay, shutdown): answer rather than hang, the way any
     // refusal is answered. Once opened, `resolve` has been called and this is a no-op.
     if (!this.opened) this.resolve(refusedResponse(closedBeforeOpen()));
+    this.end();
+  }
+
+  private end(): void {
+    if (this.done) return;
+    this.done = true;
+    this.drained = null;
+    this.ended();
   }
 }
 
 /** Serves one SSE request with Web-standard types. Never rejects: bad input becomes a 4xx `Response`. */
 export async function handleFetchRequest(
-  hub: Hub,
+  hub: SubscriberHost,
   request: Request,
   options: SubscribeOptions = {},
 ): Promise<Response> {
@@ -108,12 +109,12 @@ export async function handleFetchRequest(
       request.headers.get('last-event-id') ?? undefined,
       options,
     );
-    const connection = new FetchConnection(hub, subscription, request.signal);
-    await hub.attach(connection, subscription, {
+    const transport = new FetchTransport(hub.options.maxBufferedBytes, request.signal);
+    await hub.attach(transport, subscription, {
       state: options.state,
       request: () => ({ url: request.url, headers: Object.fromEntries(request.headers) }),
     });
-    return await connection.response;
+    return await transport.response;
   } catch (error) {
     return refusedResponse(refusalFor(error));
   }
@@ -129,5 +130,5 @@ function refusedResponse(refusal: Refusal): Response {
   if (refusal.kind === 'answer') {
     return new Response(refusal.body, { status: refusal.status, headers: refusal.headers });
   }
-  return new Response(null, { status: 200, headers: FETCH_SSE_HEADERS });
+  return new Response(null, { status: 200, headers: SSE_HEADERS });
 }

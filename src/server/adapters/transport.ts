@@ -1,0 +1,74 @@
+/**
+ * The seam between the server core and a transport (node:http, node:http2, Fetch). An adapter knows how to
+ * open a stream, write bytes, say how many wait, and end it — nothing of topics, queues, replay or the hub.
+ * The core (`SseConnection` and its `Outbox`) decides what to write and when; the adapter only writes.
+ *
+ * Adapters import nothing from the core above them: a request handler reaches the hub through
+ * `SubscriberHost`, an interface the `Hub` implements.
+ */
+import type { PreparedEvent } from '../prepared.js';
+import type { SubscribeOptions, Subscription } from '../request.js';
+
+/** What every SSE response carries, whatever the transport. */
+export const SSE_HEADERS: Readonly<Record<string, string>> = Object.freeze({
+  'content-type': 'text/event-stream; charset=utf-8',
+  'cache-control': 'no-cache, no-transform',
+  'x-accel-buffering': 'no',
+});
+
+export interface Transport {
+  /**
+   * True when the bytes written must carry HTTP/1.1 chunked framing (write `PreparedEvent.chunk`, not
+   * `payload`). Final once `open` returned.
+   */
+  readonly framed: boolean;
+  /** Bytes accepted but not yet handed to the kernel (or taken by the reader, for Fetch). */
+  readonly buffered: number;
+  /**
+   * Registers what to call once the stream is gone — the peer left, the stream failed, or `terminate`
+   * finished. Called at most once; set before `open` (a client may leave while its history is read).
+   */
+  onEnd(ended: () => void): void;
+  /** Sends the response head (status 200, `SSE_HEADERS` and `headers`) and the first events, together. */
+  open(headers: Record<string, string>, first: readonly PreparedEvent[]): void;
+  /** Writes bytes now (the hot path: one call per delivery, bytes shared by every subscriber). */
+  write(bytes: Uint8Array): void;
+  /**
+   * Writes `parts` in order as one write and calls `drained` once the transport has taken them (the socket
+   * drained, the reader pulled), never if the stream failed. Replay paces itself on this.
+   */
+  writeThen(parts: readonly Uint8Array[], drained: () => void): void;
+  /** Ends the stream: gracefully (what was written still goes out) or at once. */
+  terminate(graceful: boolean): void;
+}
+
+/** The request a connection was opened with. */
+export interface ConnectionRequest {
+  /** The request target (`/events?topic=…`), or the full URL for Fetch requests. */
+  readonly url: string;
+  /** The request headers, names in lower case. */
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+}
+
+/** What a transport knows of a connection besides its subscription (see `Hub.attach`). */
+export interface ConnectionMeta {
+  /** The application's `SubscribeOptions.state`. */
+  state?: unknown;
+  /** The request, read only when an event needs it. */
+  request?: () => ConnectionRequest;
+}
+
+/** What a request handler needs of the hub: read a subscription, then start a connection on a transport. */
+export interface SubscriberHost {
+  readonly options: { readonly maxBufferedBytes: number; readonly heartbeatMs: number };
+  /** Throws `ServerError` (400, or `HUB_CLOSED` during shutdown). */
+  readSubscription(
+    target: string,
+    lastEventIdHeader: string | undefined,
+    options?: SubscribeOptions,
+  ): Subscription;
+  /** Starts a connection on `transport`; rejects (after releasing the subscription) when it cannot. */
+  attach(transport: Transport, subscription: Subscription, meta?: ConnectionMeta): Promise<void>;
+}
+
+export function noop(): void {}
