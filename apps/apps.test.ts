@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import type { Browser } from 'playwright-core';
-import { launchChromium } from '../src/testing/browser.js';
+import { launchChromium } from '../src/testing/browser.test-helpers.js';
 import { type DemoServer, startDemoServer } from './testing/harness.js';
 
 let server: DemoServer;

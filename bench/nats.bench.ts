@@ -13,7 +13,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import type { StoredUpdate } from '../src/engines/engine.js';
 import { NatsJetStreamEngine } from '../src/engines/nats/index.js';
-import { TestNatsServer, uniqueStream } from '../src/engines/nats/test-nats-server.js';
+import { TestNatsServer, uniqueStream } from '../src/engines/nats/nats-server.test-helpers.js';
 
 const PUBLISHES = 20_000;
 const READS = 300;

@@ -15,7 +15,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import type { StoredUpdate } from '../src/engines/engine.js';
 import { RedisStreamsEngine, type RedisStreamsEngineOptions } from '../src/engines/redis/index.js';
-import { TestRedisServer } from '../src/engines/redis/test-redis-server.js';
+import { TestRedisServer } from '../src/engines/redis/redis-server.test-helpers.js';
 
 const PUBLISHES = 20_000;
 

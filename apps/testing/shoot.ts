@@ -5,7 +5,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../../src/testing/browser.js';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../../src/testing/browser.test-helpers.js';
 
 const [base = 'http://127.0.0.1:3100', out = 'docs/screenshots', ...only] = process.argv.slice(2);
 mkdirSync(out, { recursive: true });

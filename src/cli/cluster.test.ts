@@ -5,8 +5,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { freePort } from '../testing/ports.js';
-import { requireService } from '../testing/services.js';
+import { freePort } from '../testing/ports.test-helpers.js';
+import { requireService } from '../testing/services.test-helpers.js';
 import {
   clusterCommand,
   DEFAULT_NGINX,

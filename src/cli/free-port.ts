@@ -1,6 +1,6 @@
 /**
  * `freePort`, the one copy: the CLI's local cluster uses it to pick ports for its nodes, and tests, test
- * services (src/testing/ports.ts) and bench/run.mjs (through dist/) import it from here.
+ * services (src/testing/ports.test-helpers.ts) and bench/run.mjs (through dist/) import it from here.
  */
 import { createServer } from 'node:net';
 

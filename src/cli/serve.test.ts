@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { flagOf, OPTIONS } from '../mercure/config.js';
-import { launchChromium } from '../testing/browser.js';
+import { launchChromium } from '../testing/browser.test-helpers.js';
 
 const entry = new URL('./crier.ts', import.meta.url).pathname;
 

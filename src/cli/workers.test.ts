@@ -12,9 +12,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { redisServerInstalled, TestRedisServer } from '../engines/redis/test-redis-server.js';
+import { redisServerInstalled, TestRedisServer } from '../engines/redis/redis-server.test-helpers.js';
 import { mintPublisherToken, mintSubscriberToken } from '../mercure/publisher.js';
-import { requireService } from '../testing/services.js';
+import { requireService } from '../testing/services.test-helpers.js';
 
 const entry = new URL('./crier.ts', import.meta.url).pathname;
 const KEY = 'a-key-for-the-workers-tests-of-crier-0123456789';

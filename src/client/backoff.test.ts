@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { backoffDelay } from './backoff.js';
 import { CrierEventSource } from './event-source.js';
-import { closedPort, recordingTimers, startServer, streamHeaders } from './test-server.js';
+import { closedPort, recordingTimers, startServer, streamHeaders } from './server.test-helpers.js';
 
 const options = { base: 1000, cap: 30_000, factor: 2, jitter: 'full' as const };
 

@@ -9,7 +9,7 @@ import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import type { Page } from 'playwright-core';
-import { launchChromium } from '../testing/browser.js';
+import { launchChromium } from '../testing/browser.test-helpers.js';
 
 declare global {
   interface Window {

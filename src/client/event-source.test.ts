@@ -4,7 +4,7 @@ import { describe, test } from 'node:test';
 import { ClientError } from './errors.js';
 import { CrierEventSource } from './event-source.js';
 import type { GapEvent, ReconnectEvent, SourceErrorEvent } from './events.js';
-import { closedPort, recordingTimers, startServer, streamHeaders } from './test-server.js';
+import { closedPort, recordingTimers, startServer, streamHeaders } from './server.test-helpers.js';
 
 /** Collects events of the given types into one log of `type:data` strings. */
 function record(source: EventTarget, types: string[]): string[] {

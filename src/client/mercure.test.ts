@@ -10,7 +10,7 @@ import {
   parseLinkHeader,
   subscribeMercure,
 } from './mercure.js';
-import { startServer, streamHeaders } from './test-server.js';
+import { startServer, streamHeaders } from './server.test-helpers.js';
 
 describe('mercureUrl', () => {
   test('draft-08: match per exact topic, match_urlpattern and last_event_id; a token in the URL is refused (§6.1)', () => {

@@ -11,7 +11,7 @@ import { EventStreamParser, type ParsedEvent } from '../protocol/parse.js';
 import { backoffDelay, parseRetryAfter } from './backoff.js';
 import { CrierEventSource } from './event-source.js';
 import type { ClientEventMap, ReconnectEvent, SourceErrorEvent } from './events.js';
-import { recordingTimers, startServer, streamHeaders } from './test-server.js';
+import { recordingTimers, startServer, streamHeaders } from './server.test-helpers.js';
 
 function nextOwn<K extends keyof ClientEventMap>(
   source: CrierEventSource,

@@ -1,7 +1,7 @@
 /**
  * A port of the web-platform-tests `eventsource/` suite to Node: each case below is the WPT test of the
  * file it names, with the same resource URLs and assertions, run against a Node server that answers as
- * the WPT resources do (wpt-server.ts). Every case runs against `CrierEventSource` with its defaults and
+ * the WPT resources do (wpt-server.test-helpers.ts). Every case runs against `CrierEventSource` with its defaults and
  * against the `eventsource` npm package as a control.
  *
  * Ported: eventsource-close.window.js (both tests), eventsource-constructor-url-bogus.any.js,
@@ -49,7 +49,7 @@ import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { EventSource as ControlEventSource } from 'eventsource';
 import { CrierEventSource, type CrierEventSourceInit } from './event-source.js';
-import { startWptServer, type WptServer } from './wpt-server.js';
+import { startWptServer, type WptServer } from './wpt-server.test-helpers.js';
 
 /** What the cases use of an EventSource: the standard interface. */
 interface Source extends EventTarget {

@@ -1,4 +1,4 @@
-import { engineContract } from './contract.js';
+import { engineContract } from './contract.test-helpers.js';
 import { MemoryEngine } from './memory/index.js';
 
 // The memory engine keeps nothing across a restart, so it is not `durable`.

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { launchChromium } from '../testing/browser.js';
+import { launchChromium } from '../testing/browser.test-helpers.js';
 import { legacyToken, publish, startHub } from './hub.test-helpers.js';
 
 test("Chromium's EventSource subscribes with the mercureAuthorization cookie and receives a private update", async (t) => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { describe, type TestContext, test } from 'node:test';
-import { until } from '../testing/wait.js';
+import { until } from '../testing/wait.test-helpers.js';
 import { ConnectionGuard, type ConnectionGuardOptions, readOpenFileLimit } from './connection-guard.js';
 
 /** A TCP server whose accepted sockets go through a guard; clients connect from `localAddress`. */

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { EventSource } from 'eventsource';
-import { until } from '../testing/wait.js';
+import { until } from '../testing/wait.test-helpers.js';
 import { accessToken, legacyToken, publish, startHub } from './hub.test-helpers.js';
 
 /**

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { until } from '../testing/wait.js';
+import { until } from '../testing/wait.test-helpers.js';
 import { startHub, subscribe } from './hub.test-helpers.js';
 
 const enc = encodeURIComponent;

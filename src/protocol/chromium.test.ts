@@ -7,7 +7,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { launchChromium } from '../testing/browser.js';
+import { launchChromium } from '../testing/browser.test-helpers.js';
 import { concat } from './arbitraries.test-helpers.js';
 import { type EventFields, encodeEvent } from './encode.js';
 import { parseEventStream } from './parse.js';

@@ -7,8 +7,8 @@ import { serve } from '@hono/node-server';
 import express from 'express';
 import Fastify from 'fastify';
 import { Hono } from 'hono';
+import { connectSse } from './client.test-helpers.js';
 import { Hub } from './hub.js';
-import { connectSse } from './test-client.js';
 
 async function exercise(hub: Hub, url: string): Promise<void> {
   const first = await hub.publish('news', 'before');

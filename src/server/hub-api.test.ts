@@ -10,8 +10,8 @@ import express from 'express';
 import Fastify from 'fastify';
 import { Hono } from 'hono';
 import { EventStreamParser, type ParsedEvent } from '../protocol/parse.js';
+import { connectSse } from './client.test-helpers.js';
 import { type ConnectionInfo, Hub } from './hub.js';
-import { connectSse } from './test-client.js';
 
 interface Running {
   base: string;

@@ -5,8 +5,8 @@ import { describe, test } from 'node:test';
 import type { Engine, HistoryRead, StoredUpdate } from '../engines/engine.js';
 import { MemoryEngine } from '../engines/memory/memory-engine.js';
 import { EventStreamParser, type ParsedEvent } from '../protocol/parse.js';
+import { connectSse, startHub } from './client.test-helpers.js';
 import { REPLAY_UNAVAILABLE_EVENT } from './hub.js';
-import { connectSse, startHub } from './test-client.js';
 
 /** A memory engine with some of its methods replaced (a lagging live stream, a slow read, a reset). */
 function engineOver(

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { describe, test } from 'node:test';
-import { connectSse, startHub } from './test-client.js';
+import { connectSse, startHub } from './client.test-helpers.js';
 
 // What is specific to the node:http adapter: the response head, refusals as HTTP statuses, dropping
 // newcomers during shutdown, and a socket that stops draining. The hub's behaviour is in hub.test.ts.

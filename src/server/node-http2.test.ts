@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { describe, test } from 'node:test';
+import { connectSseHttp2 } from './client.test-helpers.js';
 import { Hub } from './hub.js';
-import { connectSseHttp2 } from './test-client.js';
 
 // A self-signed certificate for 127.0.0.1, valid until 2125, for the TLS test only.
 const KEY = `-----BEGIN PRIVATE KEY-----

@@ -12,7 +12,7 @@ import { describe, test } from 'node:test';
 import { serve } from '@hono/node-server';
 import { CrierEventSource } from '../client/event-source.js';
 import type { SourceErrorEvent } from '../client/events.js';
-import { launchChromium } from '../testing/browser.js';
+import { launchChromium } from '../testing/browser.test-helpers.js';
 import { ServerError } from './errors.js';
 import { Hub } from './hub.js';
 import { refusalFor } from './refusal.js';

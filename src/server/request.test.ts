@@ -6,8 +6,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, test } from 'node:test';
 import { compileSelector } from '../topics/index.js';
+import { connectSse } from './client.test-helpers.js';
 import { Hub } from './hub.js';
-import { connectSse } from './test-client.js';
 
 describe('SubscribeOptions.compiled', () => {
   test('the given selectors are used as they are: topic, syntax and privateTopics are not read, the pool is not used', async () => {

@@ -13,9 +13,9 @@ import Fastify from 'fastify';
 import { Hono } from 'hono';
 import { CrierEventSource } from '../client/index.js';
 import { EventStreamParser, type ParsedEvent } from '../protocol/parse.js';
+import { connectSse, connectSseHttp2 } from './client.test-helpers.js';
 import { ServerError } from './errors.js';
 import { type EventStream, type EventStreamOptions, eventStreamResponse, openEventStream } from './stream.js';
-import { connectSse, connectSseHttp2 } from './test-client.js';
 
 type Handler = (stream: EventStream) => Promise<void>;
 

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, type TestContext, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LocalCluster } from '../../src/cli/cluster.js';
-import { TestRedisServer } from '../../src/engines/redis/test-redis-server.js';
+import { TestRedisServer } from '../../src/engines/redis/redis-server.test-helpers.js';
 import {
   expectExactDelivery,
   NODE_ARGS,

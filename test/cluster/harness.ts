@@ -9,10 +9,10 @@ import type { TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type LocalCluster, nginxInstalled } from '../../src/cli/cluster.js';
 import { CrierEventSource } from '../../src/client/index.js';
-import { natsServerInstalled, TestNatsServer } from '../../src/engines/nats/test-nats-server.js';
-import { redisServerInstalled, TestRedisServer } from '../../src/engines/redis/test-redis-server.js';
+import { natsServerInstalled, TestNatsServer } from '../../src/engines/nats/nats-server.test-helpers.js';
+import { redisServerInstalled, TestRedisServer } from '../../src/engines/redis/redis-server.test-helpers.js';
 import { mintPublisherToken } from '../../src/mercure/publisher.js';
-import { requireService } from '../../src/testing/services.js';
+import { requireService } from '../../src/testing/services.test-helpers.js';
 
 export const JWT_KEY = 'cluster-failover-test-key-0123456789abcdef';
 export const TOPICS = [

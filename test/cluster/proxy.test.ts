@@ -13,9 +13,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { LocalCluster, openFilesHardLimit } from '../../src/cli/cluster.js';
 import { mintPublisherToken } from '../../src/mercure/publisher.js';
-import { freePort } from '../../src/testing/ports.js';
-import { waitUntilStopped } from '../../src/testing/process.js';
-import { until } from '../../src/testing/wait.js';
+import { freePort } from '../../src/testing/ports.test-helpers.js';
+import { waitUntilStopped } from '../../src/testing/process.test-helpers.js';
+import { until } from '../../src/testing/wait.test-helpers.js';
 import { JWT_KEY, NODE_ARGS, servicesPresent, startStore } from './harness.js';
 
 const CRIER = fileURLToPath(new URL('../../src/cli/crier.ts', import.meta.url));

@@ -15,8 +15,8 @@ import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import { SignJWT } from 'jose';
 import type { Page } from 'playwright-core';
-import { launchChromium } from '../../src/testing/browser.js';
-import { freePort } from '../../src/testing/ports.js';
+import { launchChromium } from '../../src/testing/browser.test-helpers.js';
+import { freePort } from '../../src/testing/ports.test-helpers.js';
 import { SECRET, startHub } from '../support/hub-process.js';
 
 const RESOURCE = 'https://localhost/.well-known/mercure';

@@ -30,9 +30,9 @@ import { after, before, describe, test } from 'node:test';
 import ts from 'typescript';
 // @ts-expect-error: a plain .mjs script without type declarations
 import { extractBlocks } from '../../scripts/check-docs.mjs';
-import { freePort } from '../../src/testing/ports.js';
-import { requireService } from '../../src/testing/services.js';
-import { until } from '../../src/testing/wait.js';
+import { freePort } from '../../src/testing/ports.test-helpers.js';
+import { requireService } from '../../src/testing/services.test-helpers.js';
+import { until } from '../../src/testing/wait.test-helpers.js';
 
 const repo = new URL('../..', import.meta.url).pathname;
 const work = mkdtempSync(join(tmpdir(), 'crier-pack-'));

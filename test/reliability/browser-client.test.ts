@@ -15,7 +15,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import type { Page } from 'playwright-core';
-import { launchChromium } from '../../src/testing/browser.js';
+import { launchChromium } from '../../src/testing/browser.test-helpers.js';
 import { type HubProcess, publishForm, startHub, token, topicUrl } from '../support/hub-process.js';
 
 declare global {

@@ -18,11 +18,11 @@ import { describe, type TestContext, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { childPids, treeRssKiB } from '../../src/bench/rss.js';
 import { type ClusterNode, DEFAULT_NGINX, LocalCluster } from '../../src/cli/cluster.js';
-import { TestNatsServer } from '../../src/engines/nats/test-nats-server.js';
+import { TestNatsServer } from '../../src/engines/nats/nats-server.test-helpers.js';
 import { RedisStreamsEngine } from '../../src/engines/redis/index.js';
-import { TestRedisServer } from '../../src/engines/redis/test-redis-server.js';
+import { TestRedisServer } from '../../src/engines/redis/redis-server.test-helpers.js';
 import { mintPublisherToken } from '../../src/mercure/publisher.js';
-import { until as waitUntil } from '../../src/testing/wait.js';
+import { until as waitUntil } from '../../src/testing/wait.test-helpers.js';
 import {
   JWT_KEY,
   NODE_ARGS,

@@ -10,11 +10,11 @@ import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { StoredUpdate } from '../../src/engines/engine.js';
 import { RedisStreamsEngine } from '../../src/engines/redis/index.js';
-import { redisServerInstalled, TestRedisServer } from '../../src/engines/redis/test-redis-server.js';
+import { redisServerInstalled, TestRedisServer } from '../../src/engines/redis/redis-server.test-helpers.js';
+import { connectSse } from '../../src/server/client.test-helpers.js';
 import { Hub, REPLAY_UNAVAILABLE_EVENT } from '../../src/server/hub.js';
-import { connectSse } from '../../src/server/test-client.js';
-import { requireService } from '../../src/testing/services.js';
-import { until } from '../../src/testing/wait.js';
+import { requireService } from '../../src/testing/services.test-helpers.js';
+import { until } from '../../src/testing/wait.test-helpers.js';
 
 /** Publishes until the store acknowledges (it refuses while Redis is down or reconnecting). */
 async function publishAcknowledged(hub: Hub, data: string): Promise<StoredUpdate> {

@@ -14,9 +14,9 @@ import { after, before, describe, type TestContext, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { ClusterNode, freePort, LocalCluster, nginxInstalled } from '../../src/cli/cluster.js';
-import { redisAnswers } from '../../src/engines/redis/test-redis-server.js';
+import { redisAnswers } from '../../src/engines/redis/redis-server.test-helpers.js';
 import { mintToken } from '../../src/mercure/publisher.js';
-import { requireService } from '../../src/testing/services.js';
+import { requireService } from '../../src/testing/services.test-helpers.js';
 import { type Answer, publishForm, type Stream, subscribe, topicUrl } from '../support/hub-process.js';
 
 const REDIS = 'redis://127.0.0.1:6379';

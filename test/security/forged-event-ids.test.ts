@@ -12,8 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
-import { requireService } from '../../src/testing/services.js';
-import { until } from '../../src/testing/wait.js';
+import { requireService } from '../../src/testing/services.test-helpers.js';
+import { until } from '../../src/testing/wait.test-helpers.js';
 import { publishForm, startHub, subscribe, token, topicUrl } from '../support/hub-process.js';
 
 const TOPIC_A = 'https://example.com/a';

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { mintAccessToken } from '../../src/mercure/publisher.js';
-import { until } from '../../src/testing/wait.js';
+import { until } from '../../src/testing/wait.test-helpers.js';
 import { publishForm, SECRET, startHub, subscribe, token, topicUrl } from '../support/hub-process.js';
 
 const PUBLIC = 'https://example.com/news';

@@ -5,7 +5,7 @@ import { request } from 'node:http';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-const app = new URL('./test-express-app.ts', import.meta.url).pathname;
+const app = new URL('./express-app.test-helpers.ts', import.meta.url).pathname;
 
 /** Opens /events over a new connection; resolves with the worker that serves it and the data it receives. */
 function subscribe(port: number, topic: string): Promise<{ worker: string; data: string[]; close(): void }> {

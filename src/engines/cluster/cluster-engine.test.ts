@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { engineContract } from '../contract.js';
+import { engineContract } from '../contract.test-helpers.js';
 import type { StoredUpdate } from '../engine.js';
 import { MemoryEngine } from '../memory/index.js';
 import { SqliteEngine } from '../sqlite/index.js';

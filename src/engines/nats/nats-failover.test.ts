@@ -5,8 +5,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { requireService } from '../../testing/services.js';
-import { until as waitUntil } from '../../testing/wait.js';
+import { requireService } from '../../testing/services.test-helpers.js';
+import { until as waitUntil } from '../../testing/wait.test-helpers.js';
 import type { EngineFollower, StoredUpdate } from '../engine.js';
 import { EngineError } from '../errors.js';
 import { NatsJetStreamEngine } from './index.js';
@@ -16,7 +16,7 @@ import {
   natsServerInstalled,
   TestNatsServer,
   uniqueStream,
-} from './test-nats-server.js';
+} from './nats-server.test-helpers.js';
 
 const HINT = 'install it (Debian: `apt-get install nats-server`)';
 const TIMEOUT = 60_000;

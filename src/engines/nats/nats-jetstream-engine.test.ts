@@ -1,8 +1,8 @@
 import { test } from 'node:test';
-import { requireService } from '../../testing/services.js';
-import { engineContract } from '../contract.js';
+import { requireService } from '../../testing/services.test-helpers.js';
+import { engineContract } from '../contract.test-helpers.js';
 import { NatsJetStreamEngine, type NatsJetStreamEngineOptions } from './index.js';
-import { deleteStreams, natsAnswers, uniqueStream } from './test-nats-server.js';
+import { deleteStreams, natsAnswers, uniqueStream } from './nats-server.test-helpers.js';
 
 const SERVERS = '127.0.0.1:4222';
 const available = await natsAnswers(4222);

@@ -1,16 +1,20 @@
 /**
  * RedisStreamsEngine when Redis fails: killed and restarted (with and without persistence), paused, its
- * connections cut. Each test runs its own redis-server on a free port (see test-redis-server.ts).
+ * connections cut. Each test runs its own redis-server on a free port (see redis-server.test-helpers.ts).
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
-import { requireService } from '../../testing/services.js';
-import { until as waitUntil } from '../../testing/wait.js';
+import { requireService } from '../../testing/services.test-helpers.js';
+import { until as waitUntil } from '../../testing/wait.test-helpers.js';
 import type { EngineFollower, StoredUpdate } from '../engine.js';
 import { RedisStreamsEngine, type RedisStreamsEngineOptions } from './index.js';
-import { redisServerInstalled, TestRedisServer, type TestRedisServerOptions } from './test-redis-server.js';
+import {
+  redisServerInstalled,
+  TestRedisServer,
+  type TestRedisServerOptions,
+} from './redis-server.test-helpers.js';
 
 const HINT = 'install it (Debian: apt-get install redis-server)';
 const TIMEOUT = { timeout: 60_000 };

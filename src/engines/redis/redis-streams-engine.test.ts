@@ -2,12 +2,12 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { Redis } from 'ioredis';
-import { requireService } from '../../testing/services.js';
-import { until } from '../../testing/wait.js';
-import { engineContract } from '../contract.js';
+import { requireService } from '../../testing/services.test-helpers.js';
+import { until } from '../../testing/wait.test-helpers.js';
+import { engineContract } from '../contract.test-helpers.js';
 import type { EngineFollower, StoredUpdate } from '../engine.js';
 import { RedisStreamsEngine, type RedisStreamsEngineOptions } from './index.js';
-import { redisAnswers } from './test-redis-server.js';
+import { redisAnswers } from './redis-server.test-helpers.js';
 
 const URL_ = 'redis://127.0.0.1:6379';
 const available = await redisAnswers(6379);

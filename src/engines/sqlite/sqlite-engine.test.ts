@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { CrierError } from '../../protocol/errors.js';
-import { engineContract } from '../contract.js';
+import { engineContract } from '../contract.test-helpers.js';
 import type { StoredUpdate } from '../engine.js';
 import { SqliteEngine, type SqliteEngineOptions } from './index.js';
 

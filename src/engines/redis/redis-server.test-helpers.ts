@@ -8,8 +8,8 @@ import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { freePort } from '../../testing/ports.js';
-import { waitUntilStopped } from '../../testing/process.js';
+import { freePort } from '../../testing/ports.test-helpers.js';
+import { waitUntilStopped } from '../../testing/process.test-helpers.js';
 
 /** Whether a `redis-server` binary is on the PATH. */
 export const redisServerInstalled = spawnSync('redis-server', ['--version']).status === 0;

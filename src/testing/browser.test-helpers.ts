@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import type { TestContext } from 'node:test';
 import { type Browser, chromium } from 'playwright-core';
-import { requireService } from './services.js';
+import { requireService } from './services.test-helpers.js';
 
 export const CHROMIUM_PATH = process.env.CRIER_CHROMIUM ?? '/usr/bin/chromium';
 

@@ -12,8 +12,8 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import { freePort } from '../../testing/ports.js';
-import { waitUntilStopped } from '../../testing/process.js';
+import { freePort } from '../../testing/ports.test-helpers.js';
+import { waitUntilStopped } from '../../testing/process.test-helpers.js';
 
 /** Whether a `nats-server` binary is on the PATH. */
 export const natsServerInstalled = spawnSync('nats-server', ['--version']).status === 0;
