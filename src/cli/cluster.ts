@@ -649,8 +649,8 @@ export async function clusterCommand(argv: string[]): Promise<number> {
       `Crier cluster: ${nodes} node(s) on ${values.store} behind nginx at ${cluster.url}`,
       ...cluster.nodes.map((n) => `  node ${n.url}`),
       `  Mercure hub: ${cluster.url}/.well-known/mercure`,
-      `  nginx: ${sizing.workers} worker(s) × ${sizing.workerConnections} connections ` +
-        `(about ${sizing.subscribers} subscribers), configuration ${cluster.nginxConf}`,
+      `  nginx: ${sizing.workers} worker(s) × ${sizing.workerConnections} connections (about ${sizing.subscribers} subscribers)`,
+      `  nginx configuration: ${cluster.nginxConf}`,
       'Ctrl-C stops nginx and the nodes.',
     ].join('\n'),
   );

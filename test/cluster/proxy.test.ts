@@ -58,7 +58,7 @@ class ClusterCommand {
   }
 
   get nginxConf(): string {
-    return /configuration (\S+nginx\.conf)/.exec(this.stdout)![1]!;
+    return /nginx configuration: (\S+nginx\.conf)/.exec(this.stdout)![1]!;
   }
 
   get nodePorts(): number[] {
