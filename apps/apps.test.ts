@@ -273,7 +273,14 @@ describe('demo apps as a person uses them, at desktop and phone sizes', { concur
           `${screen.name}: the board is hidden`,
         );
         assert.equal(await page.isVisible('#board'), false);
-        const hero = (await page.locator('.hero').boundingBox())!;
+        // A live update may re-render the detail between the wait above and this read: wait for its box.
+        await page.locator('.hero').waitFor({ state: 'visible' });
+        const hero = (await page
+          .waitForFunction(() => {
+            const r = document.querySelector('.hero')?.getBoundingClientRect();
+            return r !== undefined && r.height > 0 ? { y: r.y, height: r.height } : false;
+          })
+          .then((h) => h.jsonValue())) as { y: number; height: number };
         assert.ok(
           hero.y >= 0 && hero.y + hero.height / 2 < screen.viewport.height,
           `${screen.name}: the match opens on screen (hero at y=${hero.y})`,
