@@ -38,7 +38,8 @@ export class NodeHttpTransport implements Transport {
 
   onEnd(ended: () => void): void {
     this.ended = ended;
-    this.socket.once('close', ended);
+    // The stream's one close listener: it stays when node:http's are taken off (detachFromHttpServer).
+    this.socket.on('close', ended);
   }
 
   open(headers: Record<string, string>, first: readonly PreparedEvent[]): void {
@@ -64,7 +65,7 @@ export class NodeHttpTransport implements Transport {
     }
     // else the usual connect: head and `retry:` went out in one buffer, one write (framed, see below).
     // Deferred: we may be inside the HTTP parser's own callback here, and it must not be freed under itself.
-    if (this.framed) setImmediate(detachFromHttpServer, socket, this.ended);
+    if (this.framed) setImmediate(detachFromHttpServer, socket);
   }
 
   get buffered(): number {
@@ -231,7 +232,7 @@ interface NodeHttpParser {
  * the incoming bytes (discarded: a client sends nothing after its request). If node's internals ever
  * differ from what is expected, the socket is left as it was — correct, only heavier.
  */
-function detachFromHttpServer(socket: Socket, ended: () => void): void {
+function detachFromHttpServer(socket: Socket): void {
   if (socket.destroyed) return;
   const parser = (socket as unknown as { parser?: NodeHttpParser | null }).parser;
   if (parser == null || typeof parser.unconsume !== 'function' || typeof parser.remove !== 'function') return;
@@ -261,7 +262,6 @@ function detachFromHttpServer(socket: Socket, ended: () => void): void {
   socket.on('error', destroySelf);
   socket.on('end', destroySelf);
   socket.on('data', discard);
-  socket.once('close', ended);
 }
 
 const WRAPPED_METHODS = ['on', 'addListener', 'prependListener', 'setEncoding'] as const;
