@@ -154,7 +154,13 @@ export function renderReport(ctx, out, svgPath) {
         : `| ${r.label} | not run: ${r.errors.join('; ')} | | | | | |`,
     );
   }
-  L.push('');
+  L.push(
+    '',
+    'The accept path on one core with the C client (10,000 connects, server CPU per storm, cold and warm ' +
+      'process, bare node:http and nchan in the same run): [connect-storm.md](connect-storm.md), measured ' +
+      'with `bench/connect-storm.mjs`.',
+    '',
+  );
 
   L.push(
     `## Reconnect storm: ${N.toLocaleString('en-US')} subscribers resume with Last-Event-ID ${BACKLOG} events behind`,

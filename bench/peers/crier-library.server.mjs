@@ -25,4 +25,5 @@ const server = http.createServer((req, res) => {
   }
   res.writeHead(404).end();
 });
-server.listen(Number(process.env.PORT), '127.0.0.1');
+// A large backlog absorbs connect storms, as docs/library.md recommends (node's default is 511).
+server.listen({ port: Number(process.env.PORT), host: '127.0.0.1', backlog: 65_535 });

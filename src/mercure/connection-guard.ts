@@ -53,7 +53,16 @@ export class ConnectionGuard {
   /** Descriptors kept free of subscribers: `fdReserve`, at most a quarter of the limit. */
   readonly fdReserve: number;
 
+  /** The close listener of every accepted socket (one function for all: no closure per connection). */
+  private readonly socketClosed: (this: Socket) => void;
+
   constructor(private readonly options: ConnectionGuardOptions) {
+    const guard = this;
+    this.socketClosed = function (this: Socket) {
+      guard.sockets--;
+      // The socket's address and port were read (and cached by node) when it was accepted.
+      guard.forget(keyOf(this), this);
+    };
     this.openFileLimit = options.openFileLimit ?? readOpenFileLimit();
     const limit = this.openFileLimit;
     // Never more than a quarter of the limit, so a small one (ulimit -n 1024) still serves subscribers.
@@ -68,10 +77,7 @@ export class ConnectionGuard {
   accepted(socket: Socket): void {
     this.sockets++;
     const key = keyOf(socket);
-    socket.once('close', () => {
-      this.sockets--;
-      this.forget(key, socket);
-    });
+    socket.on('close', this.socketClosed);
     const address = socket.remoteAddress ?? 'unknown';
     const held = this.perAddress.get(address) ?? 0;
     if (held >= this.options.maxPendingPerAddress && !this.options.exempt(address)) {

@@ -195,13 +195,18 @@ export class MercureServer {
       this.handle(req, res).catch((error: unknown) => this.fail(req, res, error));
     };
     this.adminGuard = new AdminGuard(config);
+    const sockets = this.sockets;
+    // One close listener function for every accepted socket, no closure per connection.
+    const forgetSocket = function (this: Socket) {
+      sockets.delete(this);
+    };
     if (config.adminAddr !== undefined) {
       this.adminServer = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
         this.handle(req, res, 'admin').catch((error: unknown) => this.fail(req, res, error));
       });
-      this.adminServer.on('connection', (socket) => {
-        this.sockets.add(socket);
-        socket.once('close', () => this.sockets.delete(socket));
+      this.adminServer.on('connection', (socket: Socket) => {
+        sockets.add(socket);
+        socket.on('close', forgetSocket);
       });
     }
     if (config.tlsCert !== undefined && config.tlsKey !== undefined) {
@@ -223,8 +228,8 @@ export class MercureServer {
       );
     }
     this.server.on('connection', (socket: Socket) => {
-      this.sockets.add(socket);
-      socket.once('close', () => this.sockets.delete(socket));
+      sockets.add(socket);
+      socket.on('close', forgetSocket);
       this.guard.accepted(socket);
     });
     // With TLS, a connection is admitted once its handshake is done (the head then has Node's bound).

@@ -45,6 +45,8 @@ export class SseConnection implements OutboxOwner {
   idleTicks = 0;
   stallTicks = 0;
   lastBuffered = 0;
+  /** Gives the subscription's selectors back to the hub's pool; called (and cleared) by the hub when it ends. */
+  release: (() => void) | null = null;
   private readonly privateSelectors: readonly TopicSelector[] | null;
   private readonly owner: ConnectionOwner;
 

@@ -121,11 +121,11 @@ export class Hub extends EventEmitter<HubEvents> implements SubscriberHost, Conn
     SseConnection,
     { state: unknown; request: ConnectionRequest | undefined }
   >();
-  /** What gives each connection's selectors back to the pool when it ends. */
-  private readonly releases = new WeakMap<SseConnection, () => void>();
   private readonly groups = new Map<string, SubscriberGroup>();
   /** Open connections by ID (`send` finds one by its ID). */
   private readonly connections = new Map<number, SseConnection>();
+  /** `retry:` events by value (see `retryEvent`). */
+  private readonly retryEvents = new Map<number, PreparedEvent>();
   /** Connections closed by the server whose transport has not finished closing yet. */
   private readonly draining = new Set<SseConnection>();
   private readonly unfollow: () => void;
@@ -308,10 +308,10 @@ export class Hub extends EventEmitter<HubEvents> implements SubscriberHost, Conn
     }
     const connection = new SseConnection(this, transport, subscription, group, this.scheduler);
     const outbox = connection.outbox;
-    if (subscription.release !== undefined) this.releases.set(connection, subscription.release);
+    if (subscription.release !== undefined) connection.release = subscription.release;
     if (meta?.state !== undefined)
       this.metas.set(connection, { state: meta.state, request: meta.request?.() });
-    const first = [PreparedEvent.ofFields({ retry: this.jitteredRetry() })];
+    const first = [this.retryEvent()];
     const lastEventId = subscription.lastEventId;
     if (lastEventId !== undefined) outbox.holdLive();
     this.connections.set(connection.id, connection);
@@ -402,8 +402,11 @@ export class Hub extends EventEmitter<HubEvents> implements SubscriberHost, Conn
     }
     if (held) this.draining.add(connection);
     this.connections.delete(connection.id);
-    this.releases.get(connection)?.();
-    this.releases.delete(connection);
+    const release = connection.release;
+    if (release !== null) {
+      connection.release = null;
+      release();
+    }
     const group = connection.group;
     group.members.delete(connection.outbox);
     if (group.members.size === 0) {
@@ -441,9 +444,20 @@ export class Hub extends EventEmitter<HubEvents> implements SubscriberHost, Conn
     return Math.round(this.options.retryMs * (1 + Math.random() * this.options.retryJitter));
   }
 
-  /** A jittered `retry:`, written before the server closes a connection, so reconnects spread out. */
+  /**
+   * A jittered `retry:`, the first event of every stream and the last one the server writes before it
+   * closes a connection, so reconnects spread out. Encoded once per value and shared (a bounded cache): a
+   * connect storm shares a few thousand buffers instead of encoding and framing one per connection.
+   */
   private retryEvent(): PreparedEvent {
-    return PreparedEvent.ofFields({ retry: this.jitteredRetry() });
+    const retry = this.jitteredRetry();
+    let event = this.retryEvents.get(retry);
+    if (event === undefined) {
+      if (this.retryEvents.size >= 4096) this.retryEvents.clear();
+      event = PreparedEvent.ofFields({ retry });
+      this.retryEvents.set(retry, event);
+    }
+    return event;
   }
 
   /**

@@ -29,6 +29,19 @@ describe('SubscribeOptions.compiled', () => {
     await hub.close();
   });
 
+  test("lastEventId '' and maxRate 0 say none: the Last-Event-ID header and the query's lastEventID and maxRate are not read", async () => {
+    const hub = new Hub({ logger: null });
+    const selectors = [compileSelector('/a', 'exact')];
+    const subscription = hub.readSubscription('/events?lastEventID=7&maxRate=bogus', '9', {
+      compiled: { selectors, privateSelectors: null },
+      lastEventId: '',
+      maxRate: 0,
+    });
+    assert.equal(subscription.lastEventId, undefined);
+    assert.equal(subscription.maxRate, 0);
+    await hub.close();
+  });
+
   test('they count towards maxSelectors, and none at all is refused', async () => {
     const hub = new Hub({ logger: null, maxSelectors: 2 });
     const one = compileSelector('/a', 'exact');

@@ -28,7 +28,10 @@ export interface SubscribeOptions {
   privateTopics?: readonly string[];
   /** Conflation: at most this many events per second per topic. Default: the `maxRate` query parameter, else none. */
   maxRate?: number;
-  /** Overrides the `Last-Event-ID` taken from the request. */
+  /**
+   * Overrides the `Last-Event-ID` taken from the request (the header and the query are then not read);
+   * `''`: none.
+   */
   lastEventId?: string;
   /**
    * When the request resumes (a `Last-Event-ID`), the response header that names where the stream resumes
@@ -89,10 +92,16 @@ export function readSubscription(
       `The query string is ${query.length} characters long; the most accepted is ${limits.maxQueryLength}.`,
     );
   }
-  const params = new URLSearchParams(query);
+  // Parsed only when something is read from it: a caller that read the request itself (`compiled`, with
+  // `lastEventId` and `maxRate` given) has the query parsed once, by itself.
+  let parsed: URLSearchParams | null = null;
+  const params = (): URLSearchParams => {
+    if (parsed === null) parsed = new URLSearchParams(query);
+    return parsed;
+  };
 
   const compiled = options.compiled;
-  const syntaxParam = compiled === undefined ? (options.syntax ?? params.get('syntax') ?? 'auto') : 'auto';
+  const syntaxParam = compiled === undefined ? (options.syntax ?? params().get('syntax') ?? 'auto') : 'auto';
   if (!SYNTAXES.has(syntaxParam)) {
     throw new ServerError(
       'INVALID_SELECTOR',
@@ -100,7 +109,7 @@ export function readSubscription(
     );
   }
   const syntax = syntaxParam as SelectorSyntax;
-  const sources = compiled === undefined ? (options.topics ?? params.getAll('topic')) : [];
+  const sources = compiled === undefined ? (options.topics ?? params().getAll('topic')) : [];
   const count = compiled === undefined ? sources.length : compiled.selectors.length;
   if (count === 0) {
     throw new ServerError('NO_SELECTOR', 'Subscribe to at least one topic: add a `topic` query parameter.');
@@ -118,8 +127,8 @@ export function readSubscription(
   const rawId =
     options.lastEventId ??
     (header === undefined ? undefined : textFromHeader(header)) ??
-    params.get('lastEventID') ??
-    params.get('last_event_id');
+    params().get('lastEventID') ??
+    params().get('last_event_id');
   const lastEventId = rawId === null || rawId === '' ? undefined : rawId;
   if (lastEventId !== undefined && lastEventId.length > limits.maxLastEventIdLength) {
     throw new ServerError(
@@ -129,7 +138,7 @@ export function readSubscription(
   }
 
   let maxRate = options.maxRate ?? 0;
-  const rateParam = options.maxRate === undefined ? params.get('maxRate') : null;
+  const rateParam = options.maxRate === undefined ? params().get('maxRate') : null;
   if (rateParam !== null) {
     maxRate = Number(rateParam);
     if (!(maxRate > 0) || !Number.isFinite(maxRate)) {

@@ -64,9 +64,11 @@ export class SubscribeRoute {
     // Until the stream's own release takes over, every way out gives the selectors back.
     let handedOver = false;
     try {
-      await this.openStream(req, res, subscription, subscriber, protocol, requestId, () => {
+      const handOver = () => {
         handedOver = true;
-      });
+      };
+      const maxRateAsked = params.has('maxRate');
+      await this.openStream(req, res, subscription, subscriber, protocol, requestId, handOver, maxRateAsked);
     } finally {
       if (!handedOver) subscription.release();
     }
@@ -98,6 +100,8 @@ export class SubscribeRoute {
     protocol: ProtocolVersion,
     requestId: string,
     handOver: () => void,
+    /** Whether the request has a `maxRate` parameter (the library reads it from the query). */
+    maxRateAsked: boolean,
   ): Promise<void> {
     const { ctx, guard } = this;
     const { config } = ctx;
@@ -187,7 +191,10 @@ export class SubscribeRoute {
         selectors: subscription.matchers.map((m) => m.selector),
         privateSelectors: privateSelector === null ? null : [privateSelector],
       },
-      lastEventId: subscription.lastEventId,
+      // Read above already: the library need not parse the query again ('' is none). A `maxRate`
+      // (conflation) is the library's own parameter, read from the query by the library.
+      lastEventId: subscription.lastEventId ?? '',
+      ...(maxRateAsked ? {} : { maxRate: 0 }),
       resumeHeader,
     });
     if (res.statusCode !== 200 || closeStream.closed) {
