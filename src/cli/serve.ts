@@ -12,6 +12,7 @@ import { ConfigError, configHelp, type HubConfig, loadConfig } from '../mercure/
 import { mintPublisherToken, mintSubscriberToken } from '../mercure/publisher.js';
 import { MercureServer } from '../mercure/server.js';
 import { printBanner } from './banner.js';
+import { closeOnSignal } from './signals.js';
 import { isClusterWorker } from './worker-env.js';
 
 export async function serveCommand(argv: string[]): Promise<number> {
@@ -58,15 +59,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
     const started = await startDemoApps(hub, config, config.demo ? undefined : ['dashboard']);
     if (started !== undefined) console.log(started);
   }
-  await new Promise<void>((resolve) => {
-    const stop = () => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      hub.close().then(resolve, resolve);
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
+  await closeOnSignal(() => hub.close());
   return 0;
 }
 

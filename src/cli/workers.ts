@@ -33,6 +33,7 @@ import { RateLimiter } from '../mercure/rate-limit.js';
 import { keysFromConfig, MercureServer, openStore } from '../mercure/server.js';
 import type { ActiveSubscription } from '../mercure/subscriptions.js';
 import { printBanner } from './banner.js';
+import { closeOnSignal } from './signals.js';
 import { WORKERS_ENV } from './worker-env.js';
 
 /** Requests from a worker to the primary. */
@@ -251,15 +252,7 @@ async function runWorker(config: HubConfig): Promise<number> {
     throw new Error(`Unknown request ${JSON.stringify(op)}.`);
   });
   channel.send({ crier: READY, origin: hub.origin, url: hub.url, adminOrigin: hub.adminOrigin });
-  await new Promise<void>((resolve) => {
-    const stop = () => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      hub.close().then(resolve, resolve);
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
+  await closeOnSignal(() => hub.close());
   primary.close(new Error('the worker is closing'));
   // The IPC channel to the primary would keep the process alive: the hub is closed, so the worker is done.
   process.exit(0);
