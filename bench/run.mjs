@@ -26,6 +26,7 @@ import { writeReport } from './report.mjs';
 const root = new URL('../', import.meta.url).pathname;
 const { values: args } = parseArgs({
   options: {
+    help: { type: 'boolean', short: 'h' },
     quick: { type: 'boolean' },
     peers: { type: 'string' },
     connections: { type: 'string' },
@@ -35,6 +36,13 @@ const { values: args } = parseArgs({
     render: { type: 'string' },
   },
 });
+if (args.help) {
+  // The usage is this file's opening comment.
+  const head = readFileSync(new URL(import.meta.url), 'utf8').split('\n').slice(1);
+  const usage = head.slice(0, head.findIndex((line) => !line.startsWith('//')));
+  console.log(usage.map((line) => line.replace(/^\/\/ ?/, '')).join('\n'));
+  process.exit(0);
+}
 if (args.render) {
   // Re-render the page from the figures a run saved (docs/benchmarks.json), without measuring.
   const saved = JSON.parse(readFileSync(args.render, 'utf8'));
