@@ -38,8 +38,13 @@ const { values: args } = parseArgs({
 });
 if (args.help) {
   // The usage is this file's opening comment.
-  const head = readFileSync(new URL(import.meta.url), 'utf8').split('\n').slice(1);
-  const usage = head.slice(0, head.findIndex((line) => !line.startsWith('//')));
+  const head = readFileSync(new URL(import.meta.url), 'utf8')
+    .split('\n')
+    .slice(1);
+  const usage = head.slice(
+    0,
+    head.findIndex((line) => !line.startsWith('//')),
+  );
   console.log(usage.map((line) => line.replace(/^\/\/ ?/, '')).join('\n'));
   process.exit(0);
 }
