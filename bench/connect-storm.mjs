@@ -12,6 +12,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
+import { childPids } from '../dist/bench/index.js';
 
 const [label, reps, ...rest] = process.argv.slice(2);
 const cmd = rest.slice(rest.indexOf('--') + 1);
@@ -54,11 +55,7 @@ await sleep(500);
 let pid = child.pid;
 if (process.env.PIDFILE) {
   const master = Number(readFileSync(process.env.PIDFILE, 'utf8'));
-  const kids = readFileSync(`/proc/${master}/task/${master}/children`, 'utf8')
-    .trim()
-    .split(/\s+/)
-    .map(Number);
-  pid = kids[0] ?? master;
+  pid = childPids(master)[0] ?? master;
 }
 const netstat = () => {
   const l = readFileSync('/proc/net/netstat', 'utf8')
@@ -76,27 +73,24 @@ const cpu = (pid) => {
     return NaN;
   }
 };
-if (process.env.WARM) {
-  const w = spawn(
+/** `ssebench sub`: `count` subscribers from 16 source addresses, held `holdSeconds`, on core 1. */
+const storm = (count, holdSeconds, stdio) =>
+  spawn(
     'taskset',
-    [
+    ['-c', '1', ssebench, 'sub', '-u', `http://127.0.0.1:${port}${urlPath}`].concat([
       '-c',
-      '1',
-      ssebench,
-      'sub',
-      '-u',
-      `http://127.0.0.1:${port}${urlPath}`,
-      '-c',
-      process.env.WARM,
+      String(count),
       '-S',
       '16',
       '-d',
-      '0.2',
+      String(holdSeconds),
       '-w',
       '20',
-    ],
-    { stdio: 'ignore' },
+    ]),
+    { stdio },
   );
+if (process.env.WARM) {
+  const w = storm(process.env.WARM, 0.2, 'ignore');
   await new Promise((r) => w.on('exit', r));
   await sleep(1000);
 }
@@ -104,26 +98,7 @@ const out = [];
 for (let r = 0; r < Number(reps); r++) {
   const before = rss(pid);
   const ns0 = netstat();
-  const c = spawn(
-    'taskset',
-    [
-      '-c',
-      '1',
-      ssebench,
-      'sub',
-      '-u',
-      `http://127.0.0.1:${port}${urlPath}`,
-      '-c',
-      String(N),
-      '-S',
-      '16',
-      '-d',
-      '4',
-      '-w',
-      '20',
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  const c = storm(N, 4, ['ignore', 'pipe', 'pipe']);
   let so = '',
     se = '',
     held = NaN,
