@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { describe, type TestContext, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { LocalCluster, openFilesHardLimit } from '../../src/cli/cluster.js';
+import { LocalCluster, openFilesHardLimit, reachable } from '../../src/cli/cluster.js';
 import { mintPublisherToken } from '../../src/mercure/publisher.js';
 import { freePort } from '../../src/testing/ports.test-helpers.js';
 import { waitUntilStopped } from '../../src/testing/process.test-helpers.js';
@@ -67,16 +67,11 @@ class ClusterCommand {
 }
 
 /** Whether something accepts connections on the port. */
-function listening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
+const listening = (port: number): Promise<boolean> =>
+  reachable('127.0.0.1', port).then(
+    () => true,
+    () => false,
+  );
 
 describe('crier cluster in front of real nodes', () => {
   test('with the open-files hard limit lowered (prlimit), asking for more connections than it holds exits 1 with the numbers and the fix, starting nothing', async (t) => {
