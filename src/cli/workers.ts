@@ -181,15 +181,7 @@ async function runPrimary(config: HubConfig): Promise<number> {
     workers: n,
   });
 
-  await new Promise<void>((resolve) => {
-    const stop = () => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      resolve();
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
+  await closeOnSignal(async () => {});
   stopping = true;
   await stopWorkers();
   await host?.close();

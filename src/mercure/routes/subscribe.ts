@@ -68,7 +68,17 @@ export class SubscribeRoute {
         handedOver = true;
       };
       const maxRateAsked = params.has('maxRate');
-      await this.openStream(req, res, subscription, subscriber, protocol, requestId, handOver, maxRateAsked);
+      await this.openStream(
+        req,
+        res,
+        ip,
+        subscription,
+        subscriber,
+        protocol,
+        requestId,
+        handOver,
+        maxRateAsked,
+      );
     } finally {
       if (!handedOver) subscription.release();
     }
@@ -95,6 +105,8 @@ export class SubscribeRoute {
   private async openStream(
     req: Req,
     res: Res,
+    /** The client's address, as `handle` read it. */
+    ip: string,
     subscription: MercureSubscription,
     subscriber: AuthContext | null,
     protocol: ProtocolVersion,
@@ -105,7 +117,6 @@ export class SubscribeRoute {
   ): Promise<void> {
     const { ctx, guard } = this;
     const { config } = ctx;
-    const ip = ctx.clientAddress.ofRequest(req);
     if (!guard.subscribersAllowed) {
       // Refused before the descriptor table is full: what is left serves publishes, health and metrics.
       throw new HubError(
