@@ -10,7 +10,7 @@
 import type { StreamPosition } from '../engines/engine.js';
 import { noop, type Transport } from './adapters/transport.js';
 import type { Batch, GroupMember } from './group.js';
-import { joinAsChunk, joinEvents, type PreparedEvent } from './prepared.js';
+import { eventBytes, type PreparedEvent } from './prepared.js';
 import type { Replay } from './replay.js';
 import type { Queued, Scheduler } from './scheduler.js';
 
@@ -321,7 +321,7 @@ export class Outbox implements GroupMember, Queued {
     this.wrote = true;
     const framed = this.transport.framed;
     if (events.length > SHARED_SLICE_EVENTS) {
-      this.transport.writeThen([framed ? joinAsChunk(events) : joinEvents(events, false)], drained);
+      this.transport.writeThen([eventBytes(events, framed)], drained);
       return;
     }
     const parts: Uint8Array[] = [];

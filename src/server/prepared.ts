@@ -92,8 +92,12 @@ export function joinAsChunk(events: readonly PreparedEvent[]): Buffer {
   return out;
 }
 
-/** The bytes of one or more events for one write: an event's own (shared) bytes, or several joined. */
+/**
+ * The bytes of one or more events for one write: an event's own (shared) bytes, or several joined — framed
+ * as ONE chunk (`joinAsChunk`), so a replay's first slice builds and keeps no per-event chunk. Not for
+ * none: an empty chunk would end the body.
+ */
 export function eventBytes(events: readonly PreparedEvent[], framed: boolean): Buffer {
   if (events.length === 1) return framed ? events[0]!.chunk : events[0]!.payload;
-  return joinEvents(events, framed);
+  return framed ? joinAsChunk(events) : joinEvents(events, false);
 }

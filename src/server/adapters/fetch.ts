@@ -5,8 +5,8 @@
  */
 import { eventBytes, type PreparedEvent } from '../prepared.js';
 import { closedBeforeOpen, type Refusal, refusalFor } from '../refusal.js';
-import type { SubscribeOptions, Subscription } from '../request.js';
-import { noop, SSE_HEADERS, type SubscriberHost, type Transport } from './transport.js';
+import type { SubscribeOptions } from '../request.js';
+import { noop, SSE_HEADERS, type SubscriberHost, subscribe, type Transport } from './transport.js';
 
 export class FetchTransport implements Transport {
   readonly framed = false;
@@ -102,18 +102,15 @@ export async function handleFetchRequest(
   request: Request,
   options: SubscribeOptions = {},
 ): Promise<Response> {
-  let subscription: Subscription;
   try {
-    subscription = hub.readSubscription(
+    const transport = await subscribe(
+      hub,
       request.url,
       request.headers.get('last-event-id') ?? undefined,
       options,
+      () => new FetchTransport(hub.options.maxBufferedBytes, request.signal),
+      () => ({ url: request.url, headers: Object.fromEntries(request.headers) }),
     );
-    const transport = new FetchTransport(hub.options.maxBufferedBytes, request.signal);
-    await hub.attach(transport, subscription, {
-      state: options.state,
-      request: () => ({ url: request.url, headers: Object.fromEntries(request.headers) }),
-    });
     return await transport.response;
   } catch (error) {
     return refusedResponse(refusalFor(error));

@@ -9,9 +9,9 @@ import { type Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { Socket } from 'node:net';
 import { eventBytes, type PreparedEvent } from '../prepared.js';
 import { refusalFor } from '../refusal.js';
-import type { SubscribeOptions, Subscription } from '../request.js';
+import type { SubscribeOptions } from '../request.js';
 import { Http2Transport, resetRefused } from './node-http2.js';
-import { noop, SSE_HEADERS, type SubscriberHost, type Transport } from './transport.js';
+import { noop, SSE_HEADERS, type SubscriberHost, subscribe, type Transport } from './transport.js';
 
 export { SSE_HEADERS } from './transport.js';
 
@@ -288,24 +288,21 @@ export async function handleNodeRequest(
   res: ServerResponse | Http2ServerResponse,
   options: SubscribeOptions = {},
 ): Promise<void> {
-  let subscription: Subscription;
+  const url = req.url ?? '/';
   try {
-    const header = req.headers['last-event-id'];
-    subscription = hub.readSubscription(req.url ?? '/', Array.isArray(header) ? header[0] : header, options);
+    await subscribe(
+      hub,
+      url,
+      req.headers['last-event-id'],
+      options,
+      () =>
+        'stream' in res && req.httpVersionMajor === 2
+          ? new Http2Transport((res as Http2ServerResponse).stream)
+          : new NodeHttpTransport(res as ServerResponse, hub.options.heartbeatMs > 0),
+      () => ({ url, headers: req.headers }),
+    );
   } catch (error) {
-    return refuse(res, error);
-  }
-  const transport =
-    'stream' in res && req.httpVersionMajor === 2
-      ? new Http2Transport((res as Http2ServerResponse).stream)
-      : new NodeHttpTransport(res as ServerResponse, hub.options.heartbeatMs > 0);
-  try {
-    await hub.attach(transport, subscription, {
-      state: options.state,
-      request: () => ({ url: req.url ?? '/', headers: req.headers }),
-    });
-  } catch (error) {
-    return refuse(res, error);
+    refuse(res, error);
   }
 }
 

@@ -6,8 +6,8 @@
 import { constants, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import { eventBytes, type PreparedEvent } from '../prepared.js';
 import { refusalFor } from '../refusal.js';
-import type { SubscribeOptions, Subscription } from '../request.js';
-import { noop, SSE_HEADERS, type SubscriberHost, type Transport } from './transport.js';
+import type { SubscribeOptions } from '../request.js';
+import { noop, SSE_HEADERS, type SubscriberHost, subscribe, type Transport } from './transport.js';
 
 export class Http2Transport implements Transport {
   readonly framed = false;
@@ -61,18 +61,16 @@ export async function handleHttp2Stream(
   headers: IncomingHttpHeaders,
   options: SubscribeOptions = {},
 ): Promise<void> {
-  let subscription: Subscription;
+  const url = String(headers[':path'] ?? '/');
   try {
-    const header = headers['last-event-id'];
-    subscription = hub.readSubscription(
-      String(headers[':path'] ?? '/'),
-      Array.isArray(header) ? header[0] : header,
+    await subscribe(
+      hub,
+      url,
+      headers['last-event-id'],
       options,
+      () => new Http2Transport(stream),
+      () => ({ url, headers }),
     );
-    await hub.attach(new Http2Transport(stream), subscription, {
-      state: options.state,
-      request: () => ({ url: String(headers[':path'] ?? '/'), headers }),
-    });
   } catch (error) {
     // One policy for every transport (refusal.ts): during shutdown the stream is reset unanswered, which an
     // EventSource retries; a bad request gets its 4xx, on which it stops.

@@ -71,4 +71,25 @@ export interface SubscriberHost {
   attach(transport: Transport, subscription: Subscription, meta?: ConnectionMeta): Promise<void>;
 }
 
+/**
+ * What every request handler does with a request: reads the subscription from its target and
+ * `Last-Event-ID` (the first, if repeated), then starts a connection on the transport `transport` makes,
+ * and resolves with that transport. Throws or rejects as `readSubscription` and `attach` do; the handler
+ * answers that with its refusal.
+ */
+export async function subscribe<T extends Transport>(
+  hub: SubscriberHost,
+  target: string,
+  lastEventId: string | readonly string[] | undefined,
+  options: SubscribeOptions,
+  transport: () => T,
+  request: () => ConnectionRequest,
+): Promise<T> {
+  const header = typeof lastEventId === 'object' ? lastEventId[0] : lastEventId;
+  const subscription = hub.readSubscription(target, header, options);
+  const opened = transport();
+  await hub.attach(opened, subscription, { state: options.state, request });
+  return opened;
+}
+
 export function noop(): void {}
