@@ -170,6 +170,17 @@ export const OPTIONS = {
     'NAME',
     'With --store nats://: the JetStream stream; nodes with the same NATS and stream share one log.',
   ),
+  ids: option(
+    z.enum(['uuid', 'sequence', 'opaque']).default('uuid'),
+    'FORM',
+    'IDs generated for updates published without one: uuid (urn:uuid:…, 45 bytes), sequence (#<epoch>-<offset>, ~16 bytes; shows order and count) or opaque (the sequence encrypted with --ids-key, 23 bytes).',
+  ),
+  idsKey: option(
+    text.optional(),
+    'SECRET',
+    'With --ids opaque: the key IDs are encrypted with (16 characters or more, the same on every node).',
+    true,
+  ),
   historySize: option(integer(0).default(10_000), 'N', 'Most updates kept in history for replay.'),
   historyBytes: option(size.default(64 * 1024 ** 2), 'SIZE', 'Most bytes of history kept.'),
   historyAge: option(duration.default(24 * 3_600_000), 'DURATION', 'Oldest update kept in history.'),
@@ -697,6 +708,11 @@ function checkTogether(config: HubConfig): void {
   if (config.workers > 1 && (config.demo || config.dashboard)) {
     throw new ConfigError(
       `--workers ${config.workers}: the demo apps and the dashboard keep their state in one process; run them with --workers 1 (with --dev, add --demo false --dashboard false to use more workers).`,
+    );
+  }
+  if (config.ids === 'opaque' && (config.idsKey === undefined || config.idsKey.length < 16)) {
+    throw new ConfigError(
+      '--ids opaque needs --ids-key (or CRIER_IDS_KEY): a secret of at least 16 characters, the same on every node.',
     );
   }
   if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) {

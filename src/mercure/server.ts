@@ -30,6 +30,7 @@ import { ClientAddress } from './client-address.js';
 import type { HubConfig } from './config.js';
 import { ConnectionGuard } from './connection-guard.js';
 import { HubError } from './errors.js';
+import { IdFormEngine, idCodec } from './event-ids.js';
 import { cors, headersOf, preflight, type Req, type Res, sendError } from './http.js';
 import { HubMetrics } from './metrics.js';
 import { RateLimiter } from './rate-limit.js';
@@ -238,7 +239,9 @@ export class MercureServer {
 
   /** Opens the store and builds the hub (not listening yet). */
   static async create(config: HubConfig, options: MercureServerOptions = {}): Promise<MercureServer> {
-    const engine = new TrackedEngine(options.engine ?? (await openStore(config)));
+    const store = options.engine ?? (await openStore(config));
+    const codec = idCodec(config.ids, config.idsKey);
+    const engine = new TrackedEngine(codec === null ? store : new IdFormEngine(store, codec));
     await waitForStore(engine, config.startTimeout);
     return new MercureServer(config, engine, options);
   }

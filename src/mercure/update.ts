@@ -23,6 +23,11 @@ export interface UpdateRules {
   /** The hub's public URL: topics resolving under its path are reserved. */
   hubUrl: URL;
   maxTopics: number;
+  /**
+   * Whether an update published without an ID gets a `urn:uuid:` one here (default), or none, so the
+   * engine generates its own (`--ids sequence|opaque`, src/mercure/event-ids.ts).
+   */
+  uuidIds?: boolean;
 }
 
 // C0 and C1 controls, DEL, and Unicode format characters (draft-08 forbids them in topics, IDs and types).
@@ -106,7 +111,10 @@ export function updateFromForm(fields: ReadonlyArray<[string, string]>): UpdateI
   return input;
 }
 
-/** Checks every field and returns the update to store, with a generated `urn:uuid:` ID when none was given. */
+/**
+ * Checks every field and returns the update to store, with a generated `urn:uuid:` ID when none was given
+ * (unless `rules.uuidIds` is false: the engine generates one then).
+ */
 export function validateUpdate(input: UpdateInput, rules: UpdateRules): Update {
   const { topics } = input;
   // JSON escapes can carry lone surrogates ("\ud800"), which have no UTF-8 form: refuse them here as a 400
@@ -203,7 +211,7 @@ export function validateUpdate(input: UpdateInput, rules: UpdateRules): Update {
   return {
     topics: [...topics],
     data,
-    id: id ?? `urn:uuid:${randomUUID()}`,
+    id: id ?? (rules.uuidIds === false ? undefined : `urn:uuid:${randomUUID()}`),
     event: type,
     retry,
     private: input.private === true ? true : undefined,

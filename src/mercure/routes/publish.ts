@@ -28,6 +28,7 @@ export class PublishRoute {
       protocol,
       hubUrl: ctx.hubUrl,
       maxTopics: ctx.config.maxTopics,
+      uuidIds: ctx.config.ids === 'uuid',
     });
     ctx.auth.authorizePublish(publisher, update.topics);
     const stored = await this.store(update);
@@ -67,6 +68,7 @@ export class PublishRoute {
           protocol: '0.x',
           hubUrl: ctx.hubUrl,
           maxTopics: ctx.config.maxTopics,
+          uuidIds: ctx.config.ids === 'uuid',
         });
         ctx.auth.authorizePublish(publisher, update.topics);
         return update;
