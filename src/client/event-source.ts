@@ -7,6 +7,8 @@
  * The comments quote the WHATWG HTML standard, section 9.2 "Server-sent events", for the step the code
  * implements. The stream itself is parsed by the protocol core's `EventStreamParser`.
  */
+
+import { applyPatch, DELTA_FIELD, parseDeltaField } from '../protocol/delta.js';
 import { ProtocolError } from '../protocol/errors.js';
 import { headerFromText } from '../protocol/header-text.js';
 import { EventStreamParser, type ParsedEvent } from '../protocol/parse.js';
@@ -121,6 +123,14 @@ export interface CrierEventSourceInit {
   maxLineLength?: number;
   /** The largest data of one event, in UTF-16 code units; as `maxLineLength`. Default 8,388,608. */
   maxEventSize?: number;
+  /**
+   * Delta updates from a Crier hub or server (`delta=1` is added to the request URL): after a full update
+   * of a topic, the next ones of that topic arrive as patches (a `delta:` field), which the source applies,
+   * so listeners see the same `data`, type and ID as without deltas. A patch that cannot be applied ends the
+   * connection, and the source resumes from the last complete event (the server then sends it in full).
+   * Default false.
+   */
+  delta?: boolean;
   /** The clock for reconnection delays. Default `globalThis.setTimeout`/`clearTimeout`. */
   timers?: Timers;
   /** The random source for jitter, in [0, 1). Default `Math.random`. */
@@ -427,7 +437,7 @@ export class CrierEventSource<Events extends EventDataMap = EventDataMap> extend
 
     let response: Response;
     try {
-      response = await this.fetchImpl(this.url, {
+      response = await this.fetchImpl(this.init.delta === true ? withDelta(this.url) : this.url, {
         method: this.init.method ?? 'GET',
         headers,
         body: body ?? null,
@@ -504,10 +514,23 @@ export class CrierEventSource<Events extends EventDataMap = EventDataMap> extend
     // The last event ID buffer belongs to the event source, not to one connection: the parser starts from
     // the ID this connection resumed from (browsers do; WPT format-field-id-2 checks it).
     let parserLastId = this.lastId;
+    // Delta updates: the `delta:` field of the block being read, and this connection's bases by topic slot
+    // (src/protocol/delta.ts). A new connection starts with none: the server sends each topic in full first.
+    let deltaField: string | null = null;
+    let deltaError: ClientError | null = null;
+    const bases = new Map<number, string>();
     const parser = new EventStreamParser(
       {
         onEvent: (event) => {
-          if (generation !== this.generation) return;
+          if (generation !== this.generation || deltaError !== null) return;
+          if (deltaField !== null) {
+            const rebuilt = rebuildDelta(bases, deltaField, event.data);
+            if (rebuilt instanceof ClientError) {
+              deltaError = rebuilt;
+              return;
+            }
+            event = { ...event, data: rebuilt };
+          }
           progress.events += 1;
           if (fromCrier && event.type === GAP_EVENT_TYPE) {
             this.lastId = parserLastId = event.lastEventId;
@@ -528,6 +551,10 @@ export class CrierEventSource<Events extends EventDataMap = EventDataMap> extend
         },
         onBlockEnd: () => {
           progress.blocks += 1;
+          deltaField = null;
+        },
+        onField: (field, value) => {
+          if (field === DELTA_FIELD && this.init.delta === true) deltaField = value;
         },
       },
       {
@@ -584,6 +611,12 @@ export class CrierEventSource<Events extends EventDataMap = EventDataMap> extend
       }
       if (generation !== this.generation) {
         reader.cancel().catch(() => {});
+        return;
+      }
+      if (deltaError !== null) {
+        // Resume from the last event dispatched whole: the server sends the next one in full.
+        reader.cancel().catch(() => {});
+        ended(deltaError);
         return;
       }
       // Dispatch step 1 runs even for an event without data ("id: 7" then a blank line): keep that ID too.
@@ -981,4 +1014,41 @@ class EventQueue<T> implements AsyncIterableIterator<T> {
   [Symbol.asyncIterator](): AsyncIterableIterator<T> {
     return this;
   }
+}
+
+/** The request URL of a delta subscriber: `delta=1` in its query. */
+function withDelta(url: string): string {
+  const u = new URL(url);
+  u.searchParams.set('delta', '1');
+  return u.href;
+}
+
+/**
+ * The full data of an event with a `delta:` field: kept as its topic slot's base when it is full, or the
+ * patch applied to that base. A ClientError (MALFORMED_STREAM) when it cannot be rebuilt.
+ */
+function rebuildDelta(bases: Map<number, string>, field: string, data: string): string | ClientError {
+  const parsed = parseDeltaField(field);
+  if (parsed === null)
+    return new ClientError('MALFORMED_STREAM', `A delta field "${field.slice(0, 40)}" is malformed.`);
+  let full = data;
+  if (parsed.format !== null) {
+    const base = bases.get(parsed.slot);
+    if (base === undefined)
+      return new ClientError(
+        'MALFORMED_STREAM',
+        `A patch for topic slot ${parsed.slot} came before its full update.`,
+      );
+    try {
+      full = applyPatch(base, parsed.format, data);
+    } catch (cause) {
+      return new ClientError(
+        'MALFORMED_STREAM',
+        `A patch for topic slot ${parsed.slot} does not apply: ${describe(cause)}`,
+        { cause },
+      );
+    }
+  }
+  bases.set(parsed.slot, full);
+  return full;
 }

@@ -29,6 +29,11 @@ export interface ParserHandlers {
    * `:` then a blank line, a lone `retry:`) completes too. A client counts it as the stream working.
    */
   onBlockEnd?(): void;
+  /**
+   * Called for a field the standard does not name (which the standard ignores), with its name and value,
+   * before the event of its block is dispatched: Crier's client reads its `delta:` field this way.
+   */
+  onField?(field: string, value: string): void;
 }
 
 export interface ParserOptions {
@@ -240,7 +245,8 @@ export class EventStreamParser {
         if (ASCII_DIGITS.test(value)) this.handlers.onRetry?.(Number.parseInt(value, 10));
         return;
       default:
-        // "Otherwise: The field is ignored."
+        // "Otherwise: The field is ignored." (A caller that asked is told of it; the event is unchanged.)
+        this.handlers.onField?.(field, value);
         return;
     }
   }

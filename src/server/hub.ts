@@ -26,6 +26,7 @@ import { handleNodeRequest } from './adapters/node-http.js';
 import { handleHttp2Stream } from './adapters/node-http2.js';
 import type { ConnectionMeta, ConnectionRequest, SubscriberHost, Transport } from './adapters/transport.js';
 import { type CloseReason, type ConnectionOwner, SseConnection } from './connection.js';
+import { DeltaChoice, DeltaTopics } from './delta.js';
 import { ServerError } from './errors.js';
 import { SubscriberGroup } from './group.js';
 import { Liveness } from './liveness.js';
@@ -132,6 +133,8 @@ export class Hub extends EventEmitter<HubEvents> implements SubscriberHost, Conn
   /** Encoded updates by stored update, so a reconnect storm replays shared bytes instead of re-encoding. */
   private prepared = new WeakMap<StoredUpdate, PreparedEvent>();
   private closing = false;
+  /** Delta updates: each topic's previous update while delta subscribers are connected. */
+  private readonly deltaTopics = new DeltaTopics();
   /**
    * The newest PUBLIC update this hub has seen from the engine (its ID goes in the resume header of a
    * subscriber that does not resume: a private update's ID there would tell it that one happened, and when).
@@ -260,6 +263,7 @@ export class Hub extends EventEmitter<HubEvents> implements SubscriberHost, Conn
     if (update.private !== true) this.newest = update;
     const event = PreparedEvent.ofUpdate(update); // encoded once, for everyone
     this.prepared.set(update, event); // and reused by replays while the engine keeps the update
+    this.deltaTopics.link(event); // linked to its topic's previous update, when delta subscribers exist
     this.stats.updates++;
     this.scheduler.begin(event);
     this.index.match(update.topics, this.scheduler.visit);
@@ -308,6 +312,10 @@ export class Hub extends EventEmitter<HubEvents> implements SubscriberHost, Conn
     }
     const connection = new SseConnection(this, transport, subscription, group, this.scheduler);
     const outbox = connection.outbox;
+    if (subscription.delta === true) {
+      outbox.delta = new DeltaChoice();
+      this.deltaTopics.subscribers++;
+    }
     if (subscription.release !== undefined) connection.release = subscription.release;
     if (meta?.state !== undefined)
       this.metas.set(connection, { state: meta.state, request: meta.request?.() });
@@ -407,6 +415,7 @@ export class Hub extends EventEmitter<HubEvents> implements SubscriberHost, Conn
       connection.release = null;
       release();
     }
+    if (connection.outbox.delta !== null) this.deltaTopics.left();
     const group = connection.group;
     group.members.delete(connection.outbox);
     if (group.members.size === 0) {

@@ -9,6 +9,7 @@
  */
 import type { StreamPosition } from '../engines/engine.js';
 import { noop, type Transport } from './adapters/transport.js';
+import type { DeltaChoice } from './delta.js';
 import type { Batch, GroupMember } from './group.js';
 import { eventBytes, type PreparedEvent } from './prepared.js';
 import type { Replay } from './replay.js';
@@ -47,6 +48,8 @@ export class Outbox implements GroupMember, Queued {
    */
   private covered: StreamPosition | null = null;
   private readonly conflation: Conflation | null;
+  /** A delta subscriber's choice of variant per event (src/server/delta.ts); null for the others. */
+  delta: DeltaChoice | null = null;
   /** Set by every write but a heartbeat; the liveness ticker reads and clears it (`takeWrote`). */
   private wrote = true;
 
@@ -103,6 +106,7 @@ export class Outbox implements GroupMember, Queued {
   /** Writes through when the transport is idle and the scheduler is not in a burst; otherwise queues for the flush. */
   send(event: PreparedEvent): void {
     if (this.closed) return;
+    if (this.delta !== null) event = this.delta.pick(event);
     const max = this.scheduler.maxBufferedBytes;
     if (this.queue !== null) {
       this.queue.push(event);
@@ -128,6 +132,11 @@ export class Outbox implements GroupMember, Queued {
   /** The group's batch at the end of a turn: one write, bytes shared with the group. */
   sendBatch(batch: Batch): void {
     if (this.closed) return;
+    if (this.delta !== null && this.backlog === null) {
+      // A delta subscriber's bytes are its own choice of variants: each event goes through `send`.
+      for (const e of batch.events) if (this.covered === null || !this.replayed(e)) this.send(e);
+      return;
+    }
     if (this.covered !== null && this.backlog === null) {
       // Just joined after a replay: the batch may hold updates the history read already sent.
       for (const e of batch.events) if (this.covered === null || !this.replayed(e)) this.send(e);

@@ -29,6 +29,11 @@ export interface SubscribeOptions {
   /** Conflation: at most this many events per second per topic. Default: the `maxRate` query parameter, else none. */
   maxRate?: number;
   /**
+   * Delta updates (src/server/delta.ts): after a full update of a topic, the next ones of that topic go out
+   * as patches against it. Default: the `delta` query parameter (`1` or `true`), else off.
+   */
+  delta?: boolean;
+  /**
    * Overrides the `Last-Event-ID` taken from the request (the header and the query are then not read);
    * `''`: none.
    */
@@ -62,6 +67,8 @@ export interface Subscription {
   readonly privateSelectors: readonly TopicSelector[] | null;
   readonly lastEventId: string | undefined;
   readonly maxRate: number;
+  /** See `SubscribeOptions.delta`; absent: off. */
+  readonly delta?: boolean;
   /** See `SubscribeOptions.resumeHeader`. */
   readonly resumeHeader?: string;
   /**
@@ -148,7 +155,21 @@ export function readSubscription(
       );
     }
   }
-  const resume = options.resumeHeader === undefined ? {} : { resumeHeader: options.resumeHeader };
+  let delta = options.delta ?? false;
+  const deltaParam = options.delta === undefined ? params().get('delta') : null;
+  if (deltaParam !== null) {
+    if (!['1', 'true', '0', 'false'].includes(deltaParam)) {
+      throw new ServerError(
+        'INVALID_PARAMETER',
+        `delta must be 1 or 0 (true or false), got "${deltaParam.slice(0, 20)}".`,
+      );
+    }
+    delta = deltaParam === '1' || deltaParam === 'true';
+  }
+  const resume = {
+    ...(options.resumeHeader === undefined ? {} : { resumeHeader: options.resumeHeader }),
+    ...(delta ? { delta: true } : {}),
+  };
   if (compiled !== undefined) {
     const { selectors, privateSelectors } = compiled;
     return { selectors, privateSelectors, lastEventId, maxRate, ...resume };
