@@ -78,6 +78,9 @@ async function start(): Promise<void> {
     hub: snapshot.hub,
     topics: [snapshot.topicTemplate],
     maxRate: maxRate > 0 ? maxRate : undefined,
+    // Delta updates: a tick is sent as a patch against the symbol's previous tick when this page received
+    // that one (always without conflation; with it, a tick after a skipped one goes in full).
+    init: { delta: true },
     types: ['tick'],
     onEvent: (_type, data) => onTick(JSON.parse(data) as Tick),
     onStatus: (status, detail) => {
