@@ -9,14 +9,21 @@
  * delta (a patch larger than the full data, or one that does not rebuild it exactly, counts as full), and
  * the microseconds per update each takes to encode once.
  */
+
+import { randomUUID } from 'node:crypto';
 import { applyStringDelta, createStringDelta } from 'fossil-delta';
 import { SportsSimulator } from '../apps/sports/simulator.js';
 import { TickerFeed } from '../apps/ticker/feed.js';
+import type { StoredUpdate } from '../src/engines/engine.js';
+import { opaqueIds, sequenceIds } from '../src/mercure/event-ids.js';
 import { diffJson } from '../src/protocol/delta.js';
+import { DeltaChoice, DeltaTopics } from '../src/server/delta.js';
+import { PreparedEvent } from '../src/server/prepared.js';
 
 interface Captured {
   topic: string;
   data: string;
+  type?: string;
 }
 
 function seeded(seed: number): () => number {
@@ -31,7 +38,7 @@ function sports(minutes: number): Captured[] {
   const out: Captured[] = [];
   const outbox = {
     push(update: { topics: readonly string[]; data: string }) {
-      out.push({ topic: update.topics[0]!, data: update.data });
+      out.push({ topic: update.topics[0]!, data: update.data, type: 'match' });
       return Promise.resolve('id');
     },
   };
@@ -45,7 +52,7 @@ async function ticker(ticks: number): Promise<Captured[]> {
   const out: Captured[] = [];
   const publisher = {
     publish(update: { topics: readonly string[]; data: string }) {
-      out.push({ topic: update.topics[0]!, data: update.data });
+      out.push({ topic: update.topics[0]!, data: update.data, type: 'tick' });
       return Promise.resolve({ ok: true, status: 200 });
     },
   };
@@ -103,5 +110,53 @@ function measure(name: string, updates: Captured[]): void {
   );
 }
 
-measure('sports (8 matches, 90 minutes)', sports(90));
-measure('ticker (120 symbols, 100 ticks)', await ticker(100));
+/**
+ * The bytes on the wire per event (the whole SSE event: `event:`, `id:`, `delta:` and `data:` lines) with
+ * each ID form, without and with deltas, as the hub encodes them (PreparedEvent, DeltaTopics, DeltaChoice),
+ * the offsets starting at 1,000,001 (a hub that has been up for a while).
+ */
+function wire(name: string, updates: Captured[]): void {
+  const epoch = 'k3j5x9a2';
+  const opaque = opaqueIds('an-ids-key-of-32-characters-long!');
+  const forms: Record<string, (offset: number) => string> = {
+    uuid: () => `urn:uuid:${randomUUID()}`,
+    sequence: (offset) => sequenceIds.issue(`${epoch}-${offset}`),
+    opaque: (offset) => opaque.issue(`${epoch}-${offset}`),
+  };
+  const rows: string[] = [];
+  for (const [form, idOf] of Object.entries(forms)) {
+    const topics = new DeltaTopics();
+    topics.subscribers = 1;
+    const choice = new DeltaChoice();
+    let plain = 0;
+    let delta = 0;
+    updates.forEach((u, i) => {
+      const offset = 1_000_001 + i;
+      const stored: StoredUpdate = {
+        topics: [u.topic],
+        data: u.data,
+        id: idOf(offset),
+        event: u.type,
+        offset,
+        epoch,
+        time: 0,
+      };
+      const event = PreparedEvent.ofUpdate(stored);
+      topics.link(event);
+      plain += event.payload.length;
+      delta += choice.pick(event).payload.length;
+    });
+    const n = updates.length;
+    rows.push(
+      `${form} ${(plain / n).toFixed(1)} B, with deltas ${(delta / n).toFixed(1)} B (${((100 * delta) / plain).toFixed(0)}%)`,
+    );
+  }
+  console.log(`${name}, SSE bytes per event by ID form: ${rows.join('; ')}`);
+}
+
+const sportsUpdates = sports(90);
+const tickerUpdates = await ticker(100);
+measure('sports (8 matches, 90 minutes)', sportsUpdates);
+measure('ticker (120 symbols, 100 ticks)', tickerUpdates);
+wire('sports', sportsUpdates);
+wire('ticker', tickerUpdates);
