@@ -140,7 +140,11 @@ class Subscriber {
     private readonly token: string,
     private readonly topics: string[],
     private readonly resume = true,
-  ) {}
+    /** The ID to resume from on the first connect. */
+    from?: string,
+  ) {
+    this.lastId = from;
+  }
 
   /** Connects; resolves once the stream is open (or refused: `status` says which). */
   open(): Promise<void> {
@@ -314,6 +318,41 @@ describe('crier serve --workers', () => {
         publicOrder,
       );
     for (const s of [...subscribers, ...outsiders]) s.close();
+  });
+
+  test('--ids sequence and opaque: IDs issued on any worker resolve on every worker, replay without gap or duplicate', async (t) => {
+    for (const form of [
+      ['--ids', 'sequence'],
+      ['--ids', 'opaque', '--ids-key', 'an-ids-key-for-the-workers-tests'],
+    ]) {
+      const hub = await startHub(['--workers', '2', ...form]);
+      t.after(() => stopHub(hub));
+      const publisher = await mintPublisherToken(KEY, ['*']);
+      const reader = await mintSubscriberToken(KEY, []);
+      const ids: string[] = [];
+      for (let i = 0; i < 6; i++)
+        ids.push(await publishSure(hub, publisher, { topic: 'ids', data: `u${i}` }));
+      assert.equal(new Set(ids).size, 6);
+      for (const id of ids)
+        assert.match(id, form[1] === 'sequence' ? /^#[0-9a-z]{8}-\d+$/ : /^#[A-Za-z0-9_-]{22}$/);
+      // Resumes from the second update on new connections, which node:cluster deals to both workers.
+      const pids = new Set<number>();
+      for (let k = 0; k < 4; k++) {
+        const s = new Subscriber(hub, reader, ['ids'], false, ids[1]);
+        await s.open();
+        assert.equal(s.status, 200);
+        await s.waitFor(4);
+        await sleep(30);
+        pids.add(s.pids[0]!);
+        assert.deepEqual(
+          s.events.map((e) => [e.id, e.data]),
+          [2, 3, 4, 5].map((i) => [ids[i], `u${i}`]),
+        );
+        s.close();
+      }
+      assert.equal(pids.size, 2, 'the resumes were served by both workers');
+      await stopHub(hub);
+    }
   });
 
   test('/metrics, the subscriptions API and the limits count the whole server, not one worker', async (t) => {
