@@ -4,6 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
+import {
+  natsServerInstalled,
+  TestNatsServer,
+  uniqueStream,
+} from '../engines/nats/nats-server.test-helpers.js';
+import { redisServerInstalled, TestRedisServer } from '../engines/redis/redis-server.test-helpers.js';
+import { requireService } from '../testing/services.test-helpers.js';
 import { loadConfig } from './config.js';
 import { opaqueIds, sequenceIds } from './event-ids.js';
 import { legacyToken, publish, SECRET, startHub, subscribe } from './hub.test-helpers.js';
@@ -139,6 +146,33 @@ describe('--ids: the form of generated event IDs', () => {
       );
     }
   });
+
+  for (const store of ['redis', 'nats'] as const) {
+    test(`in a cluster over ${store === 'redis' ? 'Redis' : 'NATS'}, an ID one node issued replays from the same place on another node`, async (t) => {
+      const installed = store === 'redis' ? redisServerInstalled : natsServerInstalled;
+      if (!requireService(t, `${store}-server`, installed, `apt-get install ${store}-server`)) return;
+      const server = store === 'redis' ? await TestRedisServer.start() : await TestNatsServer.start();
+      t.after(() => server.stop());
+      const where =
+        store === 'redis'
+          ? ['--store', server.url, '--redis-prefix', `{ids${Date.now()}}:`]
+          : ['--store', `nats://${server.url}`, '--nats-stream', uniqueStream().stream];
+      for (const form of [
+        ['--ids', 'sequence'],
+        ['--ids', 'opaque', '--ids-key', KEY],
+      ]) {
+        const a = await startHub(t, [...where, ...form]);
+        const b = await startHub(t, [...where, ...form]);
+        const ids = await publishMany(a, 4);
+        for (const id of ids) assert.match(id, /^#/);
+        const got = await replay(t, b, ids[0]!, 3);
+        assert.deepEqual(
+          got.map((e) => [e.lastEventId, e.data]),
+          [1, 2, 3].map((i) => [ids[i], `d${i}`]),
+        );
+      }
+    });
+  }
 
   test('--ids opaque without a key of 16 characters is a configuration error naming --ids-key', () => {
     assert.throws(() => loadConfig({ argv: ['--ids', 'opaque'] }), /--ids-key/);
