@@ -37,25 +37,77 @@ function record(source: CrierEventSource, out: Seen[]): void {
   }
 }
 
-/** An update: a topic, a type, and data that is JSON, text, or JSON with a null (no merge patch). */
-const update = fc.record({
-  topic: fc.constantFrom('a', 'b', 'c'),
-  type: fc.constantFrom(undefined, 'tick', 'match'),
-  data: fc.oneof(
-    fc
-      .record({
-        p: fc.integer({ min: 0, max: 300 }),
-        s: fc.constantFrom('AAPL', 'MSFT'),
-        x: fc.option(fc.string()),
-      })
-      .map((v) => JSON.stringify(v)),
-    fc.record({ score: fc.tuple(fc.nat(5), fc.nat(5)), minute: fc.nat(90) }).map((v) => JSON.stringify(v)),
-    fc.string({ maxLength: 60 }),
-    fc.lorem({ maxCount: 8 }).map((s) => `${s}\nsecond line ${s.length}`),
-  ),
-  /** Drop every connection after publishing this one. */
-  drop: fc.boolean().map((b) => b && Math.random() < 0.3),
-});
+/**
+ * An update: a topic, a type, and data shaped by its topic, so consecutive updates of a topic look alike
+ * (as real ones do) and get patches: `a` ticks (JSON, sometimes with a null, which no merge patch can
+ * set), `b` match documents (JSON), `c` multi-line text (Fossil deltas), `d` anything.
+ */
+const update = fc
+  .oneof(
+    fc.record({
+      topic: fc.constant('a'),
+      data: fc
+        .record({
+          p: fc.integer({ min: 0, max: 300 }),
+          s: fc.constantFrom('AAPL', 'MSFT'),
+          x: fc.option(fc.string()),
+        })
+        .map((v) => JSON.stringify(v)),
+    }),
+    fc.record({
+      topic: fc.constant('b'),
+      data: fc
+        .record({
+          score: fc.tuple(fc.nat(5), fc.nat(5)),
+          minute: fc.nat(90),
+          note: fc.string({ maxLength: 8 }),
+        })
+        .map((v) => JSON.stringify({ home: 'Lions', away: 'Tigers', venue: 'North Stadium', ...v })),
+    }),
+    fc.record({
+      topic: fc.constant('c'),
+      data: fc
+        .tuple(fc.nat(1000), fc.string({ maxLength: 10 }))
+        .map(
+          ([n, s]) =>
+            `line one of the log, unchanged\nline two, ${s}\ncounter ${n}\nthe last line, unchanged`,
+        ),
+    }),
+    fc.record({ topic: fc.constant('d'), data: fc.string({ maxLength: 60 }) }),
+  )
+  .chain((u) =>
+    fc.record({
+      topic: fc.constant(u.topic),
+      data: fc.constant(u.data),
+      type: fc.constantFrom(undefined, 'tick', 'match'),
+      /** Drop every connection after publishing this one. */
+      drop: fc.integer({ min: 0, max: 9 }).map((n) => n === 0),
+    }),
+  );
+
+/** A fetch that counts the patches (`delta: <slot> m|f`) the server sent. */
+function countingFetch(counter: { patches: number }): typeof fetch {
+  return async (input, init) => {
+    const response = await fetch(input, init);
+    if (response.body === null) return response;
+    const decoder = new TextDecoder();
+    const body = response.body.pipeThrough(
+      new TransformStream<Uint8Array, Uint8Array>({
+        transform(chunk, controller) {
+          counter.patches += (
+            decoder.decode(chunk, { stream: true }).match(/^delta: \d+ [mf]$/gm) ?? []
+          ).length;
+          controller.enqueue(chunk);
+        },
+      }),
+    );
+    return new Response(body, {
+      status: response.status,
+      statusText: response.statusText,
+      headers: response.headers,
+    });
+  };
+}
 
 test('a delta source delivers exactly what a plain source does, through random updates, drops and resumes (property)', async (t) => {
   const hub = new Hub({ retryMs: 10, retryJitter: 0, logger: null });
@@ -65,13 +117,19 @@ test('a delta source delivers exactly what a plain source does, through random u
     server.close();
   });
   let run = 0;
+  const counter = { patches: 0 };
   await fc.assert(
     fc.asyncProperty(fc.array(update, { minLength: 1, maxLength: 40 }), async (updates) => {
       run++;
       const prefix = `r${run}/`;
       const url = `${base}/?topic=${encodeURIComponent(`${prefix}{t}`)}`;
       const plain = new CrierEventSource(url, { retry: 10, maxRetryDelay: 20 });
-      const delta = new CrierEventSource(url, { retry: 10, maxRetryDelay: 20, delta: true });
+      const delta = new CrierEventSource(url, {
+        retry: 10,
+        maxRetryDelay: 20,
+        delta: true,
+        fetch: countingFetch(counter),
+      });
       const fromPlain: Seen[] = [];
       const fromDelta: Seen[] = [];
       record(plain, fromPlain);
@@ -109,6 +167,7 @@ test('a delta source delivers exactly what a plain source does, through random u
     }),
     { numRuns: 25 },
   );
+  assert.ok(counter.patches > 25, `patches were sent and applied (${counter.patches})`);
 });
 
 test('a patch the source cannot apply ends the connection; it resumes from the last whole event and gets the update in full', async (t) => {
