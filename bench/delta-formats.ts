@@ -57,11 +57,17 @@ async function ticker(ticks: number): Promise<Captured[]> {
     },
   };
   const feed = new TickerFeed(publisher as never, { symbols: 120, rate: 20, random: seeded(11) });
+  // The feed stamps each tick with Date.now(): advance the clock 50 ms per tick, as a real feed at 20/s sees.
+  const realNow = Date.now;
+  let clock = realNow();
+  Date.now = () => clock;
   for (let i = 0; i < ticks; i++) {
+    clock += 50;
     feed.tick();
     await new Promise((resolve) => setImmediate(resolve)); // the publishes settle, as against a hub
   }
   feed.close();
+  Date.now = realNow;
   return out;
 }
 
