@@ -79,7 +79,8 @@ async function start(): Promise<void> {
     topics: [snapshot.topicTemplate],
     maxRate: maxRate > 0 ? maxRate : undefined,
     // Delta updates: a tick is sent as a patch against the symbol's previous tick when this page received
-    // that one (always without conflation; with it, a tick after a skipped one goes in full).
+    // that one (with conflation, a tick after a skipped one goes in full). Ticks are small, so this breaks
+    // even on bytes (docs/library.md, "Delta updates"); the data the page sees is the same either way.
     init: { delta: true },
     types: ['tick'],
     onEvent: (_type, data) => onTick(JSON.parse(data) as Tick),
