@@ -101,6 +101,10 @@ function behindLayer4(proxy, nodeArgs, subscribers) {
         REDIS_URL,
         '--nginx-connections',
         String(2 * subscribers + 1024),
+        // Two workers (HAProxy: processes), as many as the machine's cores: under taskset -c 0 the
+        // default would be one, whose file limit cannot hold 10,000 subscribers.
+        '--nginx-workers',
+        '2',
         '--',
         ...nodeArgs(`${proxy}-3`),
       ],

@@ -70,6 +70,10 @@ async function measure(proxy) {
       'redis://127.0.0.1:6379',
       '--nginx-connections',
       String(2 * N + 1024),
+      // Two workers (HAProxy: processes), each under the open-files limit; under taskset -c 0 the
+      // default (one per core it may use) would be one.
+      '--nginx-workers',
+      '2',
       '--',
       '--publisher-jwt-key',
       'crier-bench-secret-key-of-at-least-32-bytes!',
