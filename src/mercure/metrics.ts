@@ -14,7 +14,7 @@ export class HubMetrics {
   readonly publishLatency: Histogram;
   readonly replays: Counter<'result'>;
   readonly disconnects: Counter<'reason'>;
-  /** Connections refused by `--proxy-protocol`: untrusted, missing, malformed, timeout. */
+  /** Connections refused by `--proxy-protocol`: untrusted, missing, malformed, timeout, pending. */
   readonly proxyRefused: Counter<'reason'>;
 
   constructor(hub: Hub, engine: TrackedEngine) {

@@ -290,6 +290,23 @@ describe('crier serve --proxy-protocol', () => {
     assert.equal(await refused(hub, 'timeout'), 1);
   });
 
+  test('past --max-pending connections still reading their first bytes, the oldest is closed', async (t) => {
+    const hub = await proxiedHub(t, ['--max-pending', '2']);
+    const { port } = new URL(hub.url);
+    const closed: number[] = [];
+    const sockets = [0, 1, 2].map((i) => {
+      const socket = connect(Number(port), '127.0.0.1');
+      socket.on('error', () => {});
+      socket.on('close', () => closed.push(i));
+      t.after(() => socket.destroy());
+      return socket;
+    });
+    await Promise.all(sockets.map((s) => new Promise((r) => s.once('connect', r))));
+    await waitFor(() => closed.length > 0);
+    assert.deepEqual(closed, [0]);
+    assert.equal(await refused(hub, 'pending'), 1);
+  });
+
   test('without --proxy-protocol a PROXY header is not a request: 400 and closed', async (t) => {
     const hub = await startHub(t, ['--host', '127.0.0.1', '--trusted-proxies', '127.0.0.1']);
     assert.match(await exchange(hub, { header: proxyV1(E), request: GET('/healthz') }), /^HTTP\/1.1 400/);

@@ -153,13 +153,18 @@ function malformed(message: string): ParseResult {
 }
 
 /** Why a connection was refused, as counted in `crier_proxy_protocol_refused_total{reason}`. */
-export type ProxyRefusal = 'untrusted' | 'missing' | 'malformed' | 'timeout';
+export type ProxyRefusal = 'untrusted' | 'missing' | 'malformed' | 'timeout' | 'pending';
 
 export interface ProxyProtocolOptions {
   /** Whether the peer address is a trusted balancer (whose header is required and believed). */
   trusted: (peer: string) => boolean;
   /** How long a peer has to send its header (or, untrusted, enough bytes to show it sends none). */
   timeoutMs: number;
+  /**
+   * Most connections reading their first bytes at once (`--max-pending`: the connection guard sees a
+   * socket only once its header is read); beyond, the oldest is closed (`pending`).
+   */
+  maxPending: number;
   /** Called once per refused connection, before it is destroyed. */
   onRefused: (reason: ProxyRefusal, peer: string, detail: string) => void;
 }
@@ -176,10 +181,23 @@ export function acceptProxyProtocol(server: Server, options: ProxyProtocolOption
   const handOn = (socket: Socket) => {
     for (const listener of listeners) listener.call(server, socket);
   };
-  server.on('connection', (socket: Socket) => readHeader(socket, options, handOn));
+  // Sockets reading their header, oldest first, each with the function that refuses it.
+  const reading = new Map<Socket, (reason: ProxyRefusal, detail: string) => void>();
+  server.on('connection', (socket: Socket) => {
+    if (reading.size >= options.maxPending) {
+      const [, refuseOldest] = reading.entries().next().value!;
+      refuseOldest('pending', `more than ${options.maxPending} connections reading their first bytes`);
+    }
+    readHeader(socket, options, handOn, reading);
+  });
 }
 
-function readHeader(socket: Socket, options: ProxyProtocolOptions, handOn: (socket: Socket) => void): void {
+function readHeader(
+  socket: Socket,
+  options: ProxyProtocolOptions,
+  handOn: (socket: Socket) => void,
+  reading: Map<Socket, (reason: ProxyRefusal, detail: string) => void>,
+): void {
   const peer = socket.remoteAddress ?? 'unknown';
   const trusted = options.trusted(peer);
   let buffered: Buffer = Buffer.alloc(0);
@@ -188,15 +206,18 @@ function readHeader(socket: Socket, options: ProxyProtocolOptions, handOn: (sock
     options.onRefused(reason, peer, detail);
     socket.destroy();
   };
+  reading.set(socket, refuse);
   const timer = setTimeout(
     () => refuse('timeout', `no PROXY header in ${options.timeoutMs} ms`),
     options.timeoutMs,
   );
   const done = () => {
+    reading.delete(socket);
     clearTimeout(timer);
     socket.off('data', onData);
     socket.off('error', onError);
     socket.off('end', onEnd);
+    socket.off('close', done);
   };
   const onError = () => done(); // reset before the header: nothing to serve
   const onEnd = () => {
@@ -247,4 +268,5 @@ function readHeader(socket: Socket, options: ProxyProtocolOptions, handOn: (sock
   socket.on('data', onData);
   socket.on('error', onError);
   socket.on('end', onEnd);
+  socket.on('close', done);
 }

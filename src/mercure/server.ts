@@ -240,6 +240,7 @@ export class MercureServer {
       acceptProxyProtocol(this.server, {
         trusted: (peer) => this.clientAddress.isProxy(peer),
         timeoutMs: config.headersTimeout,
+        maxPending: config.maxPending,
         onRefused: (reason, peer, detail) => {
           this.metrics.proxyRefused.inc({ reason });
           this.log.warn({ peer, reason }, `PROXY protocol: connection refused: ${detail}`);
