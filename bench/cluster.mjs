@@ -73,7 +73,45 @@ export function clusterConfigs({ subscribers }) {
     behindNginx(1),
     behindNginx(3),
     behindNginx(3, 1),
+    behindLayer4('haproxy', nodeArgs, subscribers),
+    behindLayer4('nginx-stream', nodeArgs, subscribers),
   ];
+}
+
+/**
+ * 3 nodes behind a layer-4 balancer (`crier cluster --proxy haproxy|nginx-stream`): TCP pass-through with
+ * the PROXY protocol to the nodes, sized like the nginx set-ups, to weigh against the layer-7 hop.
+ */
+function behindLayer4(proxy, nodeArgs, subscribers) {
+  return {
+    name: `cluster-3-${proxy}`,
+    label: `3 nodes behind ${proxy === 'haproxy' ? 'HAProxy (mode tcp)' : 'nginx stream'} over Redis`,
+    command: ({ port }) => ({
+      cmd: process.execPath,
+      args: [
+        bin,
+        'cluster',
+        '--proxy',
+        proxy,
+        '--nodes',
+        '3',
+        '--port',
+        String(port),
+        '--store',
+        REDIS_URL,
+        '--nginx-connections',
+        String(2 * subscribers + 1024),
+        // Two workers (HAProxy: processes), as many as the machine's cores: under taskset -c 0 the
+        // default would be one, whose file limit cannot hold 10,000 subscribers.
+        '--nginx-workers',
+        '2',
+        '--',
+        ...nodeArgs(`${proxy}-3`),
+      ],
+      env: {},
+    }),
+    ...mercure,
+  };
 }
 
 /** Moves every nginx process under `pid` (the `crier cluster` process) to CPU `core`. */

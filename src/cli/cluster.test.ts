@@ -9,12 +9,17 @@ import { freePort } from '../testing/ports.test-helpers.js';
 import { requireService } from '../testing/services.test-helpers.js';
 import {
   clusterCommand,
+  DEFAULT_HAPROXY,
   DEFAULT_NGINX,
+  haproxyInstalled,
   LogFollower,
   NginxSizingError,
   nginxInstalled,
+  nginxStreamModule,
   openFilesHardLimit,
+  renderHaproxyConf,
   renderNginxConf,
+  renderNginxStreamConf,
   sizeNginx,
 } from './cluster.js';
 
@@ -73,6 +78,63 @@ describe('crier cluster', () => {
     assert.equal(check.status, 0, check.stderr);
   });
 
+  test('the generated haproxy.cfg and stream nginx.conf send the PROXY protocol to every node from the trusted source, sized per process, and the binaries accept them', (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'crier-cluster-conf-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const sizing = sizeNginx({ workers: 2, connections: 20_000, hardLimit: 20_000 });
+    const nodes = ['127.0.0.1:3001', '127.0.0.1:3002'];
+    const haproxy = renderHaproxyConf({ nodes, listen: '127.0.0.1:8089', sizing, source: '127.0.0.2' });
+    assert.match(haproxy, /^\s*maxconn 5532$/m);
+    assert.match(haproxy, /^\s*ulimit-n 12088$/m);
+    assert.match(haproxy, /^\s*nbthread 1$/m);
+    assert.match(haproxy, /^\s*bind 127\.0\.0\.1:8089$/m);
+    assert.match(haproxy, /^\s*server node2 127\.0\.0\.1:3002 source 127\.0\.0\.2$/m);
+    assert.doesNotMatch(haproxy, /:3003/);
+    assert.match(haproxy, /default-server .*send-proxy-v2 check-send-proxy/);
+    assert.match(haproxy, /timeout tunnel 1h/);
+    const module = '/usr/lib/nginx/modules/ngx_stream_module.so';
+    const stream = renderNginxStreamConf({
+      dir,
+      nodes,
+      listen: '127.0.0.1:8089',
+      sizing,
+      source: '127.0.0.2',
+      module,
+    });
+    assert.match(stream, /^load_module \/usr\/lib\/nginx\/modules\/ngx_stream_module\.so;$/m);
+    assert.match(stream, /^\s*worker_connections 11064;$/m);
+    assert.match(stream, /^\s*listen 127\.0\.0\.1:8089 reuseport;\n\s*proxy_bind 127\.0\.0\.2;$/m);
+    assert.match(stream, /^\s*proxy_protocol on;$/m);
+    assert.match(stream, /server 127\.0\.0\.1:3002 max_fails=0;/);
+    if (requireService(t, 'haproxy', haproxyInstalled(), 'apt-get install haproxy')) {
+      writeFileSync(join(dir, 'haproxy.cfg'), haproxy);
+      const check = spawnSync(DEFAULT_HAPROXY, ['-c', '-f', join(dir, 'haproxy.cfg')], { encoding: 'utf8' });
+      assert.equal(check.status, 0, check.stderr + check.stdout);
+    }
+    // An nginx built without it, and no dynamic module to load: none.
+    assert.equal(nginxStreamModule('/bin/true', '/nonexistent/ngx_stream_module.so'), undefined);
+    const found = nginxStreamModule();
+    if (!requireService(t, 'nginx stream module', found !== undefined, 'apt-get install libnginx-mod-stream'))
+      return;
+    writeFileSync(
+      join(dir, 'nginx.conf'),
+      renderNginxStreamConf({
+        dir,
+        nodes,
+        listen: '127.0.0.1:8089',
+        sizing,
+        source: '127.0.0.2',
+        module: found!,
+      }),
+    );
+    const check = spawnSync(
+      DEFAULT_NGINX,
+      ['-t', '-p', dir, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'error.log')],
+      { encoding: 'utf8' },
+    );
+    assert.equal(check.status, 0, check.stderr);
+  });
+
   test('a bad --nodes, --port, --nginx-workers, --nginx-connections or --store exits 2 naming the option, before starting anything', async () => {
     const cases: [string[], RegExp][] = [
       [['--nodes', '0'], /--nodes: expected an integer from 1 to 64/],
@@ -81,6 +143,7 @@ describe('crier cluster', () => {
       [['--nginx-workers', '257'], /--nginx-workers: expected an integer from 1 to 256/],
       [['--nginx-connections', 'lots'], /--nginx-connections: expected an integer/],
       [['--store', 'postgres://x'], /--store: expected redis/],
+      [['--proxy', 'traefik'], /--proxy: expected nginx, haproxy or nginx-stream, got "traefik"/],
       [['--frobnicate'], /unknown option --frobnicate/],
     ];
     for (const [argv, message] of cases) {
@@ -113,7 +176,7 @@ describe('crier cluster', () => {
     assert.equal(openFilesHardLimit('/nonexistent'), Number.POSITIVE_INFINITY);
   });
 
-  test('a port in use, a missing nginx, an unreachable store or connections above the file limit exit 1 with one line, starting nothing', async (t) => {
+  test('a port in use, a missing nginx or haproxy, an unreachable store or connections above the file limit exit 1 with one line, starting nothing', async (t) => {
     const before = children();
     const busy = createServer();
     await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
@@ -122,6 +185,14 @@ describe('crier cluster', () => {
     const closed = await freePort();
     const cases: [string[], RegExp][] = [
       [['--nginx', '/nonexistent/nginx'], /nginx not found at \/nonexistent\/nginx/],
+      [
+        ['--proxy', 'haproxy', '--haproxy', '/nonexistent/haproxy'],
+        /haproxy not found at \/nonexistent\/haproxy \(apt-get install haproxy/,
+      ],
+      [
+        ['--proxy', 'nginx-stream', '--nginx', '/nonexistent/nginx'],
+        /nginx not found at \/nonexistent\/nginx/,
+      ],
       [['--nginx-workers', '1', '--nginx-connections', '4000000'], /hard limit/],
     ];
     if (nginxInstalled()) {

@@ -1,10 +1,12 @@
 /**
- * `crier cluster`: N hub nodes on one machine behind nginx, over one Redis (or NATS), to try the cluster
- * on a laptop. Nodes are `crier serve` processes on free ports, nginx runs as the current user with a
- * configuration generated from deploy/nginx/crier.conf in a temporary directory (pid, error log and temp
- * paths there). Ctrl-C stops everything. The failover tests (test/cluster) drive the same `LocalCluster`.
+ * `crier cluster`: N hub nodes on one machine behind a load balancer, over one Redis (or NATS), to try the
+ * cluster on a laptop. Nodes are `crier serve` processes on free ports; the balancer runs as the current
+ * user with a configuration generated in a temporary directory (pid, error log and temp paths there) from
+ * the shipped one: nginx at layer 7 (deploy/nginx/crier.conf, the default), or at layer 4 with the PROXY
+ * protocol to the nodes, HAProxy (deploy/haproxy/crier.cfg) or nginx `stream` (deploy/nginx/crier-stream.conf).
+ * Ctrl-C stops everything. The failover tests (test/cluster) drive the same `LocalCluster`.
  *
- * Not for production: there, run each node on its own host and install deploy/nginx/crier.conf.
+ * Not for production: there, run each node on its own host and install the files in deploy/.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import {
@@ -30,10 +32,45 @@ export { freePort };
 /** deploy/nginx/crier.conf, from src/cli or dist/cli alike. */
 export const NGINX_TEMPLATE = fileURLToPath(new URL('../../deploy/nginx/crier.conf', import.meta.url));
 export const DEFAULT_NGINX = '/usr/sbin/nginx';
+/** deploy/haproxy/crier.cfg and deploy/nginx/crier-stream.conf, the layer-4 balancers' configurations. */
+export const HAPROXY_TEMPLATE = fileURLToPath(new URL('../../deploy/haproxy/crier.cfg', import.meta.url));
+export const NGINX_STREAM_TEMPLATE = fileURLToPath(
+  new URL('../../deploy/nginx/crier-stream.conf', import.meta.url),
+);
+export const DEFAULT_HAPROXY = '/usr/sbin/haproxy';
+/** Where Debian's libnginx-mod-stream puts nginx's stream module. */
+export const NGINX_STREAM_MODULE = '/usr/lib/nginx/modules/ngx_stream_module.so';
+
+/** The balancers `crier cluster --proxy` runs: nginx at layer 7, or HAProxy or nginx stream at layer 4. */
+export const PROXY_KINDS = ['nginx', 'haproxy', 'nginx-stream'] as const;
+export type ProxyKind = (typeof PROXY_KINDS)[number];
+
+/**
+ * The address a layer-4 balancer connects to the nodes from (any 127.0.0.0/8 address is the loopback on
+ * Linux): the nodes trust the PROXY header from it alone, so a client on 127.0.0.1 that connects to a
+ * node directly is an untrusted peer, as it would be on a network.
+ */
+export const L4_SOURCE = '127.0.0.2';
 
 /** Whether an nginx binary is there and runs. */
 export function nginxInstalled(binary = DEFAULT_NGINX): boolean {
   return spawnSync(binary, ['-v']).status === 0;
+}
+
+/** Whether a HAProxy binary is there and runs. */
+export function haproxyInstalled(binary = DEFAULT_HAPROXY): boolean {
+  return spawnSync(binary, ['-v']).status === 0;
+}
+
+/**
+ * How the nginx at `binary` gets its stream module: `builtin`, the path of the dynamic module to load,
+ * or undefined when it has none.
+ */
+export function nginxStreamModule(binary = DEFAULT_NGINX, module = NGINX_STREAM_MODULE): string | undefined {
+  const built = spawnSync(binary, ['-V'], { encoding: 'utf8' });
+  const flags = `${built.stdout ?? ''} ${built.stderr ?? ''}`;
+  if (/--with-stream(\s|$)/.test(flags)) return 'builtin';
+  return existsSync(module) ? module : undefined;
 }
 
 /**
@@ -86,7 +123,7 @@ export interface NginxSizing {
   subscribers: number;
 }
 
-/** Thrown when the connections asked for do not fit under the open-files hard limit. */
+/** Thrown when the connections asked for do not fit under the open-files hard limit (nginx or HAProxy). */
 export class NginxSizingError extends Error {}
 
 /**
@@ -121,6 +158,77 @@ export function sizeNginx(options: {
   }
   const subscribers = Math.floor((((workerConnections - 64) / 1.1) * workers) / 2);
   return { workers, workerConnections, rlimitNofile, subscribers };
+}
+
+/**
+ * deploy/haproxy/crier.cfg for local nodes: one single-threaded process's `maxconn` and `ulimit-n` from the
+ * sizing (per nginx worker: `crier cluster` runs one HAProxy process per worker on the same port), the
+ * `bind` line, and one `server` line per node, connecting from `source` (the address the nodes trust).
+ */
+export function renderHaproxyConf(options: {
+  nodes: string[];
+  listen: string;
+  sizing: NginxSizing;
+  source: string;
+  template?: string;
+}): string {
+  const template = options.template ?? readFileSync(HAPROXY_TEMPLATE, 'utf8');
+  if (options.nodes.length === 0) throw new Error('renderHaproxyConf: at least one node is needed.');
+  const servers = /((?:\n[ \t]*server [^\n]*)+)/.exec(template);
+  if (servers === null) throw new Error('renderHaproxyConf: the template has no server lines.');
+  if (!/\n[ \t]*bind [^\n]+/.test(template) || !/\n[ \t]*maxconn \d+/.test(template))
+    throw new Error('renderHaproxyConf: the template has no bind or no global maxconn line.');
+  const indent = /\n([ \t]*)server/.exec(servers[1]!)![1]!;
+  const lines = options.nodes
+    .map((n, i) => `\n${indent}server node${i + 1} ${n} source ${options.source}`)
+    .join('');
+  return `# Generated by crier cluster from deploy/haproxy/crier.cfg.\n${template
+    .replace(servers[1]!, lines)
+    .replace(/\n([ \t]*)bind [^\n]+/, `\n$1bind ${options.listen}`)
+    .replace(
+      /\n([ \t]*)maxconn \d+/,
+      // Per process: each connection is two files (client and node), like an nginx worker's.
+      `\n$1maxconn ${Math.floor(options.sizing.workerConnections / 2)}\n$1nbthread 1\n$1ulimit-n ${options.sizing.rlimitNofile}`,
+    )}`;
+}
+
+/**
+ * A whole nginx.conf with deploy/nginx/crier-stream.conf as its stream context, for an unprivileged nginx
+ * whose files live under `dir`; the balancer connects to the nodes from `source`.
+ */
+export function renderNginxStreamConf(options: {
+  dir: string;
+  nodes: string[];
+  listen: string;
+  sizing: NginxSizing;
+  source: string;
+  /** `builtin`, or the dynamic module's path (nginxStreamModule). */
+  module: string;
+  template?: string;
+}): string {
+  const { dir, sizing } = options;
+  const listen = sizing.workers > 1 ? `${options.listen} reuseport` : options.listen;
+  const stream = renderCrierConf(
+    options.template ?? readFileSync(NGINX_STREAM_TEMPLATE, 'utf8'),
+    options.nodes,
+    listen,
+  ).replace(/\n([ \t]*)listen ([^;]+);/, `\n$1listen $2;\n$1proxy_bind ${options.source};`);
+  return `# Generated by crier cluster from deploy/nginx/crier-stream.conf (sizing as in deploy/nginx/nginx.conf).
+${options.module === 'builtin' ? '' : `load_module ${options.module};\n`}daemon off;
+worker_processes ${sizing.workers};
+worker_rlimit_nofile ${sizing.rlimitNofile};
+pid ${join(dir, 'nginx.pid')};
+error_log ${join(dir, 'error.log')} warn;
+
+events {
+    # Each client through nginx holds two connections (client and node).
+    worker_connections ${sizing.workerConnections};
+}
+
+stream {
+${stream.replace(/^/gm, '    ').replace(/^ +$/gm, '')}
+}
+`;
 }
 
 /** A whole nginx.conf for an unprivileged nginx whose files all live under `dir`. */
@@ -347,12 +455,16 @@ export interface LocalClusterOptions {
   store: string;
   /** Further `crier serve` flags for every node (keys, --anonymous, --log-level…). */
   nodeArgs?: string[];
-  /** nginx's port; 0 picks a free one. Default 0. */
+  /** The balancer: nginx (layer 7, default), haproxy or nginx-stream (layer 4, PROXY protocol to the nodes). */
+  proxy?: ProxyKind;
+  /** The balancer's port; 0 picks a free one. Default 0. */
   port?: number;
   /** Ports of the nodes; default free ones. */
   nodePorts?: number[];
   /** The nginx binary. Default /usr/sbin/nginx. */
   nginx?: string;
+  /** The HAProxy binary (--proxy haproxy). Default /usr/sbin/haproxy. */
+  haproxy?: string;
   /** nginx worker processes. Default: one per core (os.availableParallelism()). */
   nginxWorkers?: number;
   /**
@@ -360,15 +472,23 @@ export interface LocalClusterOptions {
    * workers). Default: as many as the open-files hard limit allows.
    */
   nginxConnections?: number;
-  /** Called with each `[alert]`, `[emerg]` or `[crit]` line nginx logs. Default: printed on stderr. */
+  /**
+   * Called with each `[alert]`, `[emerg]` or `[crit]` line nginx logs (HAProxy: each `[ALERT]` or
+   * `[WARNING]` line, a node going down included). Default: printed on stderr.
+   */
   onNginxAlert?: (line: string) => void;
-  /** Called when nginx exits while the cluster runs (not when stop() ends it). */
+  /** Called when the balancer (nginx or HAProxy) exits while the cluster runs (not when stop() ends it). */
   onNginxExit?: (code: number | null, signal: NodeJS.Signals | null) => void;
 }
 
-/** N nodes and nginx in front of them, all children of this process. */
+/** HAProxy's stderr lines an operator must see: it cannot start, bind or hold, or a node went down. */
+const HAPROXY_ALERT = /\[(ALERT|WARNING)\]/;
+
+/** N nodes and a balancer (nginx, HAProxy) in front of them, all children of this process. */
 export class LocalCluster {
   private nginx: ChildProcess | undefined;
+  /** HAProxy's processes beyond the first (`nginx` above): one per --nginx-workers, sharing the port. */
+  private readonly moreHaproxies: ChildProcess[] = [];
   private follower: LogFollower | undefined;
   private stopped = false;
 
@@ -382,12 +502,17 @@ export class LocalCluster {
     private readonly options: LocalClusterOptions,
   ) {}
 
-  /** nginx's master process id, while it runs. */
+  /** The balancer's (nginx master's, HAProxy's) process id, while it runs. */
   get nginxPid(): number | undefined {
     return this.nginx?.pid;
   }
 
-  /** nginx's URL: what clients and publishers use. */
+  /** Which balancer is in front. */
+  get proxy(): ProxyKind {
+    return this.options.proxy ?? 'nginx';
+  }
+
+  /** The balancer's URL: what clients and publishers use. */
   get url(): string {
     return `http://127.0.0.1:${this.port}`;
   }
@@ -397,6 +522,7 @@ export class LocalCluster {
    * hard limit cannot hold the connections asked for.
    */
   static async start(options: LocalClusterOptions): Promise<LocalCluster> {
+    const layer4 = options.proxy === 'haproxy' || options.proxy === 'nginx-stream';
     const sizing = sizeNginx({
       workers: options.nginxWorkers ?? availableParallelism(),
       connections: options.nginxConnections,
@@ -408,10 +534,13 @@ export class LocalCluster {
     const args = [
       '--store',
       options.store,
+      // At layer 4 the balancer connects from L4_SOURCE and names each client in a PROXY header, which
+      // the nodes believe from that address only.
+      ...(layer4 ? ['--proxy-protocol', '--trusted-proxies', L4_SOURCE] : []),
       // Behind nginx every subscriber comes from nginx's address: trusting it makes the per-address limits
       // (connections, pending connections, selector memory) count the client X-Forwarded-For names, and
       // exempts nginx from the pending-connection cap (a connect storm all arrives from nginx).
-      ...((options.nodeArgs ?? []).some((a) => a.startsWith('--trusted-proxies'))
+      ...(layer4 || (options.nodeArgs ?? []).some((a) => a.startsWith('--trusted-proxies'))
         ? []
         : ['--trusted-proxies', '127.0.0.1,::1']),
       '--max-connections-per-ip',
@@ -426,7 +555,8 @@ export class LocalCluster {
     const cluster = new LocalCluster(nodes, port, dir, options.nginx ?? DEFAULT_NGINX, sizing, options);
     try {
       await Promise.all(nodes.map((n) => n.start()));
-      await cluster.startNginx();
+      if (options.proxy === 'haproxy') await cluster.startHaproxy();
+      else await cluster.startNginx();
     } catch (error) {
       await cluster.stop();
       throw error;
@@ -434,22 +564,35 @@ export class LocalCluster {
     return cluster;
   }
 
-  /** The generated nginx.conf. */
+  /** The generated configuration: nginx.conf, or haproxy.cfg with --proxy haproxy. */
   get nginxConf(): string {
-    return join(this.dir, 'nginx.conf');
+    return join(this.dir, this.proxy === 'haproxy' ? 'haproxy.cfg' : 'nginx.conf');
   }
 
   private async startNginx(): Promise<void> {
-    for (const sub of ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) mkdirSync(join(this.dir, sub));
-    writeFileSync(
-      this.nginxConf,
-      renderNginxConf({
-        dir: this.dir,
-        nodes: this.nodes.map((n) => `127.0.0.1:${n.port}`),
-        listen: `127.0.0.1:${this.port}`,
-        sizing: this.sizing,
-      }),
-    );
+    const nodes = this.nodes.map((n) => `127.0.0.1:${n.port}`);
+    const listen = `127.0.0.1:${this.port}`;
+    if (this.proxy === 'nginx-stream') {
+      const module = nginxStreamModule(this.nginxBinary);
+      if (module === undefined)
+        throw new Error(
+          `nginx at ${this.nginxBinary} has no stream module (apt-get install libnginx-mod-stream).`,
+        );
+      writeFileSync(
+        this.nginxConf,
+        renderNginxStreamConf({
+          dir: this.dir,
+          nodes,
+          listen,
+          sizing: this.sizing,
+          source: L4_SOURCE,
+          module,
+        }),
+      );
+    } else {
+      for (const sub of ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) mkdirSync(join(this.dir, sub));
+      writeFileSync(this.nginxConf, renderNginxConf({ dir: this.dir, nodes, listen, sizing: this.sizing }));
+    }
     const errorLog = join(this.dir, 'error.log');
     const alert = this.options.onNginxAlert ?? ((line) => process.stderr.write(`nginx: ${line}\n`));
     // nginx writes its start-up failures (setrlimit, bind) and its alerts while running (worker_connections
@@ -464,18 +607,59 @@ export class LocalCluster {
       this.follower?.poll();
       if (!this.stopped) this.options.onNginxExit?.(code, signal);
     });
+    await this.answering('nginx', () => (existsSync(errorLog) ? readFileSync(errorLog, 'utf8').trim() : ''));
+  }
+
+  /** HAProxy in the foreground (-db): its alerts and server state changes come on its stderr. */
+  private async startHaproxy(): Promise<void> {
+    writeFileSync(
+      this.nginxConf,
+      renderHaproxyConf({
+        nodes: this.nodes.map((n) => `127.0.0.1:${n.port}`),
+        listen: `127.0.0.1:${this.port}`,
+        sizing: this.sizing,
+        source: L4_SOURCE,
+      }),
+    );
+    const alert = this.options.onNginxAlert ?? ((line) => process.stderr.write(`haproxy: ${line}\n`));
+    let output = '';
+    // Like nginx's workers, one single-threaded HAProxy process per worker, each with its own open-files
+    // limit, all bound to the port with SO_REUSEPORT (HAProxy's default): the kernel spreads the clients.
+    for (let i = 0; i < this.sizing.workers; i++) {
+      const child = spawn(this.options.haproxy ?? DEFAULT_HAPROXY, ['-db', '-f', this.nginxConf], {
+        detached: true,
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      if (i === 0) this.nginx = child;
+      else this.moreHaproxies.push(child);
+      let partial = '';
+      child.stderr?.setEncoding('utf8');
+      child.stderr?.on('data', (chunk: string) => {
+        output = (output + chunk).slice(-4000);
+        const lines = (partial + chunk).split('\n');
+        partial = lines.pop()!;
+        for (const line of lines) if (HAPROXY_ALERT.test(line)) alert(line);
+      });
+      child.once('exit', (code, signal) => {
+        if (!this.stopped) this.options.onNginxExit?.(code, signal);
+      });
+    }
+    await this.answering('haproxy', () => output.trim());
+  }
+
+  /** Resolves once /healthz answers 200 through the balancer; throws with its log if it exits first. */
+  private async answering(name: string, log: () => string): Promise<void> {
+    const children = [this.nginx!, ...this.moreHaproxies];
     const deadline = Date.now() + 10_000;
     for (;;) {
-      if (child.exitCode !== null) {
-        const log = existsSync(errorLog) ? readFileSync(errorLog, 'utf8').trim() : '';
-        throw new Error(`nginx exited (${child.exitCode}): ${log}`);
-      }
+      const gone = children.find((c) => c.exitCode !== null);
+      if (gone !== undefined) throw new Error(`${name} exited (${gone.exitCode}): ${log()}`);
       try {
         const res = await fetch(`${this.url}/healthz`, { signal: AbortSignal.timeout(1000) });
         await res.arrayBuffer();
         if (res.status === 200) return;
       } catch {}
-      if (Date.now() > deadline) throw new Error('nginx did not answer in 10 s');
+      if (Date.now() > deadline) throw new Error(`${name} did not answer in 10 s`);
       await sleep(50);
     }
   }
@@ -485,7 +669,7 @@ export class LocalCluster {
     if (this.stopped) return;
     this.stopped = true;
     const nginx = this.nginx;
-    const all = [...(nginx === undefined ? [] : [nginx]), ...this.nodes.map((n) => n)];
+    const all = [...(nginx === undefined ? [] : [nginx]), ...this.moreHaproxies, ...this.nodes.map((n) => n)];
     await Promise.all(
       all.map(async (item) => {
         if (item instanceof ClusterNode) {
@@ -493,7 +677,7 @@ export class LocalCluster {
           await item.stop('SIGTERM');
           clearTimeout(timer);
         } else {
-          // nginx: SIGQUIT is its graceful stop; SIGTERM its fast one.
+          // nginx: SIGQUIT is its graceful stop; SIGTERM its fast one (HAProxy's too: SIGUSR1 is graceful).
           const gone = exited(item);
           killGroup(item, 'SIGTERM');
           const timer = setTimeout(() => killGroup(item, 'SIGKILL'), graceMs);
@@ -509,25 +693,31 @@ export class LocalCluster {
 
 const USAGE = `Usage: crier cluster [options] [-- crier serve options]
 
-Starts N local hub nodes on one Redis (or NATS) and nginx in front of them, for trying the cluster on one
-machine. Ctrl-C stops everything. Needs redis-server (or nats-server -js) running and nginx installed.
+Starts N local hub nodes on one Redis (or NATS) and a load balancer in front of them, for trying the
+cluster on one machine. Ctrl-C stops everything. Needs redis-server (or nats-server -js) running and
+nginx (or HAProxy) installed.
 
 Options:
   --nodes N        Number of hub nodes [default: 3]
-  --port N         nginx's port [default: 8080]
+  --port N         The balancer's port [default: 8080]
   --store URL      redis://host:port[/db] or nats://host:port [default: redis://127.0.0.1:6379]
+  --proxy KIND     The balancer: nginx (HTTP, layer 7: deploy/nginx/crier.conf), haproxy (TCP,
+                   layer 4: deploy/haproxy/crier.cfg) or nginx-stream (TCP, layer 4:
+                   deploy/nginx/crier-stream.conf). At layer 4 the nodes run --proxy-protocol and
+                   trust the balancer's address, ${L4_SOURCE} [default: nginx]
   --nginx PATH     The nginx binary [default: /usr/sbin/nginx]
+  --haproxy PATH   The HAProxy binary [default: /usr/sbin/haproxy]
   --nginx-workers N
-                   nginx worker processes [default: one per core]
+                   nginx worker processes, or HAProxy processes [default: one per core]
   --nginx-connections N
-                   Connections nginx holds in all, about twice the subscribers (spread over the
-                   workers) [default: as many as the open-files hard limit allows]
+                   Connections the balancer holds in all, about twice the subscribers (spread over
+                   nginx's workers) [default: as many as the open-files hard limit allows]
   --help           Show this help
 
 Anything after -- goes to every node, e.g. -- --jwt-key SECRET --anonymous.
 With no --jwt-key there, the nodes run with --dev (the well-known development key, anonymous subscribers).
-nginx's [alert], [emerg] and [crit] log lines are printed on stderr as they happen; if nginx dies, the
-nodes are stopped and the exit status is 1.`;
+nginx's [alert], [emerg] and [crit] log lines (HAProxy's [ALERT] and [WARNING] lines) are printed on
+stderr as they happen; if the balancer dies, the nodes are stopped and the exit status is 1.`;
 
 /** Parses an integer option in [min, max]; undefined when it is not one. */
 function integer(value: string, min: number, max: number): number | undefined {
@@ -543,7 +733,9 @@ export async function clusterCommand(argv: string[]): Promise<number> {
     nodes: '3',
     port: '8080',
     store: 'redis://127.0.0.1:6379',
+    proxy: 'nginx',
     nginx: DEFAULT_NGINX,
+    haproxy: DEFAULT_HAPROXY,
     'nginx-workers': String(availableParallelism()),
     'nginx-connections': 'auto',
   };
@@ -586,6 +778,13 @@ export async function clusterCommand(argv: string[]): Promise<number> {
     console.error('crier cluster: --nginx-connections: expected an integer from 64 to 4000000, or auto.');
     return 2;
   }
+  const proxy = PROXY_KINDS.find((k) => k === values.proxy);
+  if (proxy === undefined) {
+    console.error(
+      `crier cluster: --proxy: expected nginx, haproxy or nginx-stream, got ${JSON.stringify(values.proxy)}.`,
+    );
+    return 2;
+  }
   if (!/^(rediss?|nats):\/\/./.test(values.store!)) {
     console.error('crier cluster: --store: expected redis://host:port or nats://host:port.');
     return 2;
@@ -598,9 +797,21 @@ export async function clusterCommand(argv: string[]): Promise<number> {
     console.error(`crier cluster: ${(error as Error).message}`);
     return 1;
   }
-  if (!nginxInstalled(values.nginx)) {
+  if (proxy === 'haproxy') {
+    if (!haproxyInstalled(values.haproxy)) {
+      console.error(
+        `crier cluster: haproxy not found at ${values.haproxy} (apt-get install haproxy, or --haproxy PATH).`,
+      );
+      return 1;
+    }
+  } else if (!nginxInstalled(values.nginx)) {
     console.error(
       `crier cluster: nginx not found at ${values.nginx} (apt-get install nginx, or --nginx PATH).`,
+    );
+    return 1;
+  } else if (proxy === 'nginx-stream' && nginxStreamModule(values.nginx) === undefined) {
+    console.error(
+      `crier cluster: nginx at ${values.nginx} has no stream module (apt-get install libnginx-mod-stream).`,
     );
     return 1;
   }
@@ -622,6 +833,7 @@ export async function clusterCommand(argv: string[]): Promise<number> {
     );
     return 1;
   }
+  const balancer = proxy === 'haproxy' ? 'haproxy' : 'nginx';
   const hasKey = nodeArgs.some((a) => /^--(jwt-key|publisher-jwt-key|jwks-url|dev)\b/.test(a));
   let nginxDied: (reason: string) => void = () => {};
   const died = new Promise<string>((resolve) => {
@@ -633,11 +845,13 @@ export async function clusterCommand(argv: string[]): Promise<number> {
       nodes,
       port,
       store: values.store!,
+      proxy,
       nginx: values.nginx,
+      haproxy: values.haproxy,
       nginxWorkers,
       nginxConnections,
       nodeArgs: [...(hasKey ? [] : ['--dev', '--demo=false']), '--log-level', 'warn', ...nodeArgs],
-      onNginxAlert: (line) => console.error(`crier cluster: nginx: ${line}`),
+      onNginxAlert: (line) => console.error(`crier cluster: ${balancer}: ${line}`),
       onNginxExit: (code, signal) => nginxDied(signal === null ? `exit status ${code}` : `signal ${signal}`),
     });
   } catch (error) {
@@ -646,12 +860,19 @@ export async function clusterCommand(argv: string[]): Promise<number> {
   }
   console.log(
     [
-      `Crier cluster: ${nodes} node(s) on ${values.store} behind nginx at ${cluster.url}`,
+      `Crier cluster: ${nodes} node(s) on ${values.store} behind ${proxy} at ${cluster.url}`,
       ...cluster.nodes.map((n) => `  node ${n.url}`),
       `  Mercure hub: ${cluster.url}/.well-known/mercure`,
-      `  nginx: ${sizing.workers} worker(s) × ${sizing.workerConnections} connections (about ${sizing.subscribers} subscribers)`,
-      `  nginx configuration: ${cluster.nginxConf}`,
-      'Ctrl-C stops nginx and the nodes.',
+      proxy === 'haproxy'
+        ? `  haproxy: ${sizing.workers} process(es) × maxconn ${Math.floor(sizing.workerConnections / 2)} (about ${sizing.subscribers} subscribers)`
+        : `  nginx: ${sizing.workers} worker(s) × ${sizing.workerConnections} connections (about ${sizing.subscribers} subscribers)`,
+      ...(proxy === 'nginx'
+        ? []
+        : [
+            `  layer 4: PROXY protocol from ${L4_SOURCE} to the nodes (--proxy-protocol --trusted-proxies ${L4_SOURCE})`,
+          ]),
+      `  ${balancer} configuration: ${cluster.nginxConf}`,
+      `Ctrl-C stops ${balancer} and the nodes.`,
     ].join('\n'),
   );
   const outcome = await new Promise<string | undefined>((resolve) => {
@@ -669,7 +890,7 @@ export async function clusterCommand(argv: string[]): Promise<number> {
     });
   });
   if (outcome !== undefined) {
-    console.error(`crier cluster: nginx died (${outcome}); stopping the nodes.`);
+    console.error(`crier cluster: ${balancer} died (${outcome}); stopping the nodes.`);
     await cluster.stop();
     return 1;
   }

@@ -233,6 +233,11 @@ export const OPTIONS = {
     'LIST',
     'Reverse proxies (addresses or CIDR ranges, e.g. 127.0.0.1,10.0.0.0/8) whose X-Forwarded-For names the client, for per-address limits.',
   ),
+  proxyProtocol: option(
+    boolean.default(false),
+    'BOOL',
+    'Read a PROXY protocol header (v1 or v2) on each connection from --trusted-proxies, whose client address it names; connections from them without one, and headers from anyone else, are refused.',
+  ),
   cookieName: option(
     text.min(1, { error: 'expected a cookie name' }).optional(),
     'NAME',
@@ -713,6 +718,16 @@ function checkTogether(config: HubConfig): void {
   if (config.ids === 'opaque' && (config.idsKey === undefined || config.idsKey.length < 16)) {
     throw new ConfigError(
       '--ids opaque needs --ids-key (or CRIER_IDS_KEY): a secret of at least 16 characters, the same on every node.',
+    );
+  }
+  if (config.proxyProtocol && config.trustedProxies.length === 0) {
+    throw new ConfigError(
+      '--proxy-protocol believes the PROXY header only from --trusted-proxies: name the load balancer (e.g. --trusted-proxies 10.0.0.5).',
+    );
+  }
+  if (config.proxyProtocol && config.tlsCert !== undefined) {
+    throw new ConfigError(
+      '--proxy-protocol is for plain HTTP behind a layer-4 balancer; terminate TLS on the balancer, or drop --tls-cert.',
     );
   }
   if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) {

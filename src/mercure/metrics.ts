@@ -14,6 +14,8 @@ export class HubMetrics {
   readonly publishLatency: Histogram;
   readonly replays: Counter<'result'>;
   readonly disconnects: Counter<'reason'>;
+  /** Connections refused by `--proxy-protocol`: untrusted, missing, malformed, timeout, pending. */
+  readonly proxyRefused: Counter<'reason'>;
 
   constructor(hub: Hub, engine: TrackedEngine) {
     const registers = [this.registry];
@@ -83,6 +85,12 @@ export class HubMetrics {
     this.disconnects = new Counter({
       name: 'crier_disconnects_total',
       help: 'Subscriber disconnects by reason.',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.proxyRefused = new Counter({
+      name: 'crier_proxy_protocol_refused_total',
+      help: 'Connections closed before any request because of their PROXY header (--proxy-protocol), by reason.',
       labelNames: ['reason'],
       registers,
     });

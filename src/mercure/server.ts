@@ -9,7 +9,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer, Server } from 'node:http';
 import { createSecureServer, type Http2SecureServer } from 'node:http2';
 import type { AddressInfo, Socket } from 'node:net';
 import pino, { type Logger } from 'pino';
@@ -33,6 +33,7 @@ import { HubError } from './errors.js';
 import { IdFormEngine, idCodec } from './event-ids.js';
 import { cors, headersOf, preflight, type Req, type Res, sendError } from './http.js';
 import { HubMetrics } from './metrics.js';
+import { acceptProxyProtocol } from './proxy-protocol.js';
 import { RateLimiter } from './rate-limit.js';
 import type { PublishLimiter, RouteContext } from './routes/context.js';
 import { landing, operations } from './routes/operations.js';
@@ -235,6 +236,18 @@ export class MercureServer {
     });
     // With TLS, a connection is admitted once its handshake is done (the head then has Node's bound).
     this.server.on('secureConnection', (socket: Socket) => this.guard.admit(socket));
+    // Behind a layer-4 balancer: the PROXY header is read before any of the listeners above see the socket.
+    if (config.proxyProtocol && this.server instanceof Server) {
+      acceptProxyProtocol(this.server, {
+        trusted: (peer) => this.clientAddress.isProxy(peer),
+        timeoutMs: config.headersTimeout,
+        maxPending: config.maxPending,
+        onRefused: (reason, peer, detail) => {
+          this.metrics.proxyRefused.inc({ reason });
+          this.log.warn({ peer, reason }, `PROXY protocol: connection refused: ${detail}`);
+        },
+      });
+    }
   }
 
   /** Opens the store and builds the hub (not listening yet). */
