@@ -157,19 +157,26 @@ describe('--ids: the form of generated event IDs', () => {
         store === 'redis'
           ? ['--store', server.url, '--redis-prefix', `{ids${Date.now()}}:`]
           : ['--store', `nats://${server.url}`, '--nats-stream', uniqueStream().stream];
-      for (const form of [
-        ['--ids', 'sequence'],
-        ['--ids', 'opaque', '--ids-key', KEY],
-      ]) {
-        const a = await startHub(t, [...where, ...form]);
-        const b = await startHub(t, [...where, ...form]);
-        const ids = await publishMany(a, 4);
-        for (const id of ids) assert.match(id, /^#/);
-        const got = await replay(t, b, ids[0]!, 3);
-        assert.deepEqual(
-          got.map((e) => [e.lastEventId, e.data]),
-          [1, 2, 3].map((i) => [ids[i], `d${i}`]),
-        );
+      // The hubs close before the store's server stops, not after (their clients would write to a closed socket).
+      const hubs: MercureServer[] = [];
+      try {
+        for (const form of [
+          ['--ids', 'sequence'],
+          ['--ids', 'opaque', '--ids-key', KEY],
+        ]) {
+          const a = await startHub(t, [...where, ...form]);
+          const b = await startHub(t, [...where, ...form]);
+          hubs.push(a, b);
+          const ids = await publishMany(a, 4);
+          for (const id of ids) assert.match(id, /^#/);
+          const got = await replay(t, b, ids[0]!, 3);
+          assert.deepEqual(
+            got.map((e) => [e.lastEventId, e.data]),
+            [1, 2, 3].map((i) => [ids[i], `d${i}`]),
+          );
+        }
+      } finally {
+        await Promise.all(hubs.map((hub) => hub.close()));
       }
     });
   }
