@@ -85,8 +85,8 @@ const update = fc
     }),
   );
 
-/** A fetch that counts the patches (`delta: <slot> m|f`) the server sent. */
-function countingFetch(counter: { patches: number }): typeof fetch {
+/** A fetch that counts the patches (`delta: <slot> m|f`) the server sent, by format. */
+function countingFetch(counter: { m: number; f: number }): typeof fetch {
   return async (input, init) => {
     const response = await fetch(input, init);
     if (response.body === null) return response;
@@ -94,9 +94,11 @@ function countingFetch(counter: { patches: number }): typeof fetch {
     const body = response.body.pipeThrough(
       new TransformStream<Uint8Array, Uint8Array>({
         transform(chunk, controller) {
-          counter.patches += (
-            decoder.decode(chunk, { stream: true }).match(/^delta: \d+ [mf]$/gm) ?? []
-          ).length;
+          for (const [, format] of decoder
+            .decode(chunk, { stream: true })
+            .matchAll(/^delta: \d+ ([mf])$/gm)) {
+            counter[format as 'm' | 'f']++;
+          }
           controller.enqueue(chunk);
         },
       }),
@@ -117,7 +119,7 @@ test('a delta source delivers exactly what a plain source does, through random u
     server.close();
   });
   let run = 0;
-  const counter = { patches: 0 };
+  const counter = { m: 0, f: 0 };
   await fc.assert(
     fc.asyncProperty(fc.array(update, { minLength: 1, maxLength: 40 }), async (updates) => {
       run++;
@@ -167,7 +169,12 @@ test('a delta source delivers exactly what a plain source does, through random u
     }),
     { numRuns: 25 },
   );
-  assert.ok(counter.patches > 25, `patches were sent and applied (${counter.patches})`);
+  // How many updates go as patches depends on timing (a resume restarts in full); both formats must have been
+  // sent and applied for the property to say anything about them.
+  assert.ok(
+    counter.m > 0 && counter.f > 0,
+    `patches of both formats were sent and applied (${JSON.stringify(counter)})`,
+  );
 });
 
 test('a patch the source cannot apply ends the connection; it resumes from the last whole event and gets the update in full', async (t) => {
