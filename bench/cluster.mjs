@@ -1,12 +1,23 @@
-// The cluster scenario of `npm run bench`: 3 hub nodes behind nginx over Redis against one node over the
-// same Redis at the same load, reached directly and behind the same nginx (so the cost of the proxy hop
-// and the cost of more nodes on one log show apart). Every set-up is started with `taskset -c 0` like
-// every server, so the cluster's nodes and nginx share the server core: the figures show what the hop
-// and the shared log cost, not what more cores buy.
+// The cluster scenario of `npm run bench` (issue 21): one node against three nodes over the same Redis,
+// reached straight (the subscribers spread evenly over the nodes) and through each proxy, with 10,000
+// subscribers and publishes from the C client (../shared/bench/ssebench.c, `--ssebench`), pinned to core 1.
+// Every server process (nodes, proxy) runs on core 0, so the figures show what the proxy hop and the shared
+// log cost per delivery, not what more cores buy; Redis runs where it was started (its CPU is measured).
+//
+// For each set-up, on a fresh start: a first (cold) connect storm of N subscribers, closed; then at each
+// rate a new storm (the first of them is the warm storm), the publisher for the measured window, and from
+// /proc each process's CPU time (utime+stime) over that window: the nodes, the proxy and Redis, plus
+// Redis's network bytes (INFO stats), so the proxy's and Redis's cost per delivery and per node show.
+//
+// A set-up is one entry of SETUPS: how to start it (pinned to core 0) and where its subscribers and its
+// publisher go. A proxy is one more entry.
 
-import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { join } from 'node:path';
 import { descendantPids } from '../dist/bench/index.js';
+import { freePort } from '../dist/cli/free-port.js';
 import { KEY, publisherToken } from './peers/crier-hub.mjs';
 import { repoRoot } from './peers/support.mjs';
 
@@ -14,81 +25,138 @@ const bin = `${repoRoot}bin/crier.js`;
 export const REDIS_URL = process.env.CRIER_BENCH_REDIS ?? 'redis://127.0.0.1:6379';
 /** Every key the scenario writes starts with this; it is cleared before and after. */
 const PREFIX = '{crier-bench}:';
+const HUB_PATH = '/.well-known/mercure';
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-const mercure = {
-  subscribeUrl: (port) => `http://127.0.0.1:${port}/.well-known/mercure?topic=t%I`,
-  publishUrl: (port) => `http://127.0.0.1:${port}/.well-known/mercure`,
-  publishBody: 'topic=t%I&data={"t":%T}',
-};
+/** What every node gets after `--`: the bench's publisher key, anonymous subscribers, its own log. */
+const nodeArgs = (name) => [
+  '--publisher-jwt-key',
+  KEY,
+  '--anonymous',
+  '--redis-prefix',
+  `${PREFIX}${name}:`,
+  '--log-level',
+  'warn',
+];
 
-/** The two set-ups, as peer-like objects for the runner's startServer and fanout. */
-export function clusterConfigs({ subscribers }) {
-  const nodeArgs = (name) => [
-    '--publisher-jwt-key',
-    KEY,
-    '--anonymous',
-    '--redis-prefix',
-    `${PREFIX}${name}:`,
-    '--log-level',
-    'warn',
-  ];
-  const behindNginx = (nodes, nginxCore) => ({
-    name: `${nodes === 1 ? 'one-node-nginx' : `cluster-${nodes}`}${nginxCore === undefined ? '' : '-nginx-core'}`,
-    label: `${nodes === 1 ? 'one node' : `${nodes} nodes`} behind nginx over Redis${nginxCore === undefined ? '' : ', nginx on the load core'}`,
-    // nginx on a core of its own, as a load balancer in production is: moved to the load generator's core
-    // (which it then shares) once it runs; the nodes stay on the server core.
-    afterStart: nginxCore === undefined ? undefined : (server) => pinNginx(server.pid, nginxCore),
-    command: ({ port }) => ({
-      cmd: process.execPath,
-      args: [
-        bin,
-        'cluster',
-        '--nodes',
-        String(nodes),
-        '--port',
-        String(port),
-        '--store',
-        REDIS_URL,
-        // Two connections per subscriber through nginx, and room for the publisher's.
-        '--nginx-connections',
-        String(2 * subscribers + 1024),
-        '--',
-        ...nodeArgs(`nginx-${nodes}`),
-      ],
-      env: {},
-    }),
-    ...mercure,
-  });
-  return [
-    {
-      name: 'one-node',
-      label: 'one node over Redis',
-      command: ({ port }) => ({
-        cmd: process.execPath,
-        args: [bin, 'serve', '--port', String(port), '--store', REDIS_URL, ...nodeArgs('one')],
-        env: {},
-      }),
-      ...mercure,
+/** `crier cluster` with `nodes` nodes; `extra` are more `crier cluster` options (e.g. a proxy). */
+const crierCluster = (nodes, name, extra = []) => ({
+  command: ({ port }) => [
+    process.execPath,
+    bin,
+    'cluster',
+    '--nodes',
+    String(nodes),
+    '--port',
+    String(port),
+    '--store',
+    REDIS_URL,
+    ...extra,
+    '--',
+    ...nodeArgs(name),
+  ],
+  // `crier cluster` prints `  node http://127.0.0.1:PORT` for each node once all are up.
+  nodeUrls: (stdout) => [...stdout.matchAll(/^\s+node (http:\/\/\S+)$/gm)].map((m) => m[1]),
+});
+
+/**
+ * The set-ups, in the order they are measured. Each: `name`, `label`, `proxy` (the process name whose CPU
+ * is the proxy's, or null), `command({ port, tmp })` (argv, started with `taskset -c 0`), and `fronts(port,
+ * stdout)`: the base URLs the subscribers are spread over (the publisher uses the first).
+ */
+export const SETUPS = [
+  {
+    name: 'one-node',
+    label: 'one node',
+    proxy: null,
+    command: ({ port }) => [
+      process.execPath,
+      bin,
+      'serve',
+      '--port',
+      String(port),
+      '--store',
+      REDIS_URL,
+      ...nodeArgs('one'),
+    ],
+    fronts: (port) => [`http://127.0.0.1:${port}`],
+  },
+  {
+    name: 'direct-3',
+    label: '3 nodes, clients straight to the nodes',
+    proxy: null,
+    ...crierCluster(3, 'direct'),
+    // nginx runs idle beside the nodes: no subscriber or publish goes through it.
+    fronts(_port, stdout) {
+      return this.nodeUrls(stdout);
     },
-    behindNginx(1),
-    behindNginx(3),
-    behindNginx(3, 1),
-  ];
-}
+  },
+  {
+    name: 'nginx-3',
+    label: '3 nodes through nginx (L7, `crier cluster`)',
+    proxy: 'nginx',
+    ...crierCluster(3, 'nginx'),
+    fronts: (port) => [`http://127.0.0.1:${port}`],
+  },
+  {
+    // Provisional, until `crier cluster --proxy haproxy` (deploy/haproxy) replaces it with one line like
+    // nginx's above: HAProxy in `mode tcp` started beside `crier cluster`'s nodes (its nginx stays idle),
+    // with a configuration written to the temp dir. One process holds both connections of every client,
+    // so it gets an open-files limit of its own (prlimit, as root) above this machine's 20,000.
+    name: 'haproxy-3',
+    label: '3 nodes through HAProxy (L4, `mode tcp`)',
+    proxy: 'haproxy',
+    needs: '/usr/sbin/haproxy',
+    ...crierCluster(3, 'haproxy'),
+    sidecar({ nodeUrls, port, tmp, subscribers }) {
+      const config = join(tmp, `haproxy-${port}.cfg`);
+      writeFileSync(
+        config,
+        [
+          'global',
+          `  maxconn ${subscribers + 200}`,
+          '  nbthread 1',
+          'defaults',
+          '  mode tcp',
+          '  timeout connect 2s',
+          '  timeout client 1h',
+          '  timeout server 1h',
+          'frontend crier',
+          `  bind 127.0.0.1:${port}`,
+          `  maxconn ${subscribers + 200}`,
+          '  default_backend nodes',
+          'backend nodes',
+          '  balance leastconn',
+          ...nodeUrls.map((url, i) => `  server node${i + 1} ${new URL(url).host}`),
+          '',
+        ].join('\n'),
+      );
+      const files = 2 * subscribers + 2000;
+      return ['prlimit', `--nofile=${files}:${files}`, '/usr/sbin/haproxy', '-db', '-f', config];
+    },
+    fronts: (port) => [`http://127.0.0.1:${port}`],
+  },
+];
 
-/** Moves every nginx process under `pid` (the `crier cluster` process) to CPU `core`. */
-function pinNginx(pid, core) {
-  for (const process of descendantPids(pid)) {
-    try {
-      if (readFileSync(`/proc/${process}/comm`, 'latin1').trim() === 'nginx')
-        spawnSync('taskset', ['-a', '-cp', String(core), String(process)], { stdio: 'ignore' });
-    } catch {}
-  }
+/** The set-ups named in `names` (comma-separated), or all. */
+export function selectSetups(names) {
+  if (!names) return SETUPS;
+  const wanted = names.split(',');
+  const unknown = wanted.filter((n) => !SETUPS.some((s) => s.name === n));
+  if (unknown.length > 0)
+    throw new Error(
+      `unknown cluster set-up ${unknown.join(', ')}; known: ${SETUPS.map((s) => s.name).join(', ')}`,
+    );
+  return SETUPS.filter((s) => wanted.includes(s.name));
 }
 
 /** Why the scenario cannot run here, or null. */
-export async function clusterCheck({ nginxInstalled }) {
-  if (!nginxInstalled) return 'nginx is not installed (apt-get install nginx-light)';
+export async function clusterCheck({ ssebench }) {
+  if (!ssebench)
+    return 'the cluster scenario measures with the C client: pass --ssebench /path/to/ssebench (gcc -O2 -o /tmp/ssebench ../shared/bench/ssebench.c -lm)';
+  if (spawnSync(ssebench, ['help'], { stdio: 'ignore' }).error) return `${ssebench} cannot be run`;
+  if (spawnSync('/usr/sbin/nginx', ['-v'], { stdio: 'ignore' }).status !== 0)
+    return 'nginx is not installed (apt-get install nginx-light)';
   try {
     await clearBenchKeys();
   } catch (error) {
@@ -97,24 +165,357 @@ export async function clusterCheck({ nginxInstalled }) {
   return null;
 }
 
-export async function publishHeaders() {
-  return [`Authorization: Bearer ${await publisherToken()}`];
-}
-
 /** Deletes the keys the scenario wrote (history streams and indexes under PREFIX). */
 export async function clearBenchKeys() {
-  const { Redis } = await import('ioredis');
-  const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1, connectTimeout: 2000 });
-  redis.on('error', () => {});
-  try {
-    await redis.connect();
+  await withRedis(async (redis) => {
     let cursor = '0';
     do {
       const [next, keys] = await redis.scan(cursor, 'MATCH', `${PREFIX}*`, 'COUNT', 1000);
       if (keys.length > 0) await redis.del(...keys);
       cursor = next;
     } while (cursor !== '0');
+  });
+}
+
+async function withRedis(use) {
+  const { Redis } = await import('ioredis');
+  const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1, connectTimeout: 2000 });
+  redis.on('error', () => {});
+  try {
+    await redis.connect();
+    return await use(redis);
   } finally {
     redis.disconnect();
   }
+}
+
+/** Redis's pid and network byte counters, from INFO. */
+async function redisStats() {
+  return withRedis(async (redis) => {
+    const info = await redis.info();
+    const field = (name) => Number(new RegExp(`^${name}:(\\d+)`, 'm').exec(info)?.[1]);
+    return {
+      pid: field('process_id'),
+      inBytes: field('total_net_input_bytes'),
+      outBytes: field('total_net_output_bytes'),
+      commands: field('total_commands_processed'),
+    };
+  });
+}
+
+const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
+
+/** utime+stime of `pid` in seconds (every thread), or 0 once it is gone. */
+function cpuSeconds(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'latin1').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+  } catch {
+    return 0;
+  }
+}
+
+function comm(pid) {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'latin1').trim();
+  } catch {
+    return '';
+  }
+}
+
+/** CPU seconds so far of the set-up's nodes and proxy (by process name) and of Redis. */
+function cpuSnapshot(rootPids, proxy, redisPid) {
+  const snap = { nodes: 0, proxy: 0, redis: redisPid ? cpuSeconds(redisPid) : 0, at: performance.now() };
+  for (const pid of rootPids.flatMap((root) => [root, ...descendantPids(root)])) {
+    const name = comm(pid);
+    if (proxy !== null && name === proxy) snap.proxy += cpuSeconds(pid);
+    else if (name === 'node' || name.startsWith('crier')) snap.nodes += cpuSeconds(pid);
+  }
+  return snap;
+}
+
+async function waitListening(port, child, ms = 30_000) {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) return false;
+    const ok = await new Promise((resolve) => {
+      const s = net.connect({ host: '127.0.0.1', port }, () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.on('error', () => resolve(false));
+    });
+    if (ok) return true;
+    await sleep(100);
+  }
+  return false;
+}
+
+/** Spawns `argv` on core 0, its stderr to `logFile`; resolves to { child, stdout(), stop() }. */
+function spawnPinned(argv, logFile) {
+  const child = spawn('taskset', ['-c', '0', ...argv], { stdio: ['ignore', 'pipe', openSync(logFile, 'a')] });
+  let stdout = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  return {
+    child,
+    stdout: () => stdout,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(t);
+    },
+  };
+}
+
+/** Starts a set-up (and its sidecar proxy, if any) on core 0; resolves to { pids, fronts, stop() }. */
+async function startSetup(setup, tmp, subscribers) {
+  const port = await freePort();
+  const logFile = join(tmp, `${setup.name}-${port}.log`);
+  const main = spawnPinned(setup.command({ port, tmp }), logFile);
+  const started = [main];
+  const stop = async () => {
+    for (const p of started.reverse()) await p.stop();
+  };
+  const fail = async (what) => {
+    await stop();
+    throw new Error(`${setup.name}: ${what}: ${readFileSync(logFile, 'utf8').slice(-600)}`);
+  };
+  if (!(await waitListening(port, main.child))) await fail(`did not listen on ${port}`);
+  // `crier cluster` prints its nodes once nginx is up, just after the port answers.
+  for (let i = 0; i < 50 && setup.nodeUrls && setup.nodeUrls(main.stdout()).length === 0; i++)
+    await sleep(100);
+  let frontPort = port;
+  if (setup.sidecar) {
+    frontPort = await freePort();
+    const nodeUrls = setup.nodeUrls(main.stdout());
+    const sidecar = spawnPinned(setup.sidecar({ nodeUrls, port: frontPort, tmp, subscribers }), logFile);
+    started.push(sidecar);
+    if (!(await waitListening(frontPort, sidecar.child)))
+      await fail(`its proxy did not listen on ${frontPort}`);
+  }
+  await sleep(500);
+  const fronts = setup.fronts(frontPort, main.stdout());
+  if (fronts.length === 0) await fail('no front door found in its output');
+  return { pids: started.map((p) => p.child.pid), fronts, stop };
+}
+
+/**
+ * `ssebench sub` on core 1: `count` subscribers spread evenly over `fronts` (one client process per front,
+ * 16 source addresses each), held `hold` seconds once all are connected. `connected` resolves when every
+ * client process has connected all of its share; `done` to the merged figures.
+ */
+function subscribe(ssebench, fronts, count, hold) {
+  const clients = fronts.map((front, i) => {
+    const share = Math.floor(count / fronts.length) + (i < count % fronts.length ? 1 : 0);
+    const child = spawn(
+      'taskset',
+      [
+        '-c',
+        '1',
+        ssebench,
+        'sub',
+        '-u',
+        `${front}${HUB_PATH}?topic=t`,
+        '-c',
+        String(share),
+        '-S',
+        '16',
+        '-d',
+        String(hold),
+        '-w',
+        '60',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    const connected = new Promise((resolve) => {
+      child.stderr.on('data', (d) => {
+        stderr += d;
+        if (/holding/.test(stderr)) resolve();
+      });
+      child.once('exit', resolve);
+    });
+    const done = new Promise((resolve) => child.once('exit', () => resolve(keyValues(stdout))));
+    return { connected, done };
+  });
+  return {
+    connected: Promise.all(clients.map((c) => c.connected)),
+    done: Promise.all(clients.map((c) => c.done)).then(merge),
+  };
+}
+
+/** One line of `key=value` figures as numbers. */
+function keyValues(line) {
+  return Object.fromEntries(
+    line
+      .trim()
+      .split(/\s+/)
+      .filter((p) => p.includes('='))
+      .map((p) => {
+        const [k, v] = p.split('=');
+        return [k, Number(v)];
+      }),
+  );
+}
+
+/**
+ * The client processes' figures as one: counts add up, the connect time is the slowest's, and each
+ * percentile is the highest of the processes' (their histograms are not merged, so this never understates).
+ */
+function merge(parts) {
+  const sum = (k) => parts.reduce((a, p) => a + (p[k] ?? 0), 0);
+  const max = (k) => Math.max(...parts.map((p) => p[k] ?? Number.NaN));
+  return {
+    connected: sum('connected'),
+    failed: sum('failed') + sum('non200'),
+    closedEarly: sum('closed_early'),
+    connectSeconds: max('connect_s'),
+    events: sum('events'),
+    p50: max('p50_ms'),
+    p90: max('p90_ms'),
+    p99: max('p99_ms'),
+    max: max('max_ms'),
+  };
+}
+
+/** `ssebench pub` on core 1: `rate` publishes/s for `seconds` to `front`, over 2 keep-alive connections. */
+function publish(ssebench, front, rate, seconds, token) {
+  const r = spawnSync(
+    'taskset',
+    [
+      '-c',
+      '1',
+      ssebench,
+      'pub',
+      '-u',
+      `${front}${HUB_PATH}`,
+      '-r',
+      String(rate),
+      '-d',
+      String(seconds),
+      '-k',
+      '2',
+      '-b',
+      'topic=t&data={"t":%T}',
+      '-H',
+      `Authorization: Bearer ${token}`,
+    ],
+    { encoding: 'utf8' },
+  );
+  return keyValues(r.stdout ?? '');
+}
+
+/** A fresh set-up: the cold storm, then each rate on a new storm of `subscribers`. */
+async function measureSetup(setup, { ssebench, subscribers, rates, seconds, tmp, token, log }) {
+  const result = { setup: setup.name, label: setup.label, proxy: setup.proxy, storms: [], rows: [] };
+  if (setup.needs && spawnSync(setup.needs, ['-v'], { stdio: 'ignore' }).error)
+    return { ...result, notRun: `${setup.needs} is not installed` };
+  const server = await startSetup(setup, tmp, subscribers);
+  try {
+    result.nodes = server.fronts.length > 1 ? server.fronts.length : undefined;
+    log(`cluster: ${setup.label}: cold storm of ${subscribers}`);
+    const cold = subscribe(ssebench, server.fronts, subscribers, 0.5);
+    const coldFigures = await cold.done;
+    result.storms.push({
+      kind: 'cold',
+      seconds: coldFigures.connectSeconds,
+      connected: coldFigures.connected,
+    });
+    await sleep(2000);
+    for (const rate of rates) {
+      log(`cluster: ${setup.label}: ${subscribers} x ${rate}/s`);
+      const held = subscribe(ssebench, server.fronts, subscribers, seconds + 4);
+      await held.connected;
+      await sleep(1000);
+      const redis0 = await redisStats();
+      const cpu0 = cpuSnapshot(server.pids, setup.proxy, redis0.pid);
+      const pub = publish(ssebench, server.fronts[0], rate, seconds, token);
+      const cpu1 = cpuSnapshot(server.pids, setup.proxy, redis0.pid);
+      const redis1 = await redisStats();
+      const sub = await held.done;
+      if (result.storms.length === 1)
+        result.storms.push({ kind: 'warm', seconds: sub.connectSeconds, connected: sub.connected });
+      const window = (cpu1.at - cpu0.at) / 1000;
+      // What the publisher sent (its pacing sends one fewer than rate × seconds), skipped ones included.
+      const asked = pub.pub_sent ?? rate * seconds;
+      result.rows.push({
+        rate,
+        subscribers: sub.connected,
+        connectSeconds: sub.connectSeconds,
+        asked,
+        acknowledged: pub.pub_ok ?? 0,
+        refused: pub.pub_bad ?? 0,
+        skipped: pub.pub_skipped ?? 0,
+        expected: asked * subscribers,
+        delivered: sub.events,
+        closedEarly: sub.closedEarly,
+        failed: sub.failed,
+        p50: sub.p50,
+        p90: sub.p90,
+        p99: sub.p99,
+        max: sub.max,
+        window,
+        cpu: {
+          nodes: cpu1.nodes - cpu0.nodes,
+          proxy: cpu1.proxy - cpu0.proxy,
+          redis: cpu1.redis - cpu0.redis,
+        },
+        redisBytes: { in: redis1.inBytes - redis0.inBytes, out: redis1.outBytes - redis0.outBytes },
+        redisCommands: redis1.commands - redis0.commands,
+      });
+      await sleep(1500);
+    }
+  } finally {
+    await server.stop();
+  }
+  return result;
+}
+
+/**
+ * Runs the scenario: every set-up `repeats` times, alternated (A B C, A B C), each on a fresh start.
+ * Resolves to { N, rates, seconds, runs } or { notRun }.
+ */
+export async function clusterScenario({
+  ssebench,
+  subscribers,
+  rates,
+  seconds,
+  repeats = 1,
+  setups,
+  tmp,
+  log,
+}) {
+  const reason = await clusterCheck({ ssebench });
+  if (reason) {
+    log(`cluster: not run: ${reason}`);
+    return { notRun: reason };
+  }
+  const dir = join(tmp, 'cluster');
+  mkdirSync(dir, { recursive: true });
+  const token = await publisherToken();
+  const runs = [];
+  try {
+    for (let round = 1; round <= repeats; round++) {
+      for (const setup of setups) {
+        await clearBenchKeys().catch(() => {});
+        try {
+          runs.push({
+            round,
+            ...(await measureSetup(setup, { ssebench, subscribers, rates, seconds, tmp: dir, token, log })),
+          });
+        } catch (error) {
+          runs.push({ round, setup: setup.name, label: setup.label, error: error.message });
+          log(`cluster: ${setup.label}: ${error.message}`);
+        }
+      }
+    }
+  } finally {
+    await clearBenchKeys().catch(() => {});
+  }
+  return { N: subscribers, rates, seconds, runs };
 }
