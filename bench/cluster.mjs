@@ -95,14 +95,17 @@ export const SETUPS = [
     name: 'nginx-3',
     label: '3 nodes through nginx (L7, `crier cluster`)',
     proxy: 'nginx',
-    ...crierCluster(3, 'nginx'),
+    // Two workers, as on a 2-core machine: under `taskset -c 0` `crier cluster` sees one core and would
+    // run one, and one worker cannot hold 2 × 10,000 connections under a 20,000 open-files limit.
+    ...crierCluster(3, 'nginx', ['--nginx-workers', '2']),
     fronts: (port) => [`http://127.0.0.1:${port}`],
   },
   {
-    // Provisional, until `crier cluster --proxy haproxy` (deploy/haproxy) replaces it with one line like
-    // nginx's above: HAProxy in `mode tcp` started beside `crier cluster`'s nodes (its nginx stays idle),
-    // with a configuration written to the temp dir. One process holds both connections of every client,
-    // so it gets an open-files limit of its own (prlimit, as root) above this machine's 20,000.
+    // Provisional, until `crier cluster --proxy haproxy` replaces it with one line like nginx's above:
+    // HAProxy in `mode tcp` started beside `crier cluster`'s nodes (its nginx stays idle), with a
+    // configuration written to the temp dir. One process holds both connections of every client in one
+    // open-files table, so, like nginx's two workers, two processes share the port (SO_REUSEPORT, which
+    // HAProxy sets) and each holds about half of the clients within this machine's 20,000 files.
     name: 'haproxy-3',
     label: '3 nodes through HAProxy (L4, `mode tcp`)',
     proxy: 'haproxy',
@@ -110,11 +113,12 @@ export const SETUPS = [
     ...crierCluster(3, 'haproxy'),
     sidecar({ nodeUrls, port, tmp, subscribers }) {
       const config = join(tmp, `haproxy-${port}.cfg`);
+      const maxconn = Math.ceil(0.6 * subscribers) + 100;
       writeFileSync(
         config,
         [
           'global',
-          `  maxconn ${subscribers + 200}`,
+          `  maxconn ${maxconn}`,
           '  nbthread 1',
           'defaults',
           '  mode tcp',
@@ -123,7 +127,7 @@ export const SETUPS = [
           '  timeout server 1h',
           'frontend crier',
           `  bind 127.0.0.1:${port}`,
-          `  maxconn ${subscribers + 200}`,
+          `  maxconn ${maxconn}`,
           '  default_backend nodes',
           'backend nodes',
           '  balance leastconn',
@@ -131,8 +135,7 @@ export const SETUPS = [
           '',
         ].join('\n'),
       );
-      const files = 2 * subscribers + 2000;
-      return ['prlimit', `--nofile=${files}:${files}`, '/usr/sbin/haproxy', '-db', '-f', config];
+      return [1, 2].map(() => ['/usr/sbin/haproxy', '-db', '-f', config]);
     },
     fronts: (port) => [`http://127.0.0.1:${port}`],
   },
@@ -192,15 +195,36 @@ async function withRedis(use) {
 /** Redis's pid and network byte counters, from INFO. */
 async function redisStats() {
   return withRedis(async (redis) => {
-    const info = await redis.info();
+    const info = await redis.info('everything');
     const field = (name) => Number(new RegExp(`^${name}:(\\d+)`, 'm').exec(info)?.[1]);
+    // Redis's own accounting per command: `cmdstat_xread:calls=165,usec=7055,...`.
+    const perCommand = {};
+    for (const m of info.matchAll(/^cmdstat_(\S+):calls=(\d+),usec=(\d+)/gm))
+      perCommand[m[1]] = { calls: Number(m[2]), usec: Number(m[3]) };
     return {
       pid: field('process_id'),
       inBytes: field('total_net_input_bytes'),
       outBytes: field('total_net_output_bytes'),
       commands: field('total_commands_processed'),
+      perCommand,
     };
   });
+}
+
+/** What Redis did between two `redisStats`: bytes, commands, and calls and µs per command name. */
+function redisDelta(before, after) {
+  const perCommand = {};
+  for (const [name, now] of Object.entries(after.perCommand)) {
+    const was = before.perCommand[name] ?? { calls: 0, usec: 0 };
+    if (name !== 'info' && now.calls > was.calls)
+      perCommand[name] = { calls: now.calls - was.calls, usec: now.usec - was.usec };
+  }
+  return {
+    inBytes: after.inBytes - before.inBytes,
+    outBytes: after.outBytes - before.outBytes,
+    commands: after.commands - before.commands,
+    perCommand,
+  };
 }
 
 const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
@@ -270,7 +294,7 @@ function spawnPinned(argv, logFile) {
   };
 }
 
-/** Starts a set-up (and its sidecar proxy, if any) on core 0; resolves to { pids, fronts, stop() }. */
+/** Starts a set-up (and its sidecar proxy processes, if any) on core 0; resolves to { pids, fronts, stop() }. */
 async function startSetup(setup, tmp, subscribers) {
   const port = await freePort();
   const logFile = join(tmp, `${setup.name}-${port}.log`);
@@ -291,10 +315,12 @@ async function startSetup(setup, tmp, subscribers) {
   if (setup.sidecar) {
     frontPort = await freePort();
     const nodeUrls = setup.nodeUrls(main.stdout());
-    const sidecar = spawnPinned(setup.sidecar({ nodeUrls, port: frontPort, tmp, subscribers }), logFile);
-    started.push(sidecar);
-    if (!(await waitListening(frontPort, sidecar.child)))
-      await fail(`its proxy did not listen on ${frontPort}`);
+    for (const argv of setup.sidecar({ nodeUrls, port: frontPort, tmp, subscribers })) {
+      const sidecar = spawnPinned(argv, logFile);
+      started.push(sidecar);
+      if (!(await waitListening(frontPort, sidecar.child)))
+        await fail(`its proxy did not listen on ${frontPort}`);
+    }
   }
   await sleep(500);
   const fronts = setup.fronts(frontPort, main.stdout());
@@ -411,7 +437,7 @@ function publish(ssebench, front, rate, seconds, token) {
 }
 
 /** A fresh set-up: the cold storm, then each rate on a new storm of `subscribers`. */
-async function measureSetup(setup, { ssebench, subscribers, rates, seconds, tmp, token, log }) {
+async function measureSetup(setup, { ssebench, subscribers, rates, seconds, logRate, tmp, token, log }) {
   const result = { setup: setup.name, label: setup.label, proxy: setup.proxy, storms: [], rows: [] };
   if (setup.needs && spawnSync(setup.needs, ['-v'], { stdio: 'ignore' }).error)
     return { ...result, notRun: `${setup.needs} is not installed` };
@@ -465,10 +491,28 @@ async function measureSetup(setup, { ssebench, subscribers, rates, seconds, tmp,
           proxy: cpu1.proxy - cpu0.proxy,
           redis: cpu1.redis - cpu0.redis,
         },
-        redisBytes: { in: redis1.inBytes - redis0.inBytes, out: redis1.outBytes - redis0.outBytes },
-        redisCommands: redis1.commands - redis0.commands,
+        redis: redisDelta(redis0, redis1),
       });
       await sleep(1500);
+    }
+    if (setup.proxy === null && logRate > 0) {
+      // The shared log alone: no subscriber, `logRate` publishes/s straight to the first node, so Redis's
+      // cost per update and per following node stands out of the idle noise (its own per-command counters).
+      log(`cluster: ${setup.label}: the log alone, ${logRate} publishes/s`);
+      const redis0 = await redisStats();
+      const cpu0 = cpuSnapshot(server.pids, setup.proxy, redis0.pid);
+      const pub = publish(ssebench, server.fronts[0], logRate, seconds, token);
+      const cpu1 = cpuSnapshot(server.pids, setup.proxy, redis0.pid);
+      const redis1 = await redisStats();
+      result.log = {
+        rate: logRate,
+        nodes: server.fronts.length,
+        sent: pub.pub_sent ?? 0,
+        acknowledged: pub.pub_ok ?? 0,
+        window: (cpu1.at - cpu0.at) / 1000,
+        cpu: { nodes: cpu1.nodes - cpu0.nodes, redis: cpu1.redis - cpu0.redis },
+        redis: redisDelta(redis0, redis1),
+      };
     }
   } finally {
     await server.stop();
@@ -478,13 +522,15 @@ async function measureSetup(setup, { ssebench, subscribers, rates, seconds, tmp,
 
 /**
  * Runs the scenario: every set-up `repeats` times, alternated (A B C, A B C), each on a fresh start.
- * Resolves to { N, rates, seconds, runs } or { notRun }.
+ * Set-ups without a proxy also measure the log alone at `logRate` publishes/s. Resolves to { N, rates,
+ * seconds, logRate, runs } or { notRun }.
  */
 export async function clusterScenario({
   ssebench,
   subscribers,
   rates,
   seconds,
+  logRate = 1000,
   repeats = 1,
   setups,
   tmp,
@@ -506,7 +552,16 @@ export async function clusterScenario({
         try {
           runs.push({
             round,
-            ...(await measureSetup(setup, { ssebench, subscribers, rates, seconds, tmp: dir, token, log })),
+            ...(await measureSetup(setup, {
+              ssebench,
+              subscribers,
+              rates,
+              seconds,
+              logRate,
+              tmp: dir,
+              token,
+              log,
+            })),
           });
         } catch (error) {
           runs.push({ round, setup: setup.name, label: setup.label, error: error.message });
@@ -517,5 +572,5 @@ export async function clusterScenario({
   } finally {
     await clearBenchKeys().catch(() => {});
   }
-  return { N: subscribers, rates, seconds, runs };
+  return { N: subscribers, rates, seconds, logRate, runs };
 }

@@ -292,22 +292,47 @@ function clusterCosts(cluster) {
       `- **${proxy}**: ${cell(median(rows.map((x) => (x.cpu.proxy * 1e6) / x.delivered)), 1)} µs of CPU per delivery (median of ${rows.length} measurements that delivered ≥ 90 %), against ${cell(median(rows.map((x) => (x.cpu.nodes * 1e6) / x.delivered)), 1)} µs for the nodes: ${cell(median(rows.map((x) => x.cpu.proxy / x.cpu.nodes)), 2)} proxy cores per node core.`,
     );
   }
+  // The log alone (no subscriber, publishes straight to a node): Redis's cost per update, one node and three.
+  const logs = (name) =>
+    cluster.runs.filter((r) => r.setup === name && r.log?.acknowledged > 0).map((r) => r.log);
   const perUpdate = (name) => {
-    const rows = rowsOf((r) => r.setup === name);
-    if (rows.length === 0) return undefined;
+    const xs = logs(name);
+    if (xs.length === 0) return undefined;
+    const per = (f) => median(xs.map((x) => f(x) / x.acknowledged));
+    const cmd = (x, name, what) => x.redis.perCommand[name]?.[what] ?? 0;
     return {
-      cpuUs: median(rows.map((x) => (x.cpu.redis * 1e6) / Math.max(1, x.acknowledged))),
-      outBytes: median(rows.map((x) => x.redisBytes.out / Math.max(1, x.acknowledged))),
-      inBytes: median(rows.map((x) => x.redisBytes.in / Math.max(1, x.acknowledged))),
-      commands: median(rows.map((x) => x.redisCommands / Math.max(1, x.acknowledged))),
+      runs: xs.length,
+      rate: median(xs.map((x) => x.acknowledged / cluster.seconds)),
+      cpuUs: per((x) => x.cpu.redis * 1e6),
+      appendUs: per((x) => cmd(x, 'evalsha', 'usec')),
+      xreads: per((x) => cmd(x, 'xread', 'calls')),
+      xreadUs: per((x) => cmd(x, 'xread', 'usec')),
+      outBytes: per((x) => x.redis.outBytes),
+      inBytes: per((x) => x.redis.inBytes),
     };
   };
   const one = perUpdate('one-node');
   const three = perUpdate('direct-3');
-  if (one && three)
+  if (one && three) {
     L.push(
-      `- **Redis per update**: ${cell(one.cpuUs, 1)} µs CPU, ${cell(one.outBytes)} bytes out, ${cell(one.inBytes)} bytes in, ${cell(one.commands, 1)} commands with one node; ${cell(three.cpuUs, 1)} µs, ${cell(three.outBytes)} bytes out, ${cell(three.inBytes)} bytes in, ${cell(three.commands, 1)} commands with three. Each node past the first adds about ${cell((three.cpuUs - one.cpuUs) / 2, 1)} µs and ${cell((three.outBytes - one.outBytes) / 2)} bytes out per update (every node reads every update).`,
+      '',
+      `The shared log alone: ${cell(cluster.logRate)} publishes/s for ${cluster.seconds} s straight to one node, no subscriber (median of ${one.runs} and ${three.runs} runs); Redis's figures per update acknowledged, CPU from /proc, the rest from its own counters (\`INFO commandstats\`, \`INFO stats\`):`,
+      '',
+      '| nodes following | publishes acknowledged/s | Redis CPU µs | append script (EVALSHA) µs | XREAD calls | XREAD µs | bytes out | bytes in |',
+      '|---|---|---|---|---|---|---|---|',
     );
+    for (const [nodes, x] of [
+      [1, one],
+      [3, three],
+    ])
+      L.push(
+        `| ${nodes} | ${cell(x.rate)} | ${cell(x.cpuUs, 1)} | ${cell(x.appendUs, 1)} | ${cell(x.xreads, 2)} | ${cell(x.xreadUs, 1)} | ${cell(x.outBytes)} | ${cell(x.inBytes)} |`,
+      );
+    L.push(
+      '',
+      `Each node past the first costs Redis about ${cell((three.cpuUs - one.cpuUs) / 2, 1)} µs of CPU (its XREADs: ${cell((three.xreadUs - one.xreadUs) / 2, 1)} µs) and ${cell((three.outBytes - one.outBytes) / 2)} bytes out per update: every node reads every update.`,
+    );
+  }
   L.push(
     '',
     'docs/cluster.md ("Sizing the proxy", "Beyond a few nodes") turns these into sizing rules and the path to 8-64 nodes.',
@@ -341,6 +366,12 @@ const METHOD = `## How it is measured
   then all subscribers connect at once with \`Last-Event-ID\` set to that id; the time is from the start of
   the storm until each has received the whole backlog. Servers without history cannot take part.
 - **Many topics**: subscriber i subscribes to topic \`t<i>\` and publish j goes to topic \`t<j mod N>\`.
+- **Cluster** (\`bench/cluster.mjs\`; needs \`--ssebench\`, Redis and nginx; HAProxy for its set-up): each set-up
+  (one node; 3 nodes with the subscribers spread evenly over them; 3 nodes through each proxy) starts fresh
+  on core 0, takes a first (cold) storm of all subscribers from the C client on core 1, closed, then at each
+  rate a new storm (the first is the warm one), the publisher for the measured window and a 2.5 s drain.
+  CPU per process is utime+stime from /proc over the window (the nodes, the proxy by process name, Redis by
+  the pid its INFO gives). Without \`--ssebench\` (as in CI's quick run) it is reported as not run.
 - **Limits of the instrument**: on this machine one core of the load generator opens about 4,000 connections
   a second (the C client: ~18,000; measured against nchan, 10,000 connects in 2.2–2.7 s against 0.56 s) and
   takes about 100k separate socket reads a second (≈ 8 µs of Node per read, scanning included; several events
@@ -355,6 +386,7 @@ npm run bench                       # everything, ~20 minutes at 10,000 subscrib
 npm run bench -- --quick            # smoke run, ~1 minute (what CI runs); writes to the temp dir
 npm run bench -- --peers nchan,crier-library --connections 2000 --duration 5
 npm run bench -- --ssebench /tmp/ssebench   # also check the instrument against the C client
+npm run bench -- --only cluster --ssebench /tmp/ssebench --repeats 2   # the cluster scenario alone
 node bench/run.mjs --render docs/benchmarks.json   # re-render this page from saved figures
 \`\`\`
 

@@ -467,6 +467,7 @@ function runCluster() {
     subscribers: CLUSTER_N,
     rates: CLUSTER_RATES,
     seconds: DURATION,
+    logRate: quick ? 100 : 1000,
     repeats: Number(args.repeats ?? 1),
     setups: selectSetups(args.setups),
     tmp,
