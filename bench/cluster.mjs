@@ -59,6 +59,63 @@ const crierCluster = (nodes, name, extra = []) => ({
   nodeUrls: (stdout) => [...stdout.matchAll(/^\s+node (http:\/\/\S+)$/gm)].map((m) => m[1]),
 });
 
+/** Whether this checkout's `crier cluster` has `--proxy` (the layer-4 balancers, branch l4-proxy). */
+const clusterHasProxyOption = /--proxy\b/.test(
+  spawnSync(process.execPath, [bin, 'cluster', '--help'], { encoding: 'utf8' }).stdout ?? '',
+);
+
+/** 3 nodes through `crier cluster --proxy <proxy>`; `processName` is the balancer's (for its CPU). */
+const throughProxy = (proxy, processName, label) => ({
+  name: `${proxy}-3`,
+  label,
+  proxy: processName,
+  // Two workers or processes where the balancer has them, as on this 2-core machine (see nginx-3).
+  ...crierCluster(3, proxy, ['--proxy', proxy, '--nginx-workers', '2']),
+  fronts: (port) => [`http://127.0.0.1:${port}`],
+});
+
+/**
+ * Until `crier cluster --proxy haproxy` is in this checkout: HAProxy in `mode tcp` started beside `crier
+ * cluster`'s nodes (its nginx stays idle), with a configuration written to the temp dir.
+ */
+const PROVISIONAL_HAPROXY = {
+  // One HAProxy process holds both connections of every client in one open-files table, so, like nginx's
+  // two workers, two processes share the port (SO_REUSEPORT, which HAProxy sets) and each holds about
+  // half of the clients within this machine's 20,000 files.
+  name: 'haproxy-3',
+  label: '3 nodes through HAProxy (L4, `mode tcp`)',
+  proxy: 'haproxy',
+  needs: '/usr/sbin/haproxy',
+  ...crierCluster(3, 'haproxy'),
+  sidecar({ nodeUrls, port, tmp, subscribers }) {
+    const config = join(tmp, `haproxy-${port}.cfg`);
+    const maxconn = Math.ceil(0.6 * subscribers) + 100;
+    writeFileSync(
+      config,
+      [
+        'global',
+        `  maxconn ${maxconn}`,
+        '  nbthread 1',
+        'defaults',
+        '  mode tcp',
+        '  timeout connect 2s',
+        '  timeout client 1h',
+        '  timeout server 1h',
+        'frontend crier',
+        `  bind 127.0.0.1:${port}`,
+        `  maxconn ${maxconn}`,
+        '  default_backend nodes',
+        'backend nodes',
+        '  balance leastconn',
+        ...nodeUrls.map((url, i) => `  server node${i + 1} ${new URL(url).host}`),
+        '',
+      ].join('\n'),
+    );
+    return [1, 2].map(() => ['/usr/sbin/haproxy', '-db', '-f', config]);
+  },
+  fronts: (port) => [`http://127.0.0.1:${port}`],
+};
+
 /**
  * The set-ups, in the order they are measured. Each: `name`, `label`, `proxy` (the process name whose CPU
  * is the proxy's, or null), `command({ port, tmp })` (argv, started with `taskset -c 0`), and `fronts(port,
@@ -100,45 +157,12 @@ export const SETUPS = [
     ...crierCluster(3, 'nginx', ['--nginx-workers', '2']),
     fronts: (port) => [`http://127.0.0.1:${port}`],
   },
-  {
-    // Provisional, until `crier cluster --proxy haproxy` replaces it with one line like nginx's above:
-    // HAProxy in `mode tcp` started beside `crier cluster`'s nodes (its nginx stays idle), with a
-    // configuration written to the temp dir. One process holds both connections of every client in one
-    // open-files table, so, like nginx's two workers, two processes share the port (SO_REUSEPORT, which
-    // HAProxy sets) and each holds about half of the clients within this machine's 20,000 files.
-    name: 'haproxy-3',
-    label: '3 nodes through HAProxy (L4, `mode tcp`)',
-    proxy: 'haproxy',
-    needs: '/usr/sbin/haproxy',
-    ...crierCluster(3, 'haproxy'),
-    sidecar({ nodeUrls, port, tmp, subscribers }) {
-      const config = join(tmp, `haproxy-${port}.cfg`);
-      const maxconn = Math.ceil(0.6 * subscribers) + 100;
-      writeFileSync(
-        config,
-        [
-          'global',
-          `  maxconn ${maxconn}`,
-          '  nbthread 1',
-          'defaults',
-          '  mode tcp',
-          '  timeout connect 2s',
-          '  timeout client 1h',
-          '  timeout server 1h',
-          'frontend crier',
-          `  bind 127.0.0.1:${port}`,
-          `  maxconn ${maxconn}`,
-          '  default_backend nodes',
-          'backend nodes',
-          '  balance leastconn',
-          ...nodeUrls.map((url, i) => `  server node${i + 1} ${new URL(url).host}`),
-          '',
-        ].join('\n'),
-      );
-      return [1, 2].map(() => ['/usr/sbin/haproxy', '-db', '-f', config]);
-    },
-    fronts: (port) => [`http://127.0.0.1:${port}`],
-  },
+  ...(clusterHasProxyOption
+    ? [
+        throughProxy('haproxy', 'haproxy', '3 nodes through HAProxy (L4, `mode tcp`)'),
+        throughProxy('nginx-stream', 'nginx', '3 nodes through nginx `stream` (L4)'),
+      ]
+    : [PROVISIONAL_HAPROXY]),
 ];
 
 /** The set-ups named in `names` (comma-separated), or all. */

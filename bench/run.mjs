@@ -10,7 +10,8 @@
 //            --render docs/benchmarks.json   re-render the page from saved figures
 //            --only cluster      measure the cluster scenario alone (needs --ssebench) and re-render the page
 //                                with every other figure from the saved docs/benchmarks.json (or --out's)
-//            --setups a,b        the cluster's set-ups (one-node, direct-3, nginx-3, haproxy-3; default all)
+//            --setups a,b        the cluster's set-ups (one-node, direct-3, nginx-3, haproxy-3, and nginx-stream-3
+//                                once `crier cluster --proxy` exists; default all)
 //            --repeats N         measure the cluster's set-ups N times, alternated
 //
 // A peer is one file in bench/peers/ (see naive-express.mjs): how to start it, where to subscribe and
