@@ -421,8 +421,10 @@ function merge(parts) {
   const sum = (k) => parts.reduce((a, p) => a + (p[k] ?? 0), 0);
   const max = (k) => Math.max(...parts.map((p) => p[k] ?? Number.NaN));
   return {
-    connected: sum('connected'),
-    failed: sum('failed') + sum('non200'),
+    // ssebench's `connected` counts every response head; `non200` those that were not 200.
+    connected: sum('connected') - sum('non200'),
+    refused: sum('non200'),
+    failed: sum('failed'),
     closedEarly: sum('closed_early'),
     connectSeconds: max('connect_s'),
     events: sum('events'),
@@ -475,6 +477,7 @@ async function measureSetup(setup, { ssebench, subscribers, rates, seconds, logR
       kind: 'cold',
       seconds: coldFigures.connectSeconds,
       connected: coldFigures.connected,
+      refused: coldFigures.refused,
     });
     await sleep(2000);
     for (const rate of rates) {
@@ -489,17 +492,23 @@ async function measureSetup(setup, { ssebench, subscribers, rates, seconds, logR
       const redis1 = await redisStats();
       const sub = await held.done;
       if (result.storms.length === 1)
-        result.storms.push({ kind: 'warm', seconds: sub.connectSeconds, connected: sub.connected });
+        result.storms.push({
+          kind: 'warm',
+          seconds: sub.connectSeconds,
+          connected: sub.connected,
+          refused: sub.refused,
+        });
       const window = (cpu1.at - cpu0.at) / 1000;
       // What the publisher sent (its pacing sends one fewer than rate × seconds), skipped ones included.
       const asked = pub.pub_sent ?? rate * seconds;
       result.rows.push({
         rate,
         subscribers: sub.connected,
+        subscribersRefused: sub.refused,
         connectSeconds: sub.connectSeconds,
         asked,
         acknowledged: pub.pub_ok ?? 0,
-        refused: pub.pub_bad ?? 0,
+        publishesRefused: pub.pub_bad ?? 0,
         skipped: pub.pub_skipped ?? 0,
         expected: asked * subscribers,
         delivered: sub.events,

@@ -241,10 +241,10 @@ function clusterSection(cluster) {
   const share = (seconds, window) => `${cell((100 * seconds) / window)} %`;
   const perDelivery = (seconds, deliveries) => (deliveries > 0 ? cell((seconds * 1e6) / deliveries, 1) : '–');
   L.push(
-    `${cluster.N.toLocaleString('en-US')} subscribers on one topic, ${cluster.rates.join(', ')} events/s for ${cluster.seconds} s each, subscribers and publisher from the C client (ssebench, core 1); every node and proxy process on core 0, Redis where it runs. Each set-up starts fresh, ${cluster.runs.some((r) => r.round > 1) ? 'set-ups alternated, twice; ' : ''}straight to the nodes, the subscribers are spread evenly over them and the publisher posts to the first. CPU is each process's utime+stime from /proc over the publishing window, in % of one core; µs per delivery is that CPU time divided by the deliveries counted. Delivered is of the publishes sent × subscribers; a publish is acknowledged when its 2xx arrived before the publisher stopped (0.3 s after the window). Latency percentiles are the highest of the client processes'.`,
+    `${cluster.N.toLocaleString('en-US')} subscribers on one topic, ${cluster.rates.join(', ')} events/s for ${cluster.seconds} s each, subscribers and publisher from the C client (ssebench, core 1); every node and proxy process on core 0, Redis where it runs. Each set-up starts fresh, ${cluster.runs.some((r) => r.round > 1) ? 'set-ups alternated, twice; ' : ''}straight to the nodes, the subscribers are spread evenly over them and the publisher posts to the first. CPU is each process's utime+stime from /proc over the publishing window, in % of one core; µs per delivery is that CPU time divided by the deliveries counted. Subscribers connected are those answered 200 (a subscriber refused or not connected in time gets nothing, and counts against delivered, which is of the publishes sent × all subscribers); a publish is acknowledged when its 2xx arrived before the publisher stopped (0.3 s after the window). Latency percentiles are the highest of the client processes'.`,
     '',
-    '| deliveries/s asked | set-up | run | delivered | publishes acknowledged | p50 ms | p99 ms | nodes CPU | proxy CPU | Redis CPU | nodes µs/delivery | proxy µs/delivery |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| deliveries/s asked | set-up | run | subscribers connected | delivered | publishes acknowledged | p50 ms | p99 ms | nodes CPU | proxy CPU | Redis CPU | nodes µs/delivery | proxy µs/delivery |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   );
   const rows = cluster.runs.flatMap((run) => (run.rows ?? []).map((row) => ({ run, row })));
   rows.sort((x, y) => x.row.rate - y.row.rate || order(x.run) - order(y.run) || x.run.round - y.run.round);
@@ -253,7 +253,7 @@ function clusterSection(cluster) {
   }
   for (const { run, row } of rows) {
     L.push(
-      `| ${cell((row.rate * cluster.N) / 1000, 1)}k | ${run.label} | ${run.round} | ${pct(row.delivered, row.expected)} | ${pct(row.acknowledged, row.asked)} | ${cell(row.p50, 1)} | ${cell(row.p99, 1)} | ${share(row.cpu.nodes, row.window)} | ${run.proxy ? share(row.cpu.proxy, row.window) : '–'} | ${share(row.cpu.redis, row.window)} | ${perDelivery(row.cpu.nodes, row.delivered)} | ${run.proxy ? perDelivery(row.cpu.proxy, row.delivered) : '–'} |`,
+      `| ${cell((row.rate * cluster.N) / 1000, 1)}k | ${run.label} | ${run.round} | ${cell(answered200(row, cluster.N))} | ${pct(row.delivered, row.expected)} | ${pct(row.acknowledged, row.asked)} | ${cell(row.p50, 1)} | ${cell(row.p99, 1)} | ${share(row.cpu.nodes, row.window)} | ${run.proxy ? share(row.cpu.proxy, row.window) : '–'} | ${share(row.cpu.redis, row.window)} | ${perDelivery(row.cpu.nodes, row.delivered)} | ${run.proxy ? perDelivery(row.cpu.proxy, row.delivered) : '–'} |`,
     );
   }
   for (const run of cluster.runs.filter((r) => r.error || r.notRun))
@@ -271,6 +271,16 @@ function clusterSection(cluster) {
   }
   L.push('', ...clusterCosts(cluster), '');
   return L;
+}
+
+/**
+ * Subscribers answered 200. Runs before `subscribersRefused` was recorded counted every response head as connected
+ * and put the non-200 ones in `failed` with the connects that failed (N - connected of them).
+ */
+function answered200(row, N) {
+  return row.subscribersRefused === undefined
+    ? row.subscribers - (row.failed - (N - row.subscribers))
+    : row.subscribers;
 }
 
 /**
