@@ -8,6 +8,8 @@
 // rate a new storm (the first of them is the warm storm), the publisher for the measured window, and from
 // /proc each process's CPU time (utime+stime) over that window: the nodes, the proxy and Redis, plus
 // Redis's network bytes (INFO stats), so the proxy's and Redis's cost per delivery and per node show.
+// Set-ups without a proxy then measure the shared log alone (publishes only, 1,000/s) with Redis's own
+// per-command counters (INFO commandstats): what each node following the log costs Redis per update.
 //
 // A set-up is one entry of SETUPS: how to start it (pinned to core 0) and where its subscribers and its
 // publisher go. A proxy is one more entry.
