@@ -231,36 +231,122 @@ export function renderReport(ctx, out, svgPath) {
   return `${L.join('\n')}\n`;
 }
 
-/** The cluster scenario's table and the p99 ratio of the cluster to one node at each rate. */
+/** The cluster scenario (bench/cluster.mjs): the table per set-up and rate, the storms, the costs. */
 function clusterSection(cluster) {
-  const L = ['## Cluster: 3 nodes behind nginx over Redis against one node', ''];
-  const p99Of = (config, rate) =>
-    cluster.rows.find((y) => y.config === config && y.rate === rate && !y.error)?.p99;
+  const L = ['## Cluster: one node, 3 nodes straight and through a proxy', ''];
   if (cluster === undefined) return [...L, 'not run: this run predates the cluster scenario', ''];
   if (cluster.notRun) return [...L, `not run: ${cluster.notRun}`, ''];
+  if (!cluster.runs) return [...L, 'not run: these figures come from an earlier form of the scenario', ''];
+  const pct = (a, b) => `${cell((100 * a) / Math.max(1, b), 1)} %`;
+  const share = (seconds, window) => `${cell((100 * seconds) / window)} %`;
+  const perDelivery = (seconds, deliveries) => (deliveries > 0 ? cell((seconds * 1e6) / deliveries, 1) : '–');
   L.push(
-    `${cluster.N.toLocaleString('en-US')} subscribers on one topic; subscribers and publishes go through the set-up's front door: the node itself, or nginx (\`crier cluster\`, \`deploy/nginx/crier.conf\`, one worker). Every set-up runs on the same Redis and every process on the server core, so behind nginx each delivery costs a node's write plus nginx's read and write on that one core; in the last set-up nginx runs on the load generator's core instead (a load balancer has cores of its own in production), which it shares with the subscribers' workers. The target: the cluster's p99 within 2× of one node's at the same load; the last two columns compare it with one node reached directly and with one node behind the same nginx.`,
+    `${cluster.N.toLocaleString('en-US')} subscribers on one topic, ${cluster.rates.join(', ')} events/s for ${cluster.seconds} s each, subscribers and publisher from the C client (ssebench, core 1); every node and proxy process on core 0, Redis where it runs. Each set-up starts fresh, ${cluster.runs.some((r) => r.round > 1) ? 'set-ups alternated, twice; ' : ''}straight to the nodes, the subscribers are spread evenly over them and the publisher posts to the first. CPU is each process's utime+stime from /proc over the publishing window, in % of one core; µs per delivery is that CPU time divided by the deliveries counted. Subscribers connected are those answered 200 (a subscriber refused or not connected in time gets nothing, and counts against delivered, which is of the publishes sent × all subscribers); a publish is acknowledged when its 2xx arrived before the publisher stopped (0.3 s after the window). Latency percentiles are the highest of the client processes'.`,
     '',
-    '| events/s × subscribers | set-up | held deliveries/s | delivered | p50 ms | p90 ms | p99 ms | max ms | subscribers dropped | p99 / one node | p99 / one node behind nginx |',
-    '|---|---|---|---|---|---|---|---|---|---|---|',
+    '| deliveries/s asked | set-up | run | subscribers connected | delivered | publishes acknowledged | p50 ms | p99 ms | nodes CPU | proxy CPU | Redis CPU | nodes µs/delivery | proxy µs/delivery |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   );
-  const order = ['one-node', 'one-node-nginx', 'cluster-3'];
-  const rows = [...cluster.rows].sort(
-    (a, b) =>
-      (a.rate ?? 0) - (b.rate ?? 0) ||
-      (order.indexOf(a.config) + 1 || 9) - (order.indexOf(b.config) + 1 || 9),
-  );
-  for (const x of rows) {
-    if (x.error) {
-      L.push(`| | ${x.label} | error: ${x.error} | | | | | | | | |`);
-      continue;
-    }
-    const versus = (config) => (x.config === config ? '' : ratio(x.p99, p99Of(config, x.rate)));
+  const rows = cluster.runs.flatMap((run) => (run.rows ?? []).map((row) => ({ run, row })));
+  rows.sort((x, y) => x.row.rate - y.row.rate || order(x.run) - order(y.run) || x.run.round - y.run.round);
+  function order(run) {
+    return cluster.runs.findIndex((r) => r.setup === run.setup);
+  }
+  for (const { run, row } of rows) {
     L.push(
-      `| ${x.rate} × ${cell(x.connected)} | ${x.label} | ${cell(x.perSecond)} | ${cell((100 * x.delivered) / Math.max(1, x.expected), 1)} % | ${cell(x.p50, 1)} | ${cell(x.p90, 1)} | ${cell(x.p99, 1)} | ${cell(x.max)} | ${cell(x.closed)} | ${versus('one-node')} | ${x.config === 'one-node' ? '' : versus('one-node-nginx')} |`,
+      `| ${cell((row.rate * cluster.N) / 1000, 1)}k | ${run.label} | ${run.round} | ${cell(answered200(row, cluster.N))} | ${pct(row.delivered, row.expected)} | ${pct(row.acknowledged, row.asked)} | ${cell(row.p50, 1)} | ${cell(row.p99, 1)} | ${share(row.cpu.nodes, row.window)} | ${run.proxy ? share(row.cpu.proxy, row.window) : '–'} | ${share(row.cpu.redis, row.window)} | ${perDelivery(row.cpu.nodes, row.delivered)} | ${run.proxy ? perDelivery(row.cpu.proxy, row.delivered) : '–'} |`,
     );
   }
-  L.push('');
+  for (const run of cluster.runs.filter((r) => r.error || r.notRun))
+    L.push(
+      `| | ${run.label} | ${run.round} | ${run.error ? `error: ${run.error}` : `not run: ${run.notRun}`} | | | | | | | | |`,
+    );
+  L.push('', '### Connect storms: the first on a fresh set-up (cold) and the next (warm)', '');
+  L.push('| set-up | run | cold: connected in | warm: connected in | cold / warm |', '|---|---|---|---|---|');
+  for (const run of cluster.runs.filter((r) => r.storms?.length)) {
+    const cold = run.storms.find((s) => s.kind === 'cold');
+    const warm = run.storms.find((s) => s.kind === 'warm');
+    L.push(
+      `| ${run.label} | ${run.round} | ${cell(cold?.seconds, 2)} s (${cell(cold?.connected)}) | ${warm ? `${cell(warm.seconds, 2)} s (${cell(warm.connected)})` : '–'} | ${warm ? cell(cold.seconds / warm.seconds, 2) : '–'} |`,
+    );
+  }
+  L.push('', ...clusterCosts(cluster), '');
+  return L;
+}
+
+/**
+ * Subscribers answered 200. Runs before `subscribersRefused` was recorded counted every response head as connected
+ * and put the non-200 ones in `failed` with the connects that failed (N - connected of them).
+ */
+function answered200(row, N) {
+  return row.subscribersRefused === undefined
+    ? row.subscribers - (row.failed - (N - row.subscribers))
+    : row.subscribers;
+}
+
+/**
+ * What the rows say per unit: the proxy's µs per delivery and cores per node core (rows that delivered at
+ * least 90 %), and Redis's CPU and bytes per update and per node (one node against three straight).
+ */
+function clusterCosts(cluster) {
+  const healthy = (row) => row.delivered >= 0.9 * row.expected;
+  const median = (xs) => {
+    const s = [...xs].sort((a, b) => a - b);
+    return s.length === 0 ? Number.NaN : s[Math.floor((s.length - 1) / 2)];
+  };
+  const rowsOf = (pred) => cluster.runs.filter(pred).flatMap((r) => (r.rows ?? []).filter(healthy));
+  const L = ['### Per delivery and per node', ''];
+  for (const proxy of [...new Set(cluster.runs.map((r) => r.proxy).filter(Boolean))]) {
+    const rows = rowsOf((r) => r.proxy === proxy);
+    if (rows.length === 0) continue;
+    L.push(
+      `- **${proxy}**: ${cell(median(rows.map((x) => (x.cpu.proxy * 1e6) / x.delivered)), 1)} µs of CPU per delivery (median of ${rows.length} measurements that delivered ≥ 90 %), against ${cell(median(rows.map((x) => (x.cpu.nodes * 1e6) / x.delivered)), 1)} µs for the nodes: ${cell(median(rows.map((x) => x.cpu.proxy / x.cpu.nodes)), 2)} proxy cores per node core.`,
+    );
+  }
+  // The log alone (no subscriber, publishes straight to a node): Redis's cost per update, one node and three.
+  const logs = (name) =>
+    cluster.runs.filter((r) => r.setup === name && r.log?.acknowledged > 0).map((r) => r.log);
+  const perUpdate = (name) => {
+    const xs = logs(name);
+    if (xs.length === 0) return undefined;
+    const per = (f) => median(xs.map((x) => f(x) / x.acknowledged));
+    const cmd = (x, name, what) => x.redis.perCommand[name]?.[what] ?? 0;
+    return {
+      runs: xs.length,
+      rate: median(xs.map((x) => x.acknowledged / cluster.seconds)),
+      cpuUs: per((x) => x.cpu.redis * 1e6),
+      appendUs: per((x) => cmd(x, 'evalsha', 'usec')),
+      xreads: per((x) => cmd(x, 'xread', 'calls')),
+      xreadUs: per((x) => cmd(x, 'xread', 'usec')),
+      outBytes: per((x) => x.redis.outBytes),
+      inBytes: per((x) => x.redis.inBytes),
+    };
+  };
+  const one = perUpdate('one-node');
+  const three = perUpdate('direct-3');
+  if (one && three) {
+    L.push(
+      '',
+      `The shared log alone: ${cell(cluster.logRate)} publishes/s for ${cluster.seconds} s straight to one node, no subscriber (median of ${one.runs} and ${three.runs} runs); Redis's figures per update acknowledged, CPU from /proc, the rest from its own counters (\`INFO commandstats\`, \`INFO stats\`):`,
+      '',
+      '| nodes following | publishes acknowledged/s | Redis CPU µs | append script (EVALSHA) µs | XREAD calls | XREAD µs | bytes out | bytes in |',
+      '|---|---|---|---|---|---|---|---|',
+    );
+    for (const [nodes, x] of [
+      [1, one],
+      [3, three],
+    ])
+      L.push(
+        `| ${nodes} | ${cell(x.rate)} | ${cell(x.cpuUs, 1)} | ${cell(x.appendUs, 1)} | ${cell(x.xreads, 2)} | ${cell(x.xreadUs, 1)} | ${cell(x.outBytes)} | ${cell(x.inBytes)} |`,
+      );
+    L.push(
+      '',
+      `Each node past the first costs Redis about ${cell((three.cpuUs - one.cpuUs) / 2, 1)} µs of CPU (its XREADs: ${cell((three.xreadUs - one.xreadUs) / 2, 1)} µs) and ${cell((three.outBytes - one.outBytes) / 2)} bytes out per update: every node reads every update.`,
+    );
+  }
+  L.push(
+    '',
+    'docs/cluster.md ("Sizing the proxy", "Beyond a few nodes") turns these into sizing rules and the path to 8-64 nodes.',
+  );
   return L;
 }
 
@@ -290,6 +376,12 @@ const METHOD = `## How it is measured
   then all subscribers connect at once with \`Last-Event-ID\` set to that id; the time is from the start of
   the storm until each has received the whole backlog. Servers without history cannot take part.
 - **Many topics**: subscriber i subscribes to topic \`t<i>\` and publish j goes to topic \`t<j mod N>\`.
+- **Cluster** (\`bench/cluster.mjs\`; needs \`--ssebench\`, Redis and nginx; HAProxy and nginx's stream module for the layer-4 set-ups): each set-up
+  (one node; 3 nodes with the subscribers spread evenly over them; 3 nodes through each proxy) starts fresh
+  on core 0, takes a first (cold) storm of all subscribers from the C client on core 1, closed, then at each
+  rate a new storm (the first is the warm one), the publisher for the measured window and a 2.5 s drain.
+  CPU per process is utime+stime from /proc over the window (the nodes, the proxy by process name, Redis by
+  the pid its INFO gives). Without \`--ssebench\` (as in CI's quick run) it is reported as not run.
 - **Limits of the instrument**: on this machine one core of the load generator opens about 4,000 connections
   a second (the C client: ~18,000; measured against nchan, 10,000 connects in 2.2–2.7 s against 0.56 s) and
   takes about 100k separate socket reads a second (≈ 8 µs of Node per read, scanning included; several events
@@ -304,6 +396,7 @@ npm run bench                       # everything, ~20 minutes at 10,000 subscrib
 npm run bench -- --quick            # smoke run, ~1 minute (what CI runs); writes to the temp dir
 npm run bench -- --peers nchan,crier-library --connections 2000 --duration 5
 npm run bench -- --ssebench /tmp/ssebench   # also check the instrument against the C client
+npm run bench -- --only cluster --ssebench /tmp/ssebench --repeats 2   # the cluster scenario alone
 node bench/run.mjs --render docs/benchmarks.json   # re-render this page from saved figures
 \`\`\`
 

@@ -8,6 +8,11 @@
 //                                       the temp dir unless --out is given, so CI leaves docs/ alone
 //   options: --peers a,b  --connections N  --duration S  --out FILE.md  --ssebench /path/to/ssebench
 //            --render docs/benchmarks.json   re-render the page from saved figures
+//            --only cluster      measure the cluster scenario alone (needs --ssebench) and re-render the page
+//                                with every other figure from the saved docs/benchmarks.json (or --out's)
+//            --setups a,b        the cluster's set-ups (one-node, direct-3, nginx-3, haproxy-3, nginx-stream-3;
+//                                default all)
+//            --repeats N         measure the cluster's set-ups N times, alternated
 //
 // A peer is one file in bench/peers/ (see naive-express.mjs): how to start it, where to subscribe and
 // publish, whether it can replay. A peer that cannot run is reported as "not run: <reason>".
@@ -20,7 +25,7 @@ import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fanout, reconnectStorm, SubscriberPool, treeRssKiB } from '../dist/bench/index.js';
 import { freePort } from '../dist/cli/free-port.js';
-import { clearBenchKeys, clusterCheck, clusterConfigs, publishHeaders } from './cluster.mjs';
+import { clusterScenario, selectSetups } from './cluster.mjs';
 import { writeReport } from './report.mjs';
 
 const root = new URL('../', import.meta.url).pathname;
@@ -34,6 +39,9 @@ const { values: args } = parseArgs({
     out: { type: 'string' },
     ssebench: { type: 'string' },
     render: { type: 'string' },
+    only: { type: 'string' },
+    setups: { type: 'string' },
+    repeats: { type: 'string' },
   },
 });
 if (args.help) {
@@ -54,15 +62,19 @@ if (args.render) {
   writeReport(saved, args.out ?? args.render.replace(/\.json$/, '.md'));
   process.exit(0);
 }
+if (args.only !== undefined && args.only !== 'cluster') {
+  console.error(`--only: expected cluster, got ${args.only}`);
+  process.exit(2);
+}
 const quick = args.quick || process.env.BENCH_QUICK === '1';
 const N = Number(args.connections ?? (quick ? 200 : 10_000));
 const DURATION = Number(args.duration ?? (quick ? 2 : 10));
 const RATES = quick ? [2, 50] : [2, 6, 9, 12, 50, 200];
 const TOPIC_RATE = quick ? 500 : 10_000;
 const BACKLOG = quick ? 20 : 100;
-// The cluster scenario: fewer subscribers (one nginx worker holds two connections for each, within the
-// per-process file limit) and rates up to 60k deliveries/s, the same load for one node and for three.
-const CLUSTER_N = Number(args.connections ?? (quick ? 100 : 5_000));
+// The cluster scenario (with the C client only): 20k, 60k and 120k deliveries/s to 10,000 subscribers; in
+// the quick run, one small rate to 200.
+const CLUSTER_N = N;
 const CLUSTER_RATES = quick ? [2] : [2, 6, 12];
 const out =
   args.out ?? (quick ? join(os.tmpdir(), 'crier-bench-quick.md') : join(root, 'docs/benchmarks.md'));
@@ -98,7 +110,9 @@ const machine = {
 // ---- The lead's protocol micro-benchmark first.
 let protocolTable = '';
 const protocolBench = join(root, 'bench/protocol.bench.ts');
-if (existsSync(protocolBench)) {
+if (args.only !== undefined) {
+  // --only: the saved run's table stays.
+} else if (existsSync(protocolBench)) {
   log('protocol micro-benchmark');
   const r = spawnSync(process.execPath, ['--import', 'tsx', protocolBench, ...(quick ? ['--quick'] : [])], {
     cwd: root,
@@ -445,79 +459,40 @@ async function runSsebench(sub, pubUrl, body, rate, contentType) {
   };
 }
 
-// ---- The cluster: 3 nodes behind nginx over Redis against one node over Redis, at the same load.
-async function clusterScenario() {
+// ---- The cluster: one node, three nodes straight and through each proxy (bench/cluster.mjs).
+function runCluster() {
   if (args.peers && !args.peers.split(',').includes('cluster'))
     return { notRun: 'not selected (--peers without cluster)' };
-  const nginx = spawnSync('nginx', ['-v'], { stdio: 'ignore' }).status === 0 || existsSync('/usr/sbin/nginx');
-  const reason = await clusterCheck({ nginxInstalled: nginx });
-  if (reason) {
-    log(`cluster: not run: ${reason}`);
-    return { notRun: reason };
-  }
-  const headers = await publishHeaders();
-  const rows = [];
-  try {
-    for (const config of clusterConfigs({ subscribers: CLUSTER_N })) {
-      let server;
-      try {
-        server = await startServer(config);
-        config.afterStart?.(server);
-        log(`cluster: ${config.label}, ${CLUSTER_N} subscribers`);
-        const pool = await SubscriberPool.open({
-          url: config.subscribeUrl(server.port),
-          connections: CLUSTER_N,
-          sourceAddressBase: nextAddresses(),
-        });
-        try {
-          await sleep(quick ? 500 : 2000);
-          for (const rate of CLUSTER_RATES) {
-            log(`cluster: ${config.label}, ${CLUSTER_N} x ${rate}/s`);
-            const r = await fanout({
-              pool,
-              url: config.subscribeUrl(server.port),
-              connections: CLUSTER_N,
-              settle: 0.5,
-              publish: {
-                url: config.publishUrl(server.port),
-                rate,
-                duration: DURATION,
-                body: config.publishBody,
-                headers,
-              },
-              serverPid: server.pid,
-              drainMs: 3000,
-            });
-            rows.push({
-              config: config.name,
-              label: config.label,
-              rate,
-              connected: pool.connectReport.connected,
-              target: rate * pool.connectReport.connected,
-              ...summarize(r),
-            });
-            await pool.waitQuiet(500, 5000);
-          }
-        } finally {
-          await pool.close();
-        }
-      } catch (err) {
-        rows.push({ config: config.name, label: config.label, error: err.message });
-      } finally {
-        await server?.stop();
-      }
-    }
-  } finally {
-    await clearBenchKeys().catch(() => {});
-  }
-  return { N: CLUSTER_N, rates: CLUSTER_RATES, rows };
+  return clusterScenario({
+    ssebench,
+    subscribers: CLUSTER_N,
+    rates: CLUSTER_RATES,
+    seconds: DURATION,
+    logRate: quick ? 100 : 1000,
+    repeats: Number(args.repeats ?? 1),
+    setups: selectSetups(args.setups),
+    tmp,
+    log,
+  });
+}
+
+function commandLine() {
+  return `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
 }
 
 // ---- Run.
 log(`${quick ? 'quick' : 'full'} run: ${N} subscribers, ${DURATION}s per measurement; ${pinNote}`);
+if (args.only === 'cluster') {
+  // The other scenarios' figures stay as the saved run has them; only the cluster's are new.
+  const saved = JSON.parse(readFileSync(out.replace(/\.md$/, '.json'), 'utf8'));
+  saved.cluster = { ...(await runCluster()), started: started.toISOString(), command: commandLine() };
+  writeReport(saved, out);
+  log(`wrote the cluster scenario into ${relative(process.cwd(), out)}`);
+  process.exit(0);
+}
 const results = [];
 for (const peer of peers) results.push(await runPeer(peer));
-const cluster = await clusterScenario();
+const cluster = await runCluster();
 const check = await instrumentCheck();
 machine.loadAtEnd = os
   .loadavg()
@@ -526,7 +501,7 @@ machine.loadAtEnd = os
 const minutes = ((Date.now() - started) / 60_000).toFixed(1);
 
 // ---- Report.
-const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
+const command = commandLine();
 const busy = Number(machine.loadAtStart.split(' ')[0]) > 1.5 || Number(machine.loadAtEnd.split(' ')[0]) > 1.5;
 const notes = busy
   ? [
