@@ -9,7 +9,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer, Server } from 'node:http';
 import { createSecureServer, type Http2SecureServer } from 'node:http2';
 import type { AddressInfo, Socket } from 'node:net';
 import pino, { type Logger } from 'pino';
@@ -30,6 +30,7 @@ import { ClientAddress } from './client-address.js';
 import type { HubConfig } from './config.js';
 import { ConnectionGuard } from './connection-guard.js';
 import { HubError } from './errors.js';
+import { acceptFast } from './fast-accept.js';
 import { cors, headersOf, preflight, type Req, type Res, sendError } from './http.js';
 import { HubMetrics } from './metrics.js';
 import { RateLimiter } from './rate-limit.js';
@@ -234,6 +235,10 @@ export class MercureServer {
     });
     // With TLS, a connection is admitted once its handshake is done (the head then has Node's bound).
     this.server.on('secureConnection', (socket: Socket) => this.guard.admit(socket));
+    // Plain subscribe requests skip node:http (src/mercure/fast-accept.ts); after the listeners above,
+    // so a connection the guard closes at once is not read.
+    if (config.fastAccept && this.server instanceof Server)
+      acceptFast(this.server, { hubPath: () => this.hubUrl.pathname, handle: handler });
   }
 
   /** Opens the store and builds the hub (not listening yet). */
