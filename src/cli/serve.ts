@@ -42,14 +42,15 @@ export async function serveCommand(argv: string[]): Promise<number> {
   }
   let hub: MercureServer;
   try {
-    // The first connect storm then meets optimised code (src/mercure/warm-up.ts).
+    hub = await MercureServer.create(config);
+    // The first connect storm then meets optimised code; after the store answered,
+    // so a store that cannot be reached still fails fast (src/mercure/warm-up.ts).
     if (config.warmUp)
       await warmUp(config).catch((error: unknown) =>
         console.error(
           `crier serve: warning: the warm-up failed (${(error as Error).message}); starting cold.`,
         ),
       );
-    hub = await MercureServer.create(config);
     await hub.listen();
   } catch (error) {
     console.error(`crier serve: could not start: ${(error as Error).message}`);
