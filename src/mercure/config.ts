@@ -295,7 +295,7 @@ export const OPTIONS = {
   warmUp: option(
     boolean.default(true),
     'BOOL',
-    'Before listening, connect 1,500 subscribers to a throwaway hub on a private loopback port, so the first connect storm meets optimised code (about 1 s of start-up; nothing shows in this hub\'s metrics, API or logs). Single-process hubs only (not --workers).',
+    "Before listening, connect 1,500 subscribers to a throwaway hub on a private loopback port, so the first connect storm meets optimised code (about 1 s of start-up; nothing shows in this hub's metrics, API or logs). Single-process hubs only (not --workers).",
   ),
   maxTopics: option(integer(1).default(1_000), 'N', 'Most topic selectors in one request (400 beyond).'),
   maxSelectorCost: option(
