@@ -11,6 +11,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ConfigError, configHelp, type HubConfig, loadConfig } from '../mercure/config.js';
 import { mintPublisherToken, mintSubscriberToken } from '../mercure/publisher.js';
 import { MercureServer } from '../mercure/server.js';
+import { warmUp } from '../mercure/warm-up.js';
 import { printBanner } from './banner.js';
 import { closeOnSignal } from './signals.js';
 import { isClusterWorker } from './worker-env.js';
@@ -42,6 +43,14 @@ export async function serveCommand(argv: string[]): Promise<number> {
   let hub: MercureServer;
   try {
     hub = await MercureServer.create(config);
+    // The first connect storm then meets optimised code; after the store answered,
+    // so a store that cannot be reached still fails fast (src/mercure/warm-up.ts).
+    if (config.warmUp)
+      await warmUp(config).catch((error: unknown) =>
+        console.error(
+          `crier serve: warning: the warm-up failed (${(error as Error).message}); starting cold.`,
+        ),
+      );
     await hub.listen();
   } catch (error) {
     console.error(`crier serve: could not start: ${(error as Error).message}`);

@@ -303,6 +303,16 @@ export const OPTIONS = {
     'N',
     'File descriptors kept for publishes, health, metrics and the store: subscribers get 503 once open sockets reach ulimit -n minus this (at most a quarter of ulimit -n).',
   ),
+  fastAccept: option(
+    boolean.default(true),
+    'BOOL',
+    "Read plain subscribe requests (GET on the hub path, HTTP/1.1, no body) with the hub's own request-head parser on the raw socket instead of node:http; anything else goes to node:http. --no-fast-accept sends every request through node:http.",
+  ),
+  warmUp: option(
+    boolean.default(true),
+    'BOOL',
+    "Before listening, connect 1,500 subscribers to a throwaway hub on a private loopback port, so the first connect storm meets optimised code (about 1 s of start-up; nothing shows in this hub's metrics, API or logs). Single-process hubs only (not --workers).",
+  ),
   maxTopics: option(integer(1).default(1_000), 'N', 'Most topic selectors in one request (400 beyond).'),
   maxSelectorCost: option(
     size.pipe(z.number().min(1, { error: 'expected at least 1 byte' })).default(1024 ** 2),

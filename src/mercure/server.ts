@@ -31,6 +31,7 @@ import type { HubConfig } from './config.js';
 import { ConnectionGuard } from './connection-guard.js';
 import { HubError } from './errors.js';
 import { IdFormEngine, idCodec } from './event-ids.js';
+import { acceptFast } from './fast-accept.js';
 import { cors, headersOf, preflight, type Req, type Res, sendError } from './http.js';
 import { HubMetrics } from './metrics.js';
 import { acceptProxyProtocol } from './proxy-protocol.js';
@@ -236,7 +237,12 @@ export class MercureServer {
     });
     // With TLS, a connection is admitted once its handshake is done (the head then has Node's bound).
     this.server.on('secureConnection', (socket: Socket) => this.guard.admit(socket));
-    // Behind a layer-4 balancer: the PROXY header is read before any of the listeners above see the socket.
+    // Plain subscribe requests skip node:http (src/mercure/fast-accept.ts); after the listeners above,
+    // so a connection the guard closes at once is not read.
+    if (config.fastAccept && this.server instanceof Server)
+      acceptFast(this.server, { hubPath: () => this.hubUrl.pathname, handle: handler });
+    // Behind a layer-4 balancer: the PROXY header is read before any of the listeners above (the fast path's
+    // included) see the socket; the bytes after it are theirs.
     if (config.proxyProtocol && this.server instanceof Server) {
       acceptProxyProtocol(this.server, {
         trusted: (peer) => this.clientAddress.isProxy(peer),
