@@ -27,9 +27,11 @@ export interface CompressedClient {
   close(): void;
 }
 
+/** `cutAfter`: the connection is destroyed once this many body bytes arrived (the rest is dropped). */
 export function connectCompressed(
   url: string,
   headers: Record<string, string> = {},
+  cutAfter = Number.POSITIVE_INFINITY,
 ): Promise<CompressedClient> {
   return new Promise((resolve, reject) => {
     const req = http.get(url, { headers }, (res) => {
@@ -86,9 +88,14 @@ export function connectCompressed(
         res.on('end', finish);
         res.on('close', finish);
       } else {
+        let received = 0;
         res.on('data', (chunk: Buffer) => {
-          client.raw.push(chunk);
-          decoder.write(chunk);
+          if (received >= cutAfter) return;
+          const kept = chunk.subarray(0, cutAfter - received);
+          received += kept.length;
+          client.raw.push(kept);
+          decoder.write(kept);
+          if (received >= cutAfter) req.destroy();
         });
         decoder.on('data', onText);
         decoder.on('error', (error) => {

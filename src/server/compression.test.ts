@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { describe, test } from 'node:test';
 import zlib from 'node:zlib';
 import { encodeEventText } from '../protocol/encode.js';
@@ -98,5 +99,158 @@ describe('Blocks deflated once', () => {
       assert.ok(d.block.includes(own), `the private block is there verbatim with public data ${guess}`);
       assert.equal(d.block.length, pub.deflated.block.length * 2 + own.length);
     }
+  });
+});
+
+const ENCODINGS = { gzip: zlib.gunzipSync, deflate: zlib.inflateSync } as const;
+
+describe('Hub with compression over node:http', () => {
+  for (const coding of ['gzip', 'deflate'] as const) {
+    test(`${coding}: Content-Encoding and Vary, each event decodable as soon as it is written, a valid trailer at a clean end`, async () => {
+      const s = await startHub({ compression: true });
+      const c = await connectCompressed(`${s.url}/?topic=t`, { 'accept-encoding': coding });
+      assert.equal(c.headers['content-encoding'], coding);
+      assert.equal(c.headers.vary, 'accept-encoding');
+      await c.until((x) => x.retries.length === 1);
+      for (let i = 0; i < 5; i++) {
+        await s.hub.publish('t', `update ${i}`);
+        // Flushed as written: the event decodes before anything else is published.
+        await c.until((x) => x.events.length === i + 1);
+      }
+      // A burst (one batch) too.
+      await Promise.all([s.hub.publish('t', 'b1'), s.hub.publish('t', 'b2'), s.hub.publish('t', 'b3')]);
+      await c.until((x) => x.events.length === 8);
+      await s.hub.close({ timeoutMs: 1000 });
+      await c.ended;
+      assert.equal(c.decodeError, null);
+      // The whole body is one valid stream, trailer (CRC-32 and length, or Adler-32) included.
+      const whole = ENCODINGS[coding](c.rawBytes()).toString();
+      assert.equal(whole, c.text);
+      assert.deepEqual(
+        c.events.map((e) => e.data),
+        ['update 0', 'update 1', 'update 2', 'update 3', 'update 4', 'b1', 'b2', 'b3'],
+      );
+      assert.equal(c.retries.length, 2); // the first, and the one before the close
+      await s.stop();
+    });
+  }
+
+  test('never sends a coding the client did not accept; off by default in the library', async () => {
+    const s = await startHub({ compression: ['gzip'] });
+    const cases: [Record<string, string>, string | undefined][] = [
+      [{}, undefined],
+      [{ 'accept-encoding': '' }, undefined],
+      [{ 'accept-encoding': 'br' }, undefined],
+      [{ 'accept-encoding': 'deflate' }, undefined],
+      [{ 'accept-encoding': 'gzip;q=0, deflate' }, undefined],
+      [{ 'accept-encoding': 'gzip;q=oops' }, undefined],
+      [{ 'accept-encoding': 'identity;q=0' }, undefined],
+      [{ 'accept-encoding': 'identity;q=0, gzip;q=0.1' }, 'gzip'],
+      [{ 'accept-encoding': 'br, *' }, 'gzip'],
+    ];
+    for (const [headers, expected] of cases) {
+      const c = await connectCompressed(`${s.url}/?topic=t`, headers);
+      assert.equal(c.status, 200, JSON.stringify(headers));
+      assert.equal(c.headers['content-encoding'], expected, JSON.stringify(headers));
+      assert.equal(c.headers.vary, 'accept-encoding');
+      await c.until((x) => x.retries.length === 1);
+      c.close();
+    }
+    await s.stop();
+    const plain = await startHub();
+    const c = await connectCompressed(`${plain.url}/?topic=t`, { 'accept-encoding': 'gzip, deflate' });
+    assert.equal(c.headers['content-encoding'], undefined);
+    assert.equal(c.headers.vary, undefined);
+    c.close();
+    await plain.stop();
+  });
+
+  test('every subscriber of an update gets the same compressed bytes, whatever its coding', async () => {
+    const s = await startHub({ compression: true });
+    const clients = await Promise.all(
+      ['gzip', 'gzip', 'deflate'].map((coding) =>
+        connectCompressed(`${s.url}/?topic=t`, { 'accept-encoding': coding }),
+      ),
+    );
+    await Promise.all(clients.map((c) => c.until((x) => x.retries.length === 1)));
+    const marks = clients.map((c) => c.rawBytes().length);
+    const update = await s.hub.publish('t', JSON.stringify({ symbol: 'AAPL', price: 189.23 }));
+    await Promise.all(clients.map((c) => c.until((x) => x.events.length === 1)));
+    const written = clients.map((c, i) => c.rawBytes().subarray(marks[i]));
+    const expected = PreparedEvent.ofUpdate(update).deflated.block;
+    for (const bytes of written) assert.deepEqual(bytes, expected);
+    for (const c of clients) c.close();
+    await s.stop();
+  });
+
+  test('replays history compressed after Last-Event-ID, then goes live', async () => {
+    const s = await startHub({ compression: true, maxBufferedBytes: 16 * 1024 });
+    const first = await s.hub.publish('t', 'first');
+    const history = [];
+    for (let i = 0; i < 200; i++) history.push(await s.hub.publish('t', `${i} ${'h'.repeat(300)}`));
+    const c = await connectCompressed(`${s.url}/?topic=t`, {
+      'accept-encoding': 'gzip',
+      'last-event-id': first.id,
+    });
+    await c.until((x) => x.events.length === 200);
+    const live = await s.hub.publish('t', 'live');
+    await c.until((x) => x.events.length === 201);
+    assert.deepEqual(
+      c.events.map((e) => e.lastEventId),
+      [...history, live].map((u) => u.id),
+    );
+    c.close();
+    await s.stop();
+  });
+
+  test('a private update is its own block: its compressed bytes do not depend on another publisher’s data', async () => {
+    const s = await startHub({ compression: true }, () => ({ privateTopics: ['secret'] }));
+    const c = await connectCompressed(`${s.url}/?topic=secret&topic=public`, { 'accept-encoding': 'gzip' });
+    await c.until((x) => x.retries.length === 1);
+    const blocks: Buffer[] = [];
+    let expected = 0;
+    for (const guess of ['cookie=Zx81qP', 'cookie=aaaaaa', 'cookie=Zx81qQ']) {
+      const mark = c.rawBytes().length;
+      // One burst: the attacker's public update around the private one, all in one batch.
+      const [, secret] = await Promise.all([
+        s.hub.publish('public', guess),
+        s.hub.publish('secret', 'cookie=Zx81qP', { private: true }),
+        s.hub.publish('public', guess),
+      ]);
+      expected += 3;
+      await c.until((x) => x.events.length === expected);
+      const written = c.rawBytes().subarray(mark);
+      const own = PreparedEvent.ofUpdate(secret).deflated.block;
+      assert.ok(written.includes(own), `the private update is its own block next to ${guess}`);
+      blocks.push(own);
+    }
+    // Same secret, different IDs only: the same compressed length whatever the public data.
+    assert.equal(new Set(blocks.map((b) => b.length)).size, 1);
+    c.close();
+    await s.stop();
+  });
+
+  test('a connection cut mid-block loses nothing: the client resumes by Last-Event-ID', async () => {
+    const s = await startHub({ compression: true });
+    const ids: string[] = [];
+    // Incompressible data: blocks of a few hundred bytes, so the cut falls inside one.
+    for (let i = 0; i < 50; i++) ids.push((await s.hub.publish('t', randomBytes(300).toString('base64'))).id);
+    // Resume from before the first: the whole history, compressed, cut after a few hundred bytes.
+    const first = await connectCompressed(
+      `${s.url}/?topic=t`,
+      { 'accept-encoding': 'gzip', 'last-event-id': 'earliest' },
+      2000,
+    );
+    await first.ended;
+    const got = first.events.map((e) => e.lastEventId);
+    assert.ok(got.length < 50, `cut short (${got.length} events)`);
+    const second = await connectCompressed(`${s.url}/?topic=t`, {
+      'accept-encoding': 'gzip',
+      'last-event-id': got.at(-1) ?? 'earliest',
+    });
+    await second.until((x) => got.length + x.events.length === 50);
+    assert.deepEqual([...got, ...second.events.map((e) => e.lastEventId)], ids);
+    second.close();
+    await s.stop();
   });
 });
