@@ -1,11 +1,15 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import http2 from 'node:http2';
+import type { AddressInfo } from 'node:net';
 import { describe, test } from 'node:test';
 import zlib from 'node:zlib';
-import { encodeEventText } from '../protocol/encode.js';
+import { EventStreamParser } from '../protocol/parse.js';
 import { startHub } from './client.test-helpers.js';
 import { deflate, deflateEvents, negotiateEncoding, StreamCoder } from './compression.js';
 import { connectCompressed } from './compression.test-helpers.js';
+import { Hub } from './hub.js';
 import { PreparedEvent } from './prepared.js';
 
 describe('Accept-Encoding negotiation (RFC 9110 §12.5.3)', () => {
@@ -252,5 +256,76 @@ describe('Hub with compression over node:http', () => {
     assert.deepEqual([...got, ...second.events.map((e) => e.lastEventId)], ids);
     second.close();
     await s.stop();
+  });
+});
+
+/** Decodes a compressed body chunk by chunk, as a browser does; resolves once `count` events are in. */
+function decodeEvents(
+  chunks: AsyncIterable<Uint8Array>,
+  coding: string | null,
+  count: number,
+): Promise<string[]> {
+  const decoder = coding === 'gzip' ? zlib.createGunzip() : zlib.createInflate();
+  const data: string[] = [];
+  return new Promise((resolve, reject) => {
+    const parser = new EventStreamParser({
+      onEvent: (e) => {
+        data.push(e.data);
+        if (data.length === count) resolve(data);
+      },
+    });
+    decoder.on('data', (b: Buffer) => parser.push(b));
+    decoder.on('error', reject);
+    void (async () => {
+      for await (const chunk of chunks) {
+        decoder.write(chunk);
+        if (data.length >= count) break;
+      }
+    })().catch(reject);
+  });
+}
+
+describe('Hub with compression over node:http2 and the Fetch API', () => {
+  test('HTTP/2: the negotiated coding, the same shared blocks, decodable event by event', async () => {
+    const hub = new Hub({ logger: null, compression: true });
+    const server = http2.createServer();
+    server.on('stream', (stream, headers) => void hub.handleStream(stream, headers));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const session = http2.connect(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    const req = session.request({ ':path': '/?topic=t', 'accept-encoding': 'deflate;q=0.9, gzip;q=0.5' });
+    const [headers] = (await once(req, 'response')) as [http2.IncomingHttpHeaders];
+    assert.equal(headers['content-encoding'], 'deflate');
+    assert.equal(headers.vary, 'accept-encoding');
+    const reading = decodeEvents(req, 'deflate', 3);
+    for (const data of ['one', 'two', 'three']) await hub.publish('t', data);
+    assert.deepEqual(await reading, ['one', 'two', 'three']);
+    req.close();
+    session.close();
+    await hub.close({ timeoutMs: 100 });
+    await new Promise((r) => server.close(r));
+  });
+
+  test('Fetch: the Response carries the coding and a compressed body; none when not asked for', async () => {
+    const hub = new Hub({ logger: null, compression: ['gzip'] });
+    const controller = new AbortController();
+    const response = await hub.fetch(
+      new Request('http://x/events?topic=t', {
+        headers: { 'accept-encoding': 'gzip' },
+        signal: controller.signal,
+      }),
+    );
+    assert.equal(response.headers.get('content-encoding'), 'gzip');
+    assert.equal(response.headers.get('vary'), 'accept-encoding');
+    const reading = decodeEvents(response.body!, 'gzip', 2);
+    await hub.publish('t', 'hello');
+    await hub.publish('t', 'again');
+    assert.deepEqual(await reading, ['hello', 'again']);
+    controller.abort();
+    const plain = await hub.fetch(
+      new Request('http://x/events?topic=t', { headers: { 'accept-encoding': 'br' } }),
+    );
+    assert.equal(plain.headers.get('content-encoding'), null);
+    await plain.body!.cancel();
+    await hub.close({ timeoutMs: 100 });
   });
 });
