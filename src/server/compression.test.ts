@@ -316,7 +316,7 @@ describe('Hub with compression over node:http2 and the Fetch API', () => {
     );
     assert.equal(response.headers.get('content-encoding'), 'gzip');
     assert.equal(response.headers.get('vary'), 'accept-encoding');
-    const reading = decodeEvents(response.body!, 'gzip', 2);
+    const reading = decodeEvents(response.body! as unknown as AsyncIterable<Uint8Array>, 'gzip', 2);
     await hub.publish('t', 'hello');
     await hub.publish('t', 'again');
     assert.deepEqual(await reading, ['hello', 'again']);
