@@ -38,6 +38,28 @@ describe('crier serve --compression', () => {
     assert.equal(plain.headers['content-encoding'], undefined);
   });
 
+  test('HEAD answers the head a GET gets: the same Content-Encoding and Vary; refusals are never encoded', async (t) => {
+    const hub = await startHub(t, ['--anonymous']);
+    const url = `${hub.url}?topic=${encodeURIComponent('https://example.com/books/1')}`;
+    for (const accept of ['gzip', 'deflate;q=1, gzip;q=0.5', 'br', '']) {
+      const head = await fetch(url, { method: 'HEAD', headers: { 'accept-encoding': accept } });
+      const get = await connectCompressed(url, { 'accept-encoding': accept });
+      t.after(() => get.close());
+      assert.equal(head.status, 200);
+      assert.equal(
+        head.headers.get('content-encoding') ?? undefined,
+        get.headers['content-encoding'],
+        accept,
+      );
+      assert.equal(head.headers.get('vary'), 'accept-encoding');
+    }
+    const refused = await connectCompressed(hub.url, { 'accept-encoding': 'gzip' }); // no topic: 400
+    assert.equal(refused.status, 400);
+    assert.equal(refused.headers['content-encoding'], undefined);
+    await refused.ended;
+    assert.match(refused.text, /topic/);
+  });
+
   test('off, or limited to the codings named', async (t) => {
     const off = await startHub(t, ['--anonymous', '--compression', 'off']);
     const a = await connectCompressed(`${off.url}?topic=x`, { 'accept-encoding': 'gzip' });
