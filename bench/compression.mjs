@@ -83,7 +83,13 @@ async function startServer(mode) {
     await sleep(100);
   }
   await sleep(300);
-  const pid = pinned ? Number(spawnSync('pgrep', ['-P', String(child.pid)], { encoding: 'utf8' }).stdout.trim().split('\n')[0]) || child.pid : child.pid;
+  const pid = pinned
+    ? Number(
+        spawnSync('pgrep', ['-P', String(child.pid)], { encoding: 'utf8' })
+          .stdout.trim()
+          .split('\n')[0],
+      ) || child.pid
+    : child.pid;
   return { port, pid, child };
 }
 
@@ -139,7 +145,8 @@ async function publishBursts(port, rate, seconds) {
   return ok;
 }
 
-const pct = (sorted, p) => (sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]);
+const pct = (sorted, p) =>
+  sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
 
 async function runMode(mode) {
   const server = await startServer(mode);
@@ -148,7 +155,21 @@ async function runMode(mode) {
   const hold = RATES.length * (DURATION + 4) + 10;
   const c = spawn(
     ssebench,
-    ['sub', '-u', url, '-c', String(N - DECODERS), '-d', String(hold), '-S', '16', '-w', '60', '-H', 'Accept-Encoding: gzip'],
+    [
+      'sub',
+      '-u',
+      url,
+      '-c',
+      String(N - DECODERS),
+      '-d',
+      String(hold),
+      '-S',
+      '16',
+      '-w',
+      '60',
+      '-H',
+      'Accept-Encoding: gzip',
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let cerr = '';
@@ -195,6 +216,14 @@ async function runMode(mode) {
 
 const results = [];
 for (const mode of MODES) results.push(await runMode(mode));
-const out = { N, DURATION, root, machine: os.cpus()[0]?.model, node: process.version, results };
+const out = {
+  N,
+  DURATION,
+  decoders: DECODERS,
+  root,
+  machine: os.cpus()[0]?.model,
+  node: process.version,
+  results,
+};
 if (args.json) (await import('node:fs')).writeFileSync(args.json, JSON.stringify(out, null, 2));
 console.log(JSON.stringify(out));
