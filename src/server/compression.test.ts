@@ -5,9 +5,10 @@ import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { describe, test } from 'node:test';
 import zlib from 'node:zlib';
+import type { StoredUpdate } from '../engines/engine.js';
 import { EventStreamParser } from '../protocol/parse.js';
 import { startHub } from './client.test-helpers.js';
-import { deflate, deflateEvents, negotiateEncoding, StreamCoder } from './compression.js';
+import { deflate, deflateEvents, negotiateEncoding, StreamCoder, store } from './compression.js';
 import { connectCompressed } from './compression.test-helpers.js';
 import { Hub } from './hub.js';
 import { PreparedEvent } from './prepared.js';
@@ -53,11 +54,23 @@ describe('Accept-Encoding negotiation (RFC 9110 §12.5.3)', () => {
   });
 });
 
+/** An update's event, as the hub prepares one (a stored update; control messages are `ofFields`). */
+const update = (id: string, data: string, isPrivate = false) =>
+  PreparedEvent.ofUpdate({
+    id,
+    topics: ['t'],
+    data,
+    epoch: 'e',
+    offset: 1,
+    time: 0,
+    ...(isPrivate ? { private: true } : {}),
+  } as StoredUpdate);
+
 describe('Blocks deflated once', () => {
   const events = [
-    PreparedEvent.ofFields({ id: '1', data: '{"symbol":"AAPL","price":189.23}' }),
-    PreparedEvent.ofFields({ id: '2', data: '{"symbol":"MSFT","price":402.11}' }),
-    PreparedEvent.ofFields({ id: '3', data: '{"symbol":"AAPL","price":189.25}' }),
+    update('1', '{"symbol":"AAPL","price":189.23}'),
+    update('2', '{"symbol":"MSFT","price":402.11}'),
+    update('3', '{"symbol":"AAPL","price":189.25}'),
   ];
   const plain = Buffer.concat(events.map((e) => e.payload));
 
@@ -76,6 +89,20 @@ describe('Blocks deflated once', () => {
     });
   }
 
+  test('stored blocks (control messages) decode anywhere in the stream, also past 64 KiB', () => {
+    const big = Buffer.alloc(70_000, 'a');
+    const coder = new StreamCoder('gzip');
+    const parts = [coder.open(store(Buffer.from('retry: 3000\n\n')))];
+    for (const d of [store(big), store(Buffer.alloc(0)), events[0]!.deflated]) {
+      coder.add(d);
+      parts.push(d.block);
+    }
+    parts.push(coder.trailer());
+    const text = zlib.gunzipSync(Buffer.concat(parts)).toString();
+    assert.equal(text, `retry: 3000\n\n${big.toString()}${events[0]!.payload.toString()}`);
+    assert.equal(PreparedEvent.ofFields({ retry: 10 }).deflated.block[0], 0, 'a control message is stored');
+  });
+
   test('a block ends byte-aligned and not final: decodable after any other block, dictionary reset', () => {
     const a = events[0]!.deflated.block;
     assert.deepEqual([...a.subarray(-4)], [0, 0, 0xff, 0xff]);
@@ -84,17 +111,10 @@ describe('Blocks deflated once', () => {
   });
 
   test('a private update is a block of its own: its bytes do not depend on the events around it', () => {
-    const secret = PreparedEvent.ofUpdate({
-      id: 'p',
-      topics: ['t'],
-      data: 'token=s3cr3t-7f1c',
-      private: true,
-      epoch: 'e',
-      offset: 5,
-    } as never);
+    const secret = update('p', 'token=s3cr3t-7f1c', true);
     const guesses = ['token=s3cr3t-7f1c', 'token=zzzzzzzzzzz'];
     for (const guess of guesses) {
-      const pub = PreparedEvent.ofFields({ id: 'a', data: guess });
+      const pub = update('a', guess);
       const d = deflateEvents([pub, secret, pub]);
       const own = zlib.deflateRawSync(secret.payload, {
         windowBits: 12,

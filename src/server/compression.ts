@@ -143,6 +143,26 @@ export function deflate(plain: Uint8Array): Deflated {
   return new Deflated(block, [plain], plain.byteLength, crc32(plain));
 }
 
+/**
+ * Bytes as stored (uncompressed) deflate blocks: 5 bytes of header per 64 KiB, no compressor at all. For
+ * what is written to one connection or is too small to gain anything (`retry:`, heartbeats, notices):
+ * nothing to share, and no native memory to allocate on every connect.
+ */
+export function store(plain: Uint8Array): Deflated {
+  const blocks = Math.max(1, Math.ceil(plain.byteLength / 65_535));
+  const out = Buffer.allocUnsafe(plain.byteLength + 5 * blocks);
+  let at = 0;
+  for (let from = 0; from < plain.byteLength || at === 0; from += 65_535) {
+    const len = Math.min(65_535, plain.byteLength - from);
+    out[at] = 0; // BFINAL 0, BTYPE 00 (stored); the block starts on a byte boundary
+    out.writeUInt16LE(len, at + 1);
+    out.writeUInt16LE(~len & 0xffff, at + 3);
+    out.set(plain.subarray(from, from + len), at + 5);
+    at += 5 + len;
+  }
+  return new Deflated(out, [plain], plain.byteLength, crc32(plain));
+}
+
 /** What `deflateEvents` needs of an event. */
 export interface Deflatable {
   readonly payload: Buffer;

@@ -7,7 +7,7 @@
 import type { StoredUpdate } from '../engines/engine.js';
 import { type EventFields, encodeEventText } from '../protocol/encode.js';
 import { frameChunk } from './chunk.js';
-import { type Deflated, deflate } from './compression.js';
+import { type Deflated, deflate, store } from './compression.js';
 
 export class PreparedEvent {
   /** The `text/event-stream` bytes of the event. */
@@ -47,10 +47,12 @@ export class PreparedEvent {
   /**
    * The payload as an independent raw-deflate block (compression.ts), for compressed streams: built once,
    * the first time a connection that negotiated a coding needs it, then shared by all of them. An event of
-   * its own block: a private update's compressed size depends on nothing else.
+   * its own block: a private update's compressed size depends on nothing else. Control messages (`retry:`,
+   * heartbeats, notices, messages to one connection) are stored blocks: small, and no compressor per connect.
    */
   get deflated(): Deflated {
-    if (this.compressed === null) this.compressed = deflate(this.payload);
+    if (this.compressed === null)
+      this.compressed = this.update === null ? store(this.payload) : deflate(this.payload);
     return this.compressed;
   }
 }

@@ -52,8 +52,11 @@ export class Scheduler {
   private seq = 0;
   /** This turn's joined batches, by first seq (×2, +1 when framed): most connections share one buffer. */
   private joined = new Map<number, { last: number; bytes: Buffer }>();
-  /** The same for compressed connections: a run of events deflated once per turn. */
-  private deflatedRuns = new Map<number, { last: number; deflated: Deflated }>();
+  /**
+   * The same for compressed connections, by first seq then last: every distinct run is deflated once per
+   * turn (a deflate costs tens of µs; connections whose queues differ must not each pay it).
+   */
+  private deflatedRuns = new Map<number, Map<number, Deflated>>();
 
   constructor(counters: DeliveryCounters, options: { maxBufferedBytes: number; flushSliceMs: number }) {
     this.counters = counters;
@@ -132,10 +135,15 @@ export class Scheduler {
     if (first < 0 || events.length === 1) return deflateEvents(events);
     for (let i = 1; i < events.length; i++) if (events[i]!.seq !== first + i) return deflateEvents(events);
     const last = first + events.length - 1;
-    const hit = this.deflatedRuns.get(first);
-    if (hit !== undefined && hit.last === last) return hit.deflated;
+    let runs = this.deflatedRuns.get(first);
+    const hit = runs?.get(last);
+    if (hit !== undefined) return hit;
     const deflated = deflateEvents(events);
-    if (hit === undefined) this.deflatedRuns.set(first, { last, deflated });
+    if (runs === undefined) {
+      runs = new Map();
+      this.deflatedRuns.set(first, runs);
+    }
+    runs.set(last, deflated);
     return deflated;
   }
 
