@@ -171,9 +171,10 @@ export interface Deflatable {
 }
 
 /**
- * Several events as one compressed write: consecutive public events share a block, each private update
- * is a block of its own (its compressed size depends on nothing else). A single event uses its own block,
- * built once and shared.
+ * Several events as one compressed write: consecutive public updates share a block; each private update,
+ * and each message that is not an update (control messages, and what `Hub.send` writes to one connection,
+ * which may be as secret as a private update), is a block of its own, whose compressed size depends on
+ * nothing else. A single event uses its own block, built once and shared.
  */
 export function deflateEvents(events: readonly Deflatable[]): Deflated {
   if (events.length === 1) return events[0]!.deflated;
@@ -185,7 +186,7 @@ export function deflateEvents(events: readonly Deflatable[]): Deflated {
     run = [];
   };
   for (const e of events) {
-    if (e.update?.private === true) {
+    if (e.update === null || e.update.private === true) {
       endRun();
       parts.push(e.deflated);
     } else run.push(e.payload);
