@@ -223,6 +223,8 @@ const FINAL_BLOCK = [0x03, 0x00];
  */
 export class StreamCoder {
   readonly coding: Coding;
+  /** The header went out (`open`): from then on, a clean end owes the trailer. */
+  opened = false;
   /** CRC-32 (gzip) or Adler-32 (deflate) of everything sent so far. */
   private check: number;
   private size = 0;
@@ -235,6 +237,7 @@ export class StreamCoder {
   /** The header and the first bytes, for the write that opens the stream. */
   open(first: Deflated | null): Buffer {
     const header = this.coding === 'gzip' ? GZIP_HEADER : ZLIB_HEADER;
+    this.opened = true;
     if (first === null) return header;
     this.add(first);
     return Buffer.concat([header, first.block]);

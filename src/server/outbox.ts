@@ -266,7 +266,7 @@ export class Outbox implements GroupMember, Queued {
       this.queue = null;
       this.writeNow([...pending, ...last]);
       // A clean end of compressed data: the final block and the trailer (the client checks them).
-      if (this.coder !== null && !this.closed) {
+      if (this.coder?.opened === true && !this.closed) {
         const trailer = this.coder.trailer();
         this.transport.write(this.transport.framed ? frameChunk(trailer) : trailer);
       }
