@@ -89,6 +89,23 @@ describe('Blocks deflated once', () => {
     });
   }
 
+  test('a block shared by many connections keeps every one’s CRC-32 right (the table past a few uses)', () => {
+    const shared = update('9', '{"symbol":"QNX","price":101.5}'.repeat(7));
+    const coders = Array.from({ length: 40 }, () => new StreamCoder('gzip'));
+    const bodies = coders.map((c, i) => [c.open(events[i % 3]!.deflated)]);
+    for (let round = 0; round < 3; round++) {
+      coders.forEach((c, i) => {
+        c.add(shared.deflated);
+        bodies[i]!.push(shared.deflated.block);
+      });
+    }
+    coders.forEach((c, i) => {
+      const decoded = zlib.gunzipSync(Buffer.concat([...bodies[i]!, c.trailer()])).toString();
+      assert.equal(decoded, events[i % 3]!.payload.toString() + shared.payload.toString().repeat(3));
+    });
+    assert.notEqual(shared.deflated.table, null);
+  });
+
   test('stored blocks (control messages) decode anywhere in the stream, also past 64 KiB', () => {
     const big = Buffer.alloc(70_000, 'a');
     const coder = new StreamCoder('gzip');

@@ -109,6 +109,10 @@ export class Deflated {
   readonly crcShift: number;
   /** The uncompressed bytes (referenced, not copied: they are the events' shared payloads). */
   readonly plain: readonly Uint8Array[];
+  /** How many connections accounted for this block (`shiftCrc`): past a few, a table makes it cheaper. */
+  uses = 0;
+  /** `crcShift` as four byte tables, while this block is among the last few shared ones (`shiftCrc`). */
+  table: Int32Array | null = null;
   private adlerValue = -1;
   private framed: Buffer | null = null;
 
@@ -245,7 +249,7 @@ export class StreamCoder {
 
   /** Accounts for a block about to be written (per connection: one multiply, or a few additions). */
   add(d: Deflated): void {
-    if (this.coding === 'gzip') this.check = (multModP(d.crcShift, this.check) ^ d.crc) >>> 0;
+    if (this.coding === 'gzip') this.check = (shiftCrc(d, this.check) ^ d.crc) >>> 0;
     else this.check = adler32Combine(this.check, d.adler, d.length);
     this.size = (this.size + d.length) >>> 0;
   }
@@ -306,6 +310,45 @@ function crcShiftFor(length: number): number {
     k++;
   }
   return p;
+}
+
+/** Blocks that keep a table: the fan-out of one block visits every connection in a row, so a few suffice. */
+const TABLED = 16;
+const tabled: (Deflated | null)[] = new Array(TABLED).fill(null);
+let nextTabled = 0;
+
+/**
+ * `crc` × `d.crcShift` mod p. The product is linear in `crc`, so for a block many connections share it is
+ * four lookups in tables built once (32 multiplies and 1,024 XORs, a few µs) instead of up to 32
+ * shift-xor steps per connection. Only the last `TABLED` blocks keep their tables (4 KiB each): the history
+ * cache holds blocks for long, and must not hold tables.
+ */
+function shiftCrc(d: Deflated, crc: number): number {
+  let table = d.table;
+  if (table === null) {
+    if (++d.uses < 8) return multModP(d.crcShift, crc);
+    table = new Int32Array(1024);
+    for (let j = 0; j < 4; j++) {
+      const t = j * 256;
+      for (let bit = 0; bit < 8; bit++) table[t + (1 << bit)] = multModP(d.crcShift, (1 << bit) << (8 * j));
+      for (let v = 3; v < 256; v++) {
+        const low = v & -v;
+        if (low !== v) table[t + v] = table[t + low]! ^ table[t + (v ^ low)]!;
+      }
+    }
+    const evicted = tabled[nextTabled];
+    if (evicted != null) evicted.table = null;
+    tabled[nextTabled] = d;
+    nextTabled = (nextTabled + 1) % TABLED;
+    d.table = table;
+  }
+  return (
+    (table[crc & 0xff]! ^
+      table[256 + ((crc >>> 8) & 0xff)]! ^
+      table[512 + ((crc >>> 16) & 0xff)]! ^
+      table[768 + (crc >>> 24)]!) >>>
+    0
+  );
 }
 
 const BASE = 65521;
