@@ -220,6 +220,7 @@ export function renderReport(ctx, out, svgPath) {
     L.push('');
   }
 
+  L.push(...compressionSection(ctx.compression));
   L.push('## Protocol core micro-benchmark (bench/protocol.bench.ts)', '', protocolTable, '');
   const errs = results.filter((r) => r.errors.length > 0);
   if (errs.length > 0) {
@@ -229,6 +230,31 @@ export function renderReport(ctx, out, svgPath) {
   }
   L.push(METHOD);
   return `${L.join('\n')}\n`;
+}
+
+/** Compression off against on (bench/compression.mjs): bytes, CPU and latency per delivery, with ratios. */
+export function compressionSection(c) {
+  const L = ['## Compression', ''];
+  if (c === undefined) return [...L, 'not run: this run predates the compression scenario', ''];
+  if (c.notRun) return [...L, `not run: ${c.notRun}`, ''];
+  L.push(
+    `\`crier serve\` (\`urn:uuid:\` IDs), ${c.N.toLocaleString('en-US')} subscribers on one topic sending \`Accept-Encoding: gzip\` (the C client holds all but ${c.decoders ?? 20}, which decode and check every event), ticker-like updates (~100 bytes of JSON) published in one burst a second of \`rate\` updates, ${c.DURATION} s per row. Bytes are what the server wrote (/proc/PID/io \`wchar\`, chunk framing included) per delivery; CPU is the server's (user + system) per delivery; latency is measured by the decoding subscribers. \`--compression off\` and \`on\` run one after the other on the same machine.`,
+    '',
+    '| deliveries/s | compression | bytes/delivery | bytes on/off | CPU µs/delivery | CPU on/off | p50 ms | p99 ms | p99 on/off | every event arrived | idle RSS KiB/subscriber |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
+  );
+  const off = c.results.find((m) => m.mode === 'off');
+  for (const m of c.results) {
+    for (const row of m.rows) {
+      const base = off?.rows.find((x) => x.rate === row.rate);
+      const vs = (a, b) => (m.mode === 'off' || b === undefined ? '' : ratio(a, b));
+      L.push(
+        `| ${cell(row.deliveriesPerSecond)} | ${m.mode} (${row.encoding}) | ${cell(row.bytesPerDelivery, 1)} | ${vs(row.bytesPerDelivery, base?.bytesPerDelivery)} | ${cell(row.cpuUsPerDelivery, 2)} | ${vs(row.cpuUsPerDelivery, base?.cpuUsPerDelivery)} | ${cell(row.p50, 1)} | ${cell(row.p99, 1)} | ${vs(row.p99, base?.p99)} | ${row.everyEventArrived ? 'yes' : `no (${row.decodersMissing} missing)`} | ${cell(m.idleKiBPerSubscriber, 2)} |`,
+      );
+    }
+  }
+  L.push('');
+  return L;
 }
 
 /** The cluster scenario (bench/cluster.mjs): the table per set-up and rate, the storms, the costs. */

@@ -6,7 +6,8 @@
 //   npm run bench                       full run (10,000 subscribers; well under 30 minutes)
 //   npm run bench -- --quick            smoke run (~1 minute, small counts; BENCH_QUICK=1 too); writes to
 //                                       the temp dir unless --out is given, so CI leaves docs/ alone
-//   options: --peers a,b  --connections N  --duration S  --out FILE.md  --ssebench /path/to/ssebench
+//   options: --peers a,b (also `cluster`, `compression`)  --connections N  --duration S  --out FILE.md
+//            --ssebench /path/to/ssebench
 //            --render docs/benchmarks.json   re-render the page from saved figures
 //            --only cluster      measure the cluster scenario alone (needs --ssebench) and re-render the page
 //                                with every other figure from the saved docs/benchmarks.json (or --out's)
@@ -459,6 +460,34 @@ async function runSsebench(sub, pubUrl, body, rate, contentType) {
   };
 }
 
+// ---- Compression: the hub with --compression off and on (bench/compression.mjs), the C client reading
+// the compressed bytes and decoding Node subscribers checking that every event arrives.
+function compressionScenario() {
+  if (args.peers && !args.peers.split(',').includes('compression'))
+    return { notRun: 'not selected (--peers without compression)' };
+  if (!ssebench || !existsSync(ssebench)) return { notRun: 'no --ssebench given (it holds the subscribers)' };
+  const json = join(tmp, 'compression.json');
+  log(`compression: ${N} subscribers, --compression off and on`);
+  const r = spawnSync(
+    process.execPath,
+    [
+      join(root, 'bench/compression.mjs'),
+      '--connections',
+      String(N),
+      '--duration',
+      String(DURATION),
+      '--ssebench',
+      ssebench,
+      '--json',
+      json,
+      ...(quick ? ['--quick'] : []),
+    ],
+    { stdio: ['ignore', 'ignore', 'inherit'], timeout: 15 * 60_000 },
+  );
+  if (r.status !== 0 || !existsSync(json)) return { notRun: `bench/compression.mjs failed (${r.status})` };
+  return JSON.parse(readFileSync(json, 'utf8'));
+}
+
 // ---- The cluster: one node, three nodes straight and through each proxy (bench/cluster.mjs).
 function runCluster() {
   if (args.peers && !args.peers.split(',').includes('cluster'))
@@ -494,6 +523,7 @@ const results = [];
 for (const peer of peers) results.push(await runPeer(peer));
 const cluster = await runCluster();
 const check = await instrumentCheck();
+const compression = compressionScenario();
 machine.loadAtEnd = os
   .loadavg()
   .map((l) => l.toFixed(2))
@@ -520,6 +550,7 @@ const report = {
   results,
   cluster,
   check,
+  compression,
   minutes,
   started: started.toISOString(),
   command,

@@ -81,6 +81,22 @@ const list = z.preprocess(
 
 const text = z.string();
 
+/** Content codings from `on`/`true` (gzip and deflate), `off`/`false` (none), or a list such as `gzip`. */
+const codings = z.preprocess(
+  (value) => {
+    const v = typeof value === 'string' ? value.trim().toLowerCase() : value;
+    if (v === true || v === 'on' || v === 'true' || v === 'yes' || v === '1') return ['gzip', 'deflate'];
+    if (v === false || v === 'off' || v === 'false' || v === 'no' || v === '0' || v === 'none') return [];
+    if (typeof v === 'string')
+      return v
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s !== '');
+    return v;
+  },
+  z.array(z.enum(['gzip', 'deflate'], { error: 'expected off, on, or a list of gzip and deflate' })),
+);
+
 /** The value parsers, for commands that take a few options of their own (`crier token`). */
 export const valueSchemas = { duration, size, list, boolean } as const;
 
@@ -259,6 +275,11 @@ export const OPTIONS = {
     'Heartbeat comment after this much idle time; 0 disables.',
   ),
   retry: option(duration.default(3_000), 'DURATION', 'Reconnection time sent to clients (jittered).'),
+  compression: option(
+    codings.default(['gzip', 'deflate']),
+    'CODINGS',
+    'Compress event streams for clients that accept it (Accept-Encoding): on (gzip, deflate), off, or the codings in order of preference, e.g. gzip. Each write is compressed once for all its subscribers.',
+  ),
   maxLifetime: option(
     duration.default(0),
     'DURATION',

@@ -148,6 +148,7 @@ export class MercureServer {
       stallTimeoutMs: config.stallTimeout === 0 ? 2_147_483_647 : config.stallTimeout,
       maxSelectors: config.maxTopics + 1,
       maxSelectorCost: config.maxSelectorCost,
+      compression: config.compression,
       logger: {
         warn: (message: string, fields?: Record<string, unknown>) => this.log.warn(fields ?? {}, message),
       },

@@ -5,6 +5,7 @@
  */
 import type { StoredUpdate } from '../engines/engine.js';
 import type { Transport } from './adapters/transport.js';
+import type { StreamCoder } from './compression.js';
 import type { SubscriberGroup } from './group.js';
 import { Outbox, type OutboxOwner } from './outbox.js';
 import type { PreparedEvent } from './prepared.js';
@@ -56,12 +57,13 @@ export class SseConnection implements OutboxOwner {
     subscription: Subscription,
     group: SubscriberGroup,
     scheduler: Scheduler,
+    coder: StreamCoder | null = null,
   ) {
     this.owner = owner;
     this.selectors = subscription.selectors;
     this.privateSelectors = subscription.privateSelectors;
     this.group = group;
-    this.outbox = new Outbox(transport, scheduler, this, subscription.maxRate);
+    this.outbox = new Outbox(transport, scheduler, this, subscription.maxRate, coder);
     transport.onEnd(() => this.ended());
   }
 

@@ -6,17 +6,19 @@
  * longer grows with the number of subscribers, only the writes do.
  */
 import type { StoredUpdate } from '../engines/engine.js';
+import { type Deflated, deflateEvents } from './compression.js';
 import { joinEvents, type PreparedEvent } from './prepared.js';
 import type { Subscription } from './request.js';
 import type { TopicSelector } from './selectors.js';
 
-/** Several events bound for many connections, joined at most once per framing. */
+/** Several events bound for many connections, joined (or compressed) at most once per framing. */
 export class Batch {
   readonly events: readonly PreparedEvent[];
   /** Payload bytes (without HTTP/1.1 chunk framing), for the slow-consumer bound. */
   readonly size: number;
   private plain: Buffer | null = null;
   private framed: Buffer | null = null;
+  private compressed: Deflated | null = null;
 
   constructor(events: readonly PreparedEvent[]) {
     this.events = events;
@@ -32,6 +34,12 @@ export class Batch {
     }
     if (this.plain === null) this.plain = joinEvents(this.events, false);
     return this.plain;
+  }
+
+  /** The batch deflated once for every member with a content coding (private updates in blocks of their own). */
+  get deflated(): Deflated {
+    if (this.compressed === null) this.compressed = deflateEvents(this.events);
+    return this.compressed;
   }
 }
 

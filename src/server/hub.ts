@@ -25,6 +25,7 @@ import { handleFetchRequest } from './adapters/fetch.js';
 import { handleNodeRequest } from './adapters/node-http.js';
 import { handleHttp2Stream } from './adapters/node-http2.js';
 import type { ConnectionMeta, ConnectionRequest, SubscriberHost, Transport } from './adapters/transport.js';
+import { codingHeaders, StreamCoder } from './compression.js';
 import { type CloseReason, type ConnectionOwner, SseConnection } from './connection.js';
 import { DeltaChoice, DeltaTopics } from './delta.js';
 import { ServerError } from './errors.js';
@@ -310,7 +311,16 @@ export class Hub extends EventEmitter<HubEvents> implements SubscriberHost, Conn
       this.groups.set(key, group);
       this.index.add(group, group.selectors);
     }
-    const connection = new SseConnection(this, transport, subscription, group, this.scheduler);
+    const coding = meta?.coding ?? null;
+    const connection = new SseConnection(
+      this,
+      transport,
+      subscription,
+      group,
+      this.scheduler,
+      coding === null ? null : new StreamCoder(coding),
+    );
+    const codingHead = codingHeaders(coding, this.options.compression);
     const outbox = connection.outbox;
     if (subscription.delta === true) {
       outbox.delta = new DeltaChoice();
@@ -327,7 +337,7 @@ export class Hub extends EventEmitter<HubEvents> implements SubscriberHost, Conn
     group.members.add(outbox);
     this.liveness.watch(connection);
     if (lastEventId === undefined) {
-      transport.open({}, first);
+      outbox.open(codingHead, first);
       if (this.listenerCount('connect') > 0) this.emit('connect', this.info(connection, meta));
       return;
     }
@@ -362,14 +372,14 @@ export class Hub extends EventEmitter<HubEvents> implements SubscriberHost, Conn
     }
     if (connection.closed) return;
     if (read.status === 'ok') replay = this.replayOf(connection, read);
-    const headers: Record<string, string> = { [REPLAY_HEADER]: read.status };
+    const headers: Record<string, string> = { ...codingHead, [REPLAY_HEADER]: read.status };
     if (subscription.resumeHeader !== undefined) {
       const from = read.status === 'ok' && lastEventId !== EARLIEST ? lastEventId : EARLIEST;
       headers[subscription.resumeHeader] = headerFromText(from);
     }
     // The first slice goes with the response head; a short replay is over with it.
     outbox.startReplay(replay!, first);
-    transport.open(headers, first);
+    outbox.open(headers, first);
     outbox.continueReplay();
     if (this.listenerCount('connect') > 0) this.emit('connect', this.info(connection, meta));
   }

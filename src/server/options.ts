@@ -2,6 +2,7 @@
  * The hub's options: one schema with types, defaults and validation. docs/library.md lists the same table.
  */
 import type { Engine } from '../engines/engine.js';
+import { CODINGS, type Coding } from './compression.js';
 
 export interface HubLogger {
   warn(message: string, fields?: Record<string, unknown>): void;
@@ -43,13 +44,21 @@ export interface HubOptions {
   flushSliceMs?: number;
   /** Where slow and half-open disconnects are reported. Default `console`; `null` for silence. */
   logger?: HubLogger | null;
+  /**
+   * Compressed streams (`Content-Encoding`, negotiated from `Accept-Encoding`): `true` for gzip and
+   * deflate, or the codings to offer in order of preference. Each write is compressed once and its bytes
+   * shared by every subscriber that gets it (docs/library.md, § Compression). Default `false`.
+   */
+  compression?: boolean | readonly Coding[];
 }
 
-export interface ResolvedHubOptions extends Required<Omit<HubOptions, 'engine' | 'logger'>> {
+export interface ResolvedHubOptions extends Required<Omit<HubOptions, 'engine' | 'logger' | 'compression'>> {
   logger: HubLogger | null;
+  /** The codings offered, in order of preference; empty: none (streams are never compressed). */
+  compression: readonly Coding[];
 }
 
-export const HUB_DEFAULTS: Readonly<Omit<ResolvedHubOptions, 'logger'>> = Object.freeze({
+export const HUB_DEFAULTS: Readonly<Omit<ResolvedHubOptions, 'logger' | 'compression'>> = Object.freeze({
   heartbeatMs: 15_000,
   retryMs: 3_000,
   retryJitter: 0.5,
@@ -65,7 +74,11 @@ export const HUB_DEFAULTS: Readonly<Omit<ResolvedHubOptions, 'logger'>> = Object
 });
 
 export function resolveHubOptions(options: HubOptions): ResolvedHubOptions {
-  const out = { ...HUB_DEFAULTS, logger: options.logger === undefined ? console : options.logger };
+  const out = {
+    ...HUB_DEFAULTS,
+    logger: options.logger === undefined ? console : options.logger,
+    compression: resolveCompression(options.compression),
+  };
   for (const key of Object.keys(HUB_DEFAULTS) as (keyof typeof HUB_DEFAULTS)[]) {
     const value = options[key];
     if (value === undefined) continue;
@@ -81,4 +94,15 @@ export function resolveHubOptions(options: HubOptions): ResolvedHubOptions {
     out[key] = value;
   }
   return out;
+}
+
+function resolveCompression(value: HubOptions['compression']): readonly Coding[] {
+  if (value === undefined || value === false) return [];
+  if (value === true) return CODINGS;
+  if (!Array.isArray(value) || value.some((c) => !CODINGS.includes(c as Coding))) {
+    throw new RangeError(
+      `Hub option compression must be a boolean or a list of ${CODINGS.join(', ')}, got ${String(value)}.`,
+    );
+  }
+  return Object.freeze([...new Set(value as readonly Coding[])]);
 }

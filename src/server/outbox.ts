@@ -9,9 +9,11 @@
  */
 import type { StreamPosition } from '../engines/engine.js';
 import { noop, type Transport } from './adapters/transport.js';
+import { frameChunk } from './chunk.js';
+import { type Deflated, deflateEvents, type StreamCoder } from './compression.js';
 import type { DeltaChoice } from './delta.js';
 import type { Batch, GroupMember } from './group.js';
-import { eventBytes, type PreparedEvent } from './prepared.js';
+import { eventBytes, PreparedEvent } from './prepared.js';
 import type { Replay } from './replay.js';
 import type { Queued, Scheduler } from './scheduler.js';
 
@@ -52,12 +54,38 @@ export class Outbox implements GroupMember, Queued {
   delta: DeltaChoice | null = null;
   /** Set by every write but a heartbeat; the liveness ticker reads and clears it (`takeWrote`). */
   private wrote = true;
+  /**
+   * The connection's content coding, if it negotiated one: every write is then the shared deflated bytes
+   * of what is written (compression.ts), and this keeps the little its framing needs.
+   */
+  private readonly coder: StreamCoder | null;
 
-  constructor(transport: Transport, scheduler: Scheduler, owner: OutboxOwner, maxRate: number) {
+  constructor(
+    transport: Transport,
+    scheduler: Scheduler,
+    owner: OutboxOwner,
+    maxRate: number,
+    coder: StreamCoder | null = null,
+  ) {
     this.transport = transport;
     this.scheduler = scheduler;
     this.owner = owner;
     this.conflation = maxRate > 0 ? new Conflation(this, 1000 / maxRate) : null;
+    this.coder = coder;
+  }
+
+  /**
+   * Opens the stream: the response head (`headers` added to the SSE ones) with the first events; with a
+   * content coding, the coding's header and the first events' deflated bytes.
+   */
+  open(headers: Record<string, string>, first: readonly PreparedEvent[]): void {
+    const coder = this.coder;
+    if (coder === null) {
+      this.transport.open(headers, first);
+      return;
+    }
+    const opening = coder.open(first.length === 0 ? null : deflateEvents(first));
+    this.transport.open(headers, [new PreparedEvent(opening)]);
   }
 
   /** Bytes written and not yet taken by the transport. */
@@ -117,7 +145,8 @@ export class Outbox implements GroupMember, Queued {
     const buffered = this.transport.buffered;
     if (buffered === 0 && !this.scheduler.coalescing) {
       this.wrote = true;
-      this.transport.write(this.transport.framed ? event.chunk : event.payload);
+      if (this.coder !== null) this.writeDeflated(event.deflated);
+      else this.transport.write(this.transport.framed ? event.chunk : event.payload);
       this.scheduler.countWrite();
       return;
     }
@@ -165,7 +194,8 @@ export class Outbox implements GroupMember, Queued {
       return;
     }
     this.wrote = true;
-    this.transport.write(batch.bytes(this.transport.framed));
+    if (this.coder !== null) this.writeDeflated(batch.deflated);
+    else this.transport.write(batch.bytes(this.transport.framed));
     this.scheduler.countWrite();
   }
 
@@ -188,9 +218,19 @@ export class Outbox implements GroupMember, Queued {
   }
 
   private writeEvents(events: readonly PreparedEvent[]): void {
+    if (this.coder !== null) {
+      this.writeDeflated(events.length === 1 ? events[0]!.deflated : this.scheduler.deflate(events));
+      return;
+    }
     const framed = this.transport.framed;
     if (events.length === 1) this.transport.write(framed ? events[0]!.chunk : events[0]!.payload);
     else this.transport.write(this.scheduler.join(events, framed));
+  }
+
+  /** Compressed bytes, shared with every connection that gets the same write; the coder counts them. */
+  private writeDeflated(deflated: Deflated): void {
+    this.coder!.add(deflated);
+    this.transport.write(this.transport.framed ? deflated.chunk : deflated.block);
   }
 
   /** Whether the replay already sent this event; clears `covered` once the live stream is past it. */
@@ -234,6 +274,11 @@ export class Outbox implements GroupMember, Queued {
       const pending = this.queue ?? [];
       this.queue = null;
       this.writeNow([...pending, ...last]);
+      // A clean end of compressed data: the final block and the trailer (the client checks them).
+      if (this.coder?.opened === true && !this.closed) {
+        const trailer = this.coder.trailer();
+        this.transport.write(this.transport.framed ? frameChunk(trailer) : trailer);
+      }
     }
     this.closed = true;
     this.conflation?.stop();
@@ -329,6 +374,14 @@ export class Outbox implements GroupMember, Queued {
     if (this.closed) return;
     this.wrote = true;
     const framed = this.transport.framed;
+    if (this.coder !== null) {
+      // History is this connection's alone: deflated here (public runs together, private ones alone), by a
+      // compressor freed at once.
+      const deflated = deflateEvents(events);
+      this.coder.add(deflated);
+      this.transport.writeThen([framed ? deflated.chunk : deflated.block], drained);
+      return;
+    }
     if (events.length > SHARED_SLICE_EVENTS) {
       this.transport.writeThen([eventBytes(events, framed)], drained);
       return;

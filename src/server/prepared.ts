@@ -1,10 +1,13 @@
 /**
  * `PreparedEvent`: an event encoded ONCE, shared by every connection it goes to. HTTP/1.1 connections
  * write its `chunk` (the SSE bytes already wrapped in chunked transfer-encoding framing, built lazily the
- * first time an HTTP/1.1 subscriber needs it); HTTP/2 and Fetch connections write `payload`.
+ * first time an HTTP/1.1 subscriber needs it); HTTP/2 and Fetch connections write `payload`; connections
+ * with a content coding write `deflated` (compressed once, built the first time one needs it).
  */
 import type { StoredUpdate } from '../engines/engine.js';
 import { type EventFields, encodeEventText } from '../protocol/encode.js';
+import { frameChunk } from './chunk.js';
+import { type Deflated, deflate, store } from './compression.js';
 
 export class PreparedEvent {
   /** The `text/event-stream` bytes of the event. */
@@ -17,6 +20,7 @@ export class PreparedEvent {
    */
   seq = -1;
   private framed: Buffer | null = null;
+  private compressed: Deflated | null = null;
 
   constructor(payload: Buffer, update: StoredUpdate | null = null) {
     this.payload = payload;
@@ -39,21 +43,18 @@ export class PreparedEvent {
     if (this.framed === null) this.framed = frameChunk(this.payload);
     return this.framed;
   }
-}
 
-/** Wraps bytes in one chunk of HTTP/1.1 chunked transfer-encoding. */
-export function frameChunk(payload: Uint8Array): Buffer {
-  const size = payload.byteLength.toString(16);
-  const out = Buffer.allocUnsafe(size.length + 4 + payload.byteLength);
-  out.write(size, 0, 'latin1');
-  let at = size.length;
-  out[at++] = 13;
-  out[at++] = 10;
-  out.set(payload, at);
-  at += payload.byteLength;
-  out[at++] = 13;
-  out[at] = 10;
-  return out;
+  /**
+   * The payload as an independent raw-deflate block (compression.ts), for compressed streams: built once,
+   * the first time a connection that negotiated a coding needs it, then shared by all of them. An event of
+   * its own block: a private update's compressed size depends on nothing else. Control messages (`retry:`,
+   * heartbeats, notices, messages to one connection) are stored blocks: small, and no compressor per connect.
+   */
+  get deflated(): Deflated {
+    if (this.compressed === null)
+      this.compressed = this.update === null ? store(this.payload) : deflate(this.payload);
+    return this.compressed;
+  }
 }
 
 /** Concatenates the `payload`s (or `chunk`s) of several events into one buffer for one write. */

@@ -10,6 +10,8 @@
  *
  * The scheduler knows groups and queues, not connections: an outbox with a queue is a `Queued`.
  */
+
+import { type Deflated, deflateEvents } from './compression.js';
 import { Batch, type SubscriberGroup } from './group.js';
 import { joinEvents, type PreparedEvent } from './prepared.js';
 
@@ -50,6 +52,11 @@ export class Scheduler {
   private seq = 0;
   /** This turn's joined batches, by first seq (×2, +1 when framed): most connections share one buffer. */
   private joined = new Map<number, { last: number; bytes: Buffer }>();
+  /**
+   * The same for compressed connections, by first seq then last: every distinct run is deflated once per
+   * turn (a deflate costs tens of µs; connections whose queues differ must not each pay it).
+   */
+  private deflatedRuns = new Map<number, Map<number, Deflated>>();
 
   constructor(counters: DeliveryCounters, options: { maxBufferedBytes: number; flushSliceMs: number }) {
     this.counters = counters;
@@ -122,6 +129,24 @@ export class Scheduler {
     return bytes;
   }
 
+  /** `join` for connections with a content coding: the run deflated once (compression.ts), shared. */
+  deflate(events: readonly PreparedEvent[]): Deflated {
+    const first = events[0]!.seq;
+    if (first < 0 || events.length === 1) return deflateEvents(events);
+    for (let i = 1; i < events.length; i++) if (events[i]!.seq !== first + i) return deflateEvents(events);
+    const last = first + events.length - 1;
+    let runs = this.deflatedRuns.get(first);
+    const hit = runs?.get(last);
+    if (hit !== undefined) return hit;
+    const deflated = deflateEvents(events);
+    if (runs === undefined) {
+      runs = new Map();
+      this.deflatedRuns.set(first, runs);
+    }
+    runs.set(last, deflated);
+    return deflated;
+  }
+
   /**
    * The end-of-turn flush: each dirty group's batch to its members, then every queue, first come first
    * written, until the slice is spent. Also called at shutdown, so closes write what is pending.
@@ -159,12 +184,14 @@ export class Scheduler {
       this.turnScheduled = true;
       setImmediate(this.endTurn);
       if (this.joined.size > 256) this.joined = new Map();
+      if (this.deflatedRuns.size > 256) this.deflatedRuns = new Map();
       return;
     }
     this.dirty = [];
     this.dirtyAt = 0;
     this.busy = burst || carried;
     if (this.joined.size > 0) this.joined = new Map();
+    if (this.deflatedRuns.size > 0) this.deflatedRuns = new Map();
   };
 
   private scheduleTurn(): void {

@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Http2ServerResponse } from 'node:http2';
 import { headerFromText, textFromHeader } from '../../protocol/header-text.js';
-import { handleNodeRequest } from '../../server/index.js';
+import { codingHeaders, handleNodeRequest, negotiateEncoding } from '../../server/index.js';
 import { type AuthContext, headerValue, type ProtocolVersion, subscriptionPayload } from '../auth/index.js';
 import type { ConnectionGuard } from '../connection-guard.js';
 import { HubError } from '../errors.js';
@@ -161,7 +161,13 @@ export class SubscribeRoute {
       res.setHeader(resumeHeader, headerFromText(ctx.engine.lastPublicEventId ?? 'earliest'));
     res.setHeader('cache-control', 'no-cache, no-transform, private');
     if (req.method === 'HEAD') {
-      res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8' });
+      // The head a GET would get, compression included (negotiated as the stream's is).
+      const offered = ctx.hub.options.compression;
+      const coding = negotiateEncoding(req.headers['accept-encoding'], offered);
+      res.writeHead(200, {
+        'content-type': 'text/event-stream; charset=utf-8',
+        ...codingHeaders(coding, offered),
+      });
       res.end();
       return;
     }

@@ -6,6 +6,7 @@
  * Adapters import nothing from the core above them: a request handler reaches the hub through
  * `SubscriberHost`, an interface the `Hub` implements.
  */
+import { type Coding, negotiateEncoding } from '../compression.js';
 import type { PreparedEvent } from '../prepared.js';
 import type { SubscribeOptions, Subscription } from '../request.js';
 
@@ -56,11 +57,18 @@ export interface ConnectionMeta {
   state?: unknown;
   /** The request, read only when an event needs it. */
   request?: () => ConnectionRequest;
+  /** The content coding negotiated from `Accept-Encoding` among the hub's (`subscribe`); none: identity. */
+  coding?: Coding | null;
 }
 
 /** What a request handler needs of the hub: read a subscription, then start a connection on a transport. */
 export interface SubscriberHost {
-  readonly options: { readonly maxBufferedBytes: number; readonly heartbeatMs: number };
+  readonly options: {
+    readonly maxBufferedBytes: number;
+    readonly heartbeatMs: number;
+    /** The content codings offered (empty: streams are not compressed). */
+    readonly compression: readonly Coding[];
+  };
   /** Throws `ServerError` (400, or `HUB_CLOSED` during shutdown). */
   readSubscription(
     target: string,
@@ -73,7 +81,8 @@ export interface SubscriberHost {
 
 /**
  * What every request handler does with a request: reads the subscription from its target and
- * `Last-Event-ID` (the first, if repeated), then starts a connection on the transport `transport` makes,
+ * `Last-Event-ID` (the first, if repeated), negotiates the content coding from `Accept-Encoding` (the one
+ * place it is done, for every transport), then starts a connection on the transport `transport` makes,
  * and resolves with that transport. Throws or rejects as `readSubscription` and `attach` do; the handler
  * answers that with its refusal.
  */
@@ -87,8 +96,11 @@ export async function subscribe<T extends Transport>(
 ): Promise<T> {
   const header = typeof lastEventId === 'object' ? lastEventId[0] : lastEventId;
   const subscription = hub.readSubscription(target, header, options);
+  const offered = hub.options.compression;
+  const coding =
+    offered.length === 0 ? null : negotiateEncoding(request().headers['accept-encoding'], offered);
   const opened = transport();
-  await hub.attach(opened, subscription, { state: options.state, request });
+  await hub.attach(opened, subscription, { state: options.state, request, coding });
   return opened;
 }
 
