@@ -16,12 +16,11 @@
 
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, openSync, readFileSync } from 'node:fs';
-import net from 'node:net';
 import { join } from 'node:path';
 import { descendantPids } from '../dist/bench/index.js';
 import { freePort } from '../dist/cli/free-port.js';
 import { KEY, publisherToken } from './peers/crier-hub.mjs';
-import { repoRoot } from './peers/support.mjs';
+import { repoRoot, waitListening } from './peers/support.mjs';
 
 const bin = `${repoRoot}bin/crier.js`;
 export const REDIS_URL = process.env.CRIER_BENCH_REDIS ?? 'redis://127.0.0.1:6379';
@@ -233,23 +232,6 @@ function cpuSnapshot(rootPids, proxy, redisPid) {
   return snap;
 }
 
-async function waitListening(port, child, ms = 30_000) {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) return false;
-    const ok = await new Promise((resolve) => {
-      const s = net.connect({ host: '127.0.0.1', port }, () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.on('error', () => resolve(false));
-    });
-    if (ok) return true;
-    await sleep(100);
-  }
-  return false;
-}
-
 /** Spawns `argv` on core 0, its stderr to `logFile`; resolves to { child, stdout(), stop() }. */
 function spawnPinned(argv, logFile) {
   const child = spawn('taskset', ['-c', '0', ...argv], { stdio: ['ignore', 'pipe', openSync(logFile, 'a')] });
@@ -282,7 +264,7 @@ async function startSetup(setup, tmp) {
     await stop();
     throw new Error(`${setup.name}: ${what}: ${readFileSync(logFile, 'utf8').slice(-600)}`);
   };
-  if (!(await waitListening(port, main.child))) await fail(`did not listen on ${port}`);
+  if (!(await waitListening(port, main.child, 30_000))) await fail(`did not listen on ${port}`);
   // `crier cluster` prints its nodes once nginx is up, just after the port answers.
   for (let i = 0; i < 50 && setup.nodeUrls && setup.nodeUrls(main.stdout()).length === 0; i++)
     await sleep(100);

@@ -20,13 +20,13 @@
 
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, openSync, readdirSync, readFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fanout, reconnectStorm, SubscriberPool, treeRssKiB } from '../dist/bench/index.js';
 import { freePort } from '../dist/cli/free-port.js';
 import { clusterScenario, selectSetups } from './cluster.mjs';
+import { waitListening } from './peers/support.mjs';
 import { writeReport } from './report.mjs';
 
 const root = new URL('../', import.meta.url).pathname;
@@ -138,23 +138,6 @@ peers.sort((a, b) => (ORDER.indexOf(a.name) + 1 || 99) - (ORDER.indexOf(b.name) 
 if (args.peers) {
   const wanted = args.peers.split(',');
   peers = peers.filter((p) => wanted.includes(p.name));
-}
-
-async function waitListening(port, child, ms = 20_000) {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) return false;
-    const ok = await new Promise((resolve) => {
-      const s = net.connect({ host: '127.0.0.1', port }, () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.on('error', () => resolve(false));
-    });
-    if (ok) return true;
-    await sleep(100);
-  }
-  return false;
 }
 
 let serial = 0;

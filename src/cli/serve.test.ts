@@ -135,7 +135,8 @@ describe('crier serve', () => {
         err,
         /could not start: The store \(.+\) did not answer within 1s \(--start-timeout\): .*(refused|reachable|connect)/i,
       );
-      assert.ok(took < 9_000, `${store}: exited after ${took} ms, not left hanging`);
+      // A bound for a hang, not a timing: spawning the CLI alone takes seconds on a loaded CI machine.
+      assert.ok(took < 20_000, `${store}: exited after ${took} ms, not left hanging`);
     }
   });
 

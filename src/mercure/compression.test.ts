@@ -38,6 +38,32 @@ describe('crier serve --compression', () => {
     assert.equal(plain.headers['content-encoding'], undefined);
   });
 
+  test('Vary names both Origin and Accept-Encoding for a CORS subscriber, with and without the fast accept path, GET and HEAD', async (t) => {
+    for (const fast of ['true', 'false']) {
+      const hub = await startHub(t, [
+        '--anonymous',
+        '--cors-origins',
+        'https://app.example',
+        '--fast-accept',
+        fast,
+      ]);
+      const url = `${hub.url}?topic=${encodeURIComponent('https://example.com/books/1')}`;
+      const headers = { origin: 'https://app.example', 'accept-encoding': 'gzip' };
+      const get = await connectCompressed(url, headers);
+      t.after(() => get.close());
+      assert.equal(get.headers['access-control-allow-origin'], 'https://app.example', fast);
+      assert.equal(get.headers['content-encoding'], 'gzip', fast);
+      const vary = (v: unknown) =>
+        String(v)
+          .toLowerCase()
+          .split(/\s*,\s*/)
+          .sort();
+      assert.deepEqual(vary(get.headers.vary), ['accept-encoding', 'origin'], fast);
+      const head = await fetch(url, { method: 'HEAD', headers });
+      assert.deepEqual(vary(head.headers.get('vary')), ['accept-encoding', 'origin'], `HEAD ${fast}`);
+    }
+  });
+
   test('HEAD answers the head a GET gets: the same Content-Encoding and Vary; refusals are never encoded', async (t) => {
     const hub = await startHub(t, ['--anonymous']);
     const url = `${hub.url}?topic=${encodeURIComponent('https://example.com/books/1')}`;

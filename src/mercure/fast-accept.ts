@@ -15,6 +15,7 @@
  */
 import { type IncomingMessage, type Server, type ServerResponse, STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
+import { httpDate } from '../server/adapters/node-http.js';
 
 /** The largest head the fast path reads; a longer one goes to node:http (whose bound is 16 KiB). */
 export const MAX_FAST_HEAD = 8_192;
@@ -310,19 +311,6 @@ export class FastResponse {
     } else if (this.fields.get('transfer-encoding')?.[1] === 'chunked') this.chunkedEncoding = true;
     return `${head}\r\n`;
   }
-}
-
-let dateSecond = -1;
-let dateText = '';
-
-/** The `Date` header's value (IMF-fixdate), built once a second. */
-function httpDate(): string {
-  const second = Math.floor(Date.now() / 1000);
-  if (second !== dateSecond) {
-    dateSecond = second;
-    dateText = new Date(second * 1000).toUTCString();
-  }
-  return dateText;
 }
 
 /** What `acceptFast` needs of the hub. */

@@ -83,6 +83,25 @@ export function codingHeaders(coding: Coding | null, offered: readonly Coding[])
     : { 'content-encoding': coding, vary: 'accept-encoding' };
 }
 
+/**
+ * `headers` with its `Vary` joined to the one the response already carries (CORS sets `Vary: Origin`), so
+ * that naming `Accept-Encoding` does not drop it.
+ */
+export function joinVary(
+  headers: Record<string, string>,
+  existing: number | string | readonly string[] | undefined,
+): Record<string, string> {
+  if (headers.vary === undefined || existing === undefined) return headers;
+  const have = Array.isArray(existing) ? existing.join(', ') : String(existing);
+  if (have === '') return headers;
+  const names = have
+    .toLowerCase()
+    .split(',')
+    .map((name) => name.trim());
+  const vary = names.includes(headers.vary.toLowerCase()) ? have : `${have}, ${headers.vary}`;
+  return { ...headers, vary };
+}
+
 // ---- blocks, deflated once ---------------------------------------------------------------------------
 
 /**

@@ -24,7 +24,7 @@ export {
   handleHttp2Stream,
 } from './adapters/node-http2.js';
 export type { SubscriberHost, Transport } from './adapters/transport.js';
-export { type Coding, codingHeaders, negotiateEncoding } from './compression.js';
+export { type Coding, codingHeaders, joinVary, negotiateEncoding } from './compression.js';
 export { type CloseReason, SseConnection } from './connection.js';
 export { ServerError, type ServerErrorCode } from './errors.js';
 export {

@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Http2ServerResponse } from 'node:http2';
 import { headerFromText, textFromHeader } from '../../protocol/header-text.js';
-import { codingHeaders, handleNodeRequest, negotiateEncoding } from '../../server/index.js';
+import { codingHeaders, handleNodeRequest, joinVary, negotiateEncoding } from '../../server/index.js';
 import { type AuthContext, headerValue, type ProtocolVersion, subscriptionPayload } from '../auth/index.js';
 import type { ConnectionGuard } from '../connection-guard.js';
 import { HubError } from '../errors.js';
@@ -166,7 +166,7 @@ export class SubscribeRoute {
       const coding = negotiateEncoding(req.headers['accept-encoding'], offered);
       res.writeHead(200, {
         'content-type': 'text/event-stream; charset=utf-8',
-        ...codingHeaders(coding, offered),
+        ...joinVary(codingHeaders(coding, offered), res.getHeader('vary')),
       });
       res.end();
       return;

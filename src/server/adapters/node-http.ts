@@ -7,6 +7,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { Socket } from 'node:net';
+import { joinVary } from '../compression.js';
 import { eventBytes, type PreparedEvent } from '../prepared.js';
 import { refusalFor } from '../refusal.js';
 import type { SubscribeOptions } from '../request.js';
@@ -42,9 +43,10 @@ export class NodeHttpTransport implements Transport {
     this.socket.on('close', ended);
   }
 
-  open(headers: Record<string, string>, first: readonly PreparedEvent[]): void {
+  open(given: Record<string, string>, first: readonly PreparedEvent[]): void {
     const res = this.res!;
     this.res = null; // hold the socket only
+    const headers = joinVary(given, res.getHeader('vary'));
     const socket = this.socket;
     if (socket.destroyed) {
       this.ended();
@@ -181,7 +183,7 @@ let dateSecond = -1;
 let dateText = '';
 
 /** The `Date` header's value (IMF-fixdate), built once a second. */
-function httpDate(): string {
+export function httpDate(): string {
   const second = Math.floor(Date.now() / 1000);
   if (second !== dateSecond) {
     dateSecond = second;
