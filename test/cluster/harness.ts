@@ -209,7 +209,11 @@ export async function expectExactDelivery(
       assert.fail(
         `${behind.length} subscribers never got their last update; one has ${s.received.length} of ` +
           `${expectedFor(s).length} (state ${s.source.readyState}, opens ${s.opens}, gaps ${s.gaps}, ` +
-          `last ${s.received.at(-1)}, expected last ${expectedFor(s).at(-1)}, last error: ${s.lastError || 'none'})`,
+          `last ${s.received.at(-1)}, expected last ${expectedFor(s).at(-1)}, last error: ${s.lastError || 'none'}; ` +
+          `missing ${expectedFor(s)
+            .filter((n) => !s.received.includes(n))
+            .slice(0, 20)
+            .join(' ')})`,
       );
     }
     await sleep(100);
