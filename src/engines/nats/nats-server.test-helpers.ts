@@ -3,17 +3,13 @@
  * 127.0.0.1 and its own store directory, so the shared server on 4222 is never touched. Not part of the
  * package (test-*.ts).
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { createConnection } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { freePort } from '../../testing/ports.test-helpers.js';
-import { waitUntilStopped } from '../../testing/process.test-helpers.js';
+import { TestServerProcess } from '../../testing/process.test-helpers.js';
 
 /** Whether a `nats-server` binary is on the PATH. */
 export const natsServerInstalled = spawnSync('nats-server', ['--version']).status === 0;
@@ -53,12 +49,9 @@ export async function deleteStreams(servers: string, stream: string): Promise<vo
   }
 }
 
-export class TestNatsServer {
-  readonly dir: string;
-  private process: ChildProcess | undefined;
-
-  private constructor(readonly port: number) {
-    this.dir = mkdtempSync(join(tmpdir(), 'crier-nats-'));
+export class TestNatsServer extends TestServerProcess {
+  private constructor(port: number) {
+    super(port, 'crier-nats-');
   }
 
   get url(): string {
@@ -71,46 +64,11 @@ export class TestNatsServer {
     return server;
   }
 
-  /** Starts the server (again) on the same port and store directory; resolves when it answers. */
   async restart(): Promise<void> {
-    const child = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', this.dir], {
-      stdio: 'ignore',
-    });
-    this.process = child;
-    const deadline = Date.now() + 10_000;
-    while (!(await natsAnswers(this.port))) {
-      if (child.exitCode !== null)
-        throw new Error(`nats-server on port ${this.port} exited (${child.exitCode})`);
-      if (Date.now() > deadline) throw new Error(`nats-server on port ${this.port} did not start in 10 s`);
-      await sleep(20);
-    }
-  }
-
-  /** SIGKILL: no shutdown, no flush. Resolves when the process is gone. */
-  async kill(): Promise<void> {
-    const child = this.process;
-    this.process = undefined;
-    if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGKILL');
-    await exited;
-  }
-
-  /** SIGSTOP: the process stops answering but its sockets stay open. */
-  pause(): void {
-    this.process?.kill('SIGSTOP');
-    waitUntilStopped(this.process?.pid);
-  }
-
-  /** SIGCONT. */
-  resume(): void {
-    this.process?.kill('SIGCONT');
-  }
-
-  /** Kills the server and removes its directory. */
-  async stop(): Promise<void> {
-    this.resume();
-    await this.kill();
-    rmSync(this.dir, { recursive: true, force: true });
+    await this.launch(
+      'nats-server',
+      ['-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', this.dir],
+      natsAnswers,
+    );
   }
 }
