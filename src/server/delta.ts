@@ -21,7 +21,7 @@ const MAX_TOPICS = 65_536;
 const MAX_TOPICS_PER_CONNECTION = 4_096;
 
 /** An update's place in its topic's sequence, with the variants for delta subscribers. */
-export class DeltaLink {
+class DeltaLink {
   private fullEvent: PreparedEvent | null = null;
   private patchEvent: PreparedEvent | null | undefined;
 

@@ -161,13 +161,9 @@ export class Outbox implements GroupMember, Queued {
   /** The group's batch at the end of a turn: one write, bytes shared with the group. */
   sendBatch(batch: Batch): void {
     if (this.closed) return;
-    if (this.delta !== null && this.backlog === null) {
-      // A delta subscriber's bytes are its own choice of variants: each event goes through `send`.
-      for (const e of batch.events) if (this.covered === null || !this.replayed(e)) this.send(e);
-      return;
-    }
-    if (this.covered !== null && this.backlog === null) {
-      // Just joined after a replay: the batch may hold updates the history read already sent.
+    if ((this.delta !== null || this.covered !== null) && this.backlog === null) {
+      // Event by event through `send`: a delta subscriber's bytes are its own choice of variants, and one
+      // just joined after a replay may find in the batch updates the history read already sent.
       for (const e of batch.events) if (this.covered === null || !this.replayed(e)) this.send(e);
       return;
     }
