@@ -75,12 +75,23 @@ export function negotiateEncoding(
   return best;
 }
 
-/** The headers a response with `coding` carries (and `Vary` whenever the server offers codings). */
-export function codingHeaders(coding: Coding | null, offered: readonly Coding[]): Record<string, string> {
-  if (offered.length === 0) return {};
-  return coding === null
-    ? { vary: 'accept-encoding' }
-    : { 'content-encoding': coding, vary: 'accept-encoding' };
+const NO_CODING_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
+const VARY_ONLY: Readonly<Record<string, string>> = Object.freeze({ vary: 'accept-encoding' });
+const CODED: Readonly<Record<Coding, Readonly<Record<string, string>>>> = Object.freeze({
+  gzip: Object.freeze({ 'content-encoding': 'gzip', vary: 'accept-encoding' }),
+  deflate: Object.freeze({ 'content-encoding': 'deflate', vary: 'accept-encoding' }),
+});
+
+/**
+ * The headers a response with `coding` carries (and `Vary` whenever the server offers codings): one of four
+ * shared, frozen objects, none built per connect.
+ */
+export function codingHeaders(
+  coding: Coding | null,
+  offered: readonly Coding[],
+): Readonly<Record<string, string>> {
+  if (offered.length === 0) return NO_CODING_HEADERS;
+  return coding === null ? VARY_ONLY : CODED[coding];
 }
 
 /**
@@ -88,9 +99,9 @@ export function codingHeaders(coding: Coding | null, offered: readonly Coding[])
  * that naming `Accept-Encoding` does not drop it.
  */
 export function joinVary(
-  headers: Record<string, string>,
+  headers: Readonly<Record<string, string>>,
   existing: number | string | readonly string[] | undefined,
-): Record<string, string> {
+): Readonly<Record<string, string>> {
   if (headers.vary === undefined || existing === undefined) return headers;
   const have = Array.isArray(existing) ? existing.join(', ') : String(existing);
   if (have === '') return headers;

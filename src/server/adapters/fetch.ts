@@ -107,6 +107,7 @@ export async function handleFetchRequest(
       hub,
       request.url,
       request.headers.get('last-event-id') ?? undefined,
+      request.headers.get('accept-encoding'),
       options,
       () => new FetchTransport(hub.options.maxBufferedBytes, request.signal),
       () => ({ url: request.url, headers: Object.fromEntries(request.headers) }),

@@ -296,6 +296,7 @@ export async function handleNodeRequest(
       hub,
       url,
       req.headers['last-event-id'],
+      req.headers['accept-encoding'],
       options,
       () =>
         'stream' in res && req.httpVersionMajor === 2

@@ -67,6 +67,7 @@ export async function handleHttp2Stream(
       hub,
       url,
       headers['last-event-id'],
+      headers['accept-encoding'],
       options,
       () => new Http2Transport(stream),
       () => ({ url, headers }),

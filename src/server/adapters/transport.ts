@@ -90,15 +90,14 @@ export async function subscribe<T extends Transport>(
   hub: SubscriberHost,
   target: string,
   lastEventId: string | readonly string[] | undefined,
+  acceptEncoding: string | readonly string[] | null | undefined,
   options: SubscribeOptions,
   transport: () => T,
   request: () => ConnectionRequest,
 ): Promise<T> {
   const header = typeof lastEventId === 'object' ? lastEventId[0] : lastEventId;
   const subscription = hub.readSubscription(target, header, options);
-  const offered = hub.options.compression;
-  const coding =
-    offered.length === 0 ? null : negotiateEncoding(request().headers['accept-encoding'], offered);
+  const coding = negotiateEncoding(acceptEncoding, hub.options.compression);
   const opened = transport();
   await hub.attach(opened, subscription, { state: options.state, request, coding });
   return opened;
