@@ -8,6 +8,7 @@
  * will serve sees none of it: not in its metrics, subscriptions, per-address counts or logs.
  */
 import net from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import pino from 'pino';
 import { MemoryEngine } from '../engines/memory/memory-engine.js';
 import type { HubConfig } from './config.js';
@@ -44,9 +45,9 @@ export async function warmUp(config: HubConfig, connects = 1_500, wave = 250): P
   let done = 0;
   try {
     await throwaway.listen();
-    const { port } = new URL(throwaway.url);
+    const { port, pathname } = new URL(throwaway.url);
     const head = Buffer.from(
-      `GET ${new URL(throwaway.url).pathname}?topic=warm-up HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAccept: text/event-stream\r\n\r\n`,
+      `GET ${pathname}?topic=warm-up HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAccept: text/event-stream\r\n\r\n`,
       'latin1',
     );
     for (let at = 0; at < connects; at += wave) {
@@ -74,8 +75,4 @@ function subscribe(port: number, head: Buffer): Promise<net.Socket | null> {
     socket.once('error', () => resolve(null));
     socket.once('close', () => resolve(null));
   });
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -50,7 +50,7 @@ export function applyPatch(previous: string, format: PatchFormat, patch: string)
 }
 
 /** A Fossil delta from `previous` to `next` as text, when it is exact, has no CR, and is smaller. */
-export function diffText(previous: string, next: string): string | null {
+function diffText(previous: string, next: string): string | null {
   const delta = createStringDelta(previous, next);
   if (delta.length >= next.length || delta.includes('\r') || delta.includes('\uFFFD')) return null;
   try {
@@ -103,12 +103,12 @@ export function diffJson(previous: string, next: string): string | null {
 }
 
 /** Applies a merge patch (text) to the JSON text `previous`; the new JSON text. Throws on bad input. */
-export function applyJsonPatch(previous: string, patch: string): string {
+function applyJsonPatch(previous: string, patch: string): string {
   return JSON.stringify(applyMergePatch(JSON.parse(previous) as Json, JSON.parse(patch) as Json));
 }
 
 /** RFC 7396 §2, MergePatch(Target, Patch). Does not modify `target`. */
-export function applyMergePatch(target: Json, patch: Json): Json {
+function applyMergePatch(target: Json, patch: Json): Json {
   if (!isObject(patch)) return patch;
   const out: { [key: string]: Json } = isObject(target) ? { ...target } : {};
   for (const key of Object.keys(patch)) {
